@@ -1,0 +1,53 @@
+"""Helpers for judges: the half of a hidden check that decides, away from student code.
+
+Judges receive plain values (see :mod:`autograder.checks.channel`) and raise
+:class:`CheckFailed` with the sentence the student will read. Every message should say
+what was observed, what was expected, and what to change, so these helpers format
+numbers, shapes and calls the same way everywhere.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NoReturn, Sequence
+
+import numpy as np
+
+
+class CheckFailed(AssertionError):
+    """A judgement that did not pass; ``str(self)`` is the feedback for the student."""
+
+
+def fail(message: str) -> NoReturn:
+    raise CheckFailed(message)
+
+
+def returned(outcome: dict[str, Any], call: str) -> Any:
+    """The value a student call produced, or a failure quoting the exception it raised."""
+    if outcome.get("ok"):
+        return outcome["value"]
+    where = f" ({outcome['where']})" if outcome.get("where") else ""
+    fail(f"{call} raised {outcome['error']}{where}. Run this call in your notebook to see "
+         "the full traceback, and fix the line it points to.")
+
+
+def count(n: float) -> str:
+    """13002 -> '13,002': parameter counts are read by people."""
+    return f"{int(n):,}" if float(n).is_integer() else f"{n:,}"
+
+
+def shape_text(shape: Sequence[int]) -> str:
+    dims = tuple(int(d) for d in shape)
+    return str(dims) if len(dims) != 1 else f"({dims[0]},)"
+
+
+def number_text(x: float) -> str:
+    return f"{x:.4g}"
+
+
+def max_difference(a: np.ndarray, b: np.ndarray) -> float:
+    return float(np.max(np.abs(np.asarray(a, float) - np.asarray(b, float)))) if np.size(a) else 0.0
+
+
+def close(a: Any, b: Any, tolerance: float) -> bool:
+    a, b = np.asarray(a, float), np.asarray(b, float)
+    return a.shape == b.shape and bool(np.all(np.abs(a - b) <= tolerance))

@@ -1,0 +1,537 @@
+"""Judges of ``nn_foundations``: hidden inputs, expected values and the feedback.
+
+Each judge is registered with the question it belongs to, the probe that gathers its
+answers, and the function that makes its hidden inputs. Expected values come from
+oracles (NumPy's reshape, fitted scikit-learn models, a Keras model given the same
+weights) computed here, never from constants a student could copy.
+"""
+
+from __future__ import annotations
+
+import functools
+import warnings
+from typing import Any
+
+import numpy as np
+
+from autograder.checks.judging import (close, count, fail, max_difference, number_text,
+                                       returned, shape_text)
+from autograder.checks.suite import Suite
+from autograder.config import setting, threshold
+
+ASSIGNMENT = "nn_foundations"
+SUITE = Suite(ASSIGNMENT)
+
+# The hand-traced network of SPEC §3, in Keras' layout (W has shape (inputs, units)).
+TINY_X = np.array([2.0, -1.0])
+TINY_W1, TINY_B1 = np.array([[1.0, -0.5], [0.5, 2.0]]), np.array([0.5, 1.0])
+TINY_W2, TINY_B2 = np.array([[1.5], [-1.0]]), np.array([-2.0])
+ACTIVATIONS = ("relu", "sigmoid", "softmax", "linear")
+
+
+# q1_vectorize ---------------------------------------------------------------------------
+
+def _shapes(rng: np.random.Generator) -> dict:
+    fixed = [(28, 28), (28, 28, 1), (32, 32, 3)]
+    random = [tuple(int(d) for d in rng.integers(1, 40, size=rng.integers(2, 4))) for _ in range(4)]
+    return {"shapes": fixed + random}
+
+
+@SUITE.check("q1_vectorize", probe="unrolled_lengths", inputs=_shapes)
+def unrolled_length_counts_every_value(inputs: dict, answers: list) -> None:
+    for shape, outcome in zip(inputs["shapes"], answers):
+        call = f"unrolled_length({shape_text(shape)})"
+        got = returned(outcome, call)
+        expected = int(np.prod(shape))
+        if got["number"] != expected:
+            fail(f"{call} returned {number_text(got['number'])}, expected {count(expected)}: "
+                 f"an image unrolls into one value per pixel and per channel, so multiply all "
+                 f"its dimensions ({' × '.join(str(d) for d in shape)}).")
+        if not got["type"] in ("int", "numpy.int64", "numpy.int32") and not got["type"].startswith("numpy.int"):
+            fail(f"{call} returned {got['type']} {number_text(got['number'])}; return an int "
+                 "(for example with int(...) or math.prod(shape)), since a length counts values.")
+
+
+def _batches(kind: str):
+    def make(rng: np.random.Generator) -> dict:
+        shapes = {
+            "grayscale": [(5, 28, 28), (3, 28, 28, 1), (4, 7, 9), (2, 11, 6, 1)],
+            "colour": [(2, 32, 32, 3), (3, 5, 6, 3), (2, 4, 4, 4)],
+            "single": [(1, 28, 28), (1, 28, 28, 1), (1, 8, 8, 3)],
+        }[kind]
+        return {"batches": [rng.random(shape).astype(np.float32) for shape in shapes]}
+    return make
+
+
+def _judge_unroll(inputs: dict, answers: list) -> None:
+    for batch, outcome in zip(inputs["batches"], answers):
+        call = f"unroll(images) with images of shape {shape_text(batch.shape)}"
+        got = returned(outcome, call)
+        if not np.array_equal(outcome["input_after"], batch):
+            fail(f"{call} changed its input: after the call, images held different values. "
+                 "Return a new array (reshape returns one) instead of writing into images.")
+        _judge_unrolled_array(call, batch, got, batch.reshape(len(batch), -1))
+
+
+def _judge_unrolled_array(call: str, batch: np.ndarray, got: dict, expected: np.ndarray) -> None:
+    array = got["array"]
+    if got["type"] != "numpy.ndarray":
+        fail(f"{call} returned {got['type']}; return a NumPy array (images.reshape(...) gives one).")
+    if array.shape != expected.shape:
+        fail(f"{call} returned shape {shape_text(array.shape)}, expected "
+             f"{shape_text(expected.shape)}: one row per image ({len(batch)}), one column per "
+             f"value of an image ({count(expected.shape[1])}). {_shape_hint(array, batch)}")
+    if np.array_equal(array, expected):
+        return
+    column_major = np.stack([image.reshape(-1, order="F") for image in batch])
+    if np.array_equal(array, column_major):
+        fail(f"{call} unrolled each image column by column. Unroll row by row, the way "
+             "np.reshape does by default (C order): images.reshape(len(images), -1).")
+    fail(f"{call} has the right shape but different values from images.reshape(len(images), -1) "
+         f"(largest difference {number_text(max_difference(array, expected))}). Keep the pixel "
+         "values as they are and keep them in row-major order.")
+
+
+def _shape_hint(array: np.ndarray, batch: np.ndarray) -> str:
+    if array.ndim == 1 and array.size == batch.size:
+        return "You flattened the whole batch into one vector; keep the first axis."
+    if array.ndim == 2 and array.shape[0] == len(batch) and batch.ndim == 4:
+        return "Unroll every channel too: the column count is height × width × channels."
+    return ""
+
+
+@SUITE.check("q1_vectorize", probe="unroll_results", inputs=_batches("grayscale"))
+def unroll_grayscale_batches(inputs: dict, answers: list) -> None:
+    _judge_unroll(inputs, answers)
+
+
+@SUITE.check("q1_vectorize", probe="unroll_results", inputs=_batches("colour"))
+def unroll_colour_batches(inputs: dict, answers: list) -> None:
+    _judge_unroll(inputs, answers)
+
+
+@SUITE.check("q1_vectorize", probe="unroll_results", inputs=_batches("single"))
+def unroll_single_image(inputs: dict, answers: list) -> None:
+    _judge_unroll(inputs, answers)
+
+
+# q2_hyperparameters ---------------------------------------------------------------------
+
+TERM_REASONS = {
+    "hidden_layer_sizes": "you choose it before training (how many units in each hidden layer)",
+    "learning_rate_init": "you choose it before training (how big each update step is)",
+    "max_iter": "you choose it before training (how many passes over the data)",
+    "activation": "you choose it before training (which function follows each weighted sum)",
+    "coefs_": "fit learns it (the weights); scikit-learn ends fitted attributes with _",
+    "intercepts_": "fit learns it (the biases); scikit-learn ends fitted attributes with _",
+}
+EXPECTED_TERMS = {
+    "hyperparameters": {"hidden_layer_sizes", "learning_rate_init", "max_iter", "activation"},
+    "parameters": {"coefs_", "intercepts_"},
+}
+
+
+def _judge_term_set(name: str, answers: dict) -> None:
+    got = returned(answers[name], f"`{name}`")
+    if got["type"] not in ("set", "frozenset"):
+        fail(f"`{name}` is a {got['type']}; make it a set of strings, e.g. {{'max_iter', ...}}.")
+    chosen, expected = set(got["items"]), EXPECTED_TERMS[name]
+    if len(chosen) != got["length"]:
+        fail(f"`{name}` repeats a term; list each term once.")
+    unknown = sorted(chosen - set(TERM_REASONS))
+    if unknown:
+        fail(f"`{name}` contains {', '.join(map(repr, unknown))}, which is not in MLP_TERMS; "
+             "copy the names exactly from MLP_TERMS.")
+    wrong = sorted(chosen - expected)
+    missing = sorted(expected - chosen)
+    if wrong or missing:
+        lines = [f"{term!r} does not belong in `{name}`: {TERM_REASONS[term]}." for term in wrong]
+        lines += [f"{term!r} belongs in `{name}`: {TERM_REASONS[term]}." for term in missing]
+        fail(" ".join(lines))
+
+
+@SUITE.check("q2_hyperparameters", probe="term_sets")
+def hyperparameters_are_chosen_settings(inputs: None, answers: dict) -> None:
+    _judge_term_set("hyperparameters", answers)
+
+
+@SUITE.check("q2_hyperparameters", probe="term_sets")
+def parameters_are_learned_values(inputs: None, answers: dict) -> None:
+    _judge_term_set("parameters", answers)
+
+
+# q3_trace -------------------------------------------------------------------------------
+
+def _tiny_trace(relu: bool = True) -> dict[str, np.ndarray]:
+    pre = TINY_X @ TINY_W1 + TINY_B1
+    hidden = np.maximum(pre, 0) if relu else pre
+    out_pre = hidden @ TINY_W2 + TINY_B2
+    return {"tiny_hidden_pre": pre, "tiny_hidden": hidden, "out_pre": out_pre,
+            "tiny_output": 1 / (1 + np.exp(-out_pre))}
+
+
+def _traced(answers: dict, name: str, size: int) -> np.ndarray:
+    got = returned(answers[name], f"`{name}`")
+    if got["array"].size != size:
+        fail(f"`{name}` holds {got['array'].size} numbers, expected {size}.")
+    return got["array"]
+
+
+@SUITE.check("q3_trace", probe="traced_values")
+def hand_trace_hidden_weighted_sums(inputs: None, answers: dict) -> None:
+    expected, got = _tiny_trace()["tiny_hidden_pre"], _traced(answers, "tiny_hidden_pre", 2)
+    if close(got, expected, setting(ASSIGNMENT, "tolerances", "hand_trace")):
+        return
+    hint = ("You did not add the bias b1." if close(got, TINY_X @ TINY_W1, 0.005) else
+            "You multiplied by W1 transposed: entry j is x[0]·W1[0][j] + x[1]·W1[1][j] + b1[j]."
+            if close(got, TINY_W1 @ TINY_X + TINY_B1, 0.005) else
+            "Entry j is x[0]·W1[0][j] + x[1]·W1[1][j] + b1[j].")
+    fail(f"tiny_hidden_pre = {list(np.round(got, 4))} is off. {hint}")
+
+
+@SUITE.check("q3_trace", probe="traced_values")
+def hand_trace_hidden_activations(inputs: None, answers: dict) -> None:
+    trace = _tiny_trace()
+    got = _traced(answers, "tiny_hidden", 2)
+    if close(got, trace["tiny_hidden"], setting(ASSIGNMENT, "tolerances", "hand_trace")):
+        return
+    if close(got, trace["tiny_hidden_pre"], 0.005):
+        fail("tiny_hidden equals the weighted sums: the ReLU is missing. ReLU turns every "
+             "negative weighted sum into 0 and keeps positive ones.")
+    fail(f"tiny_hidden = {list(np.round(got, 4))} is off: apply ReLU, max(0, s), to each "
+         "weighted sum of the hidden layer.")
+
+
+@SUITE.check("q3_trace", probe="traced_values")
+def hand_trace_output(inputs: None, answers: dict) -> None:
+    trace, no_relu = _tiny_trace(), _tiny_trace(relu=False)
+    got = _traced(answers, "tiny_output", 1)
+    if close(got, trace["tiny_output"], setting(ASSIGNMENT, "tolerances", "hand_trace")):
+        return
+    if close(got, no_relu["tiny_output"], 0.005):
+        fail("tiny_output was computed from the hidden values before ReLU. Feed the output "
+             "layer the activations (after ReLU), not the weighted sums.")
+    if close(got, trace["out_pre"], 0.005):
+        fail("tiny_output is the output's weighted sum: apply the sigmoid, 1 / (1 + e^(-s)).")
+    fail(f"tiny_output = {number_text(float(got[0]))} is off: compute the output's weighted "
+         "sum from tiny_hidden, W2 and b2, then apply the sigmoid.")
+
+
+def _random_layers(rng: np.random.Generator, sizes: list[int], activations: list[str]) -> list:
+    return [{"W": rng.normal(0, 0.7, (n_in, n_out)).astype(np.float32),
+             "b": rng.normal(0, 0.5, n_out).astype(np.float32), "activation": activation}
+            for n_in, n_out, activation in zip(sizes, sizes[1:], activations)]
+
+
+def _forward_cases(kind: str):
+    def make(rng: np.random.Generator) -> dict:
+        cases = []
+        if kind == "one_layer":
+            for activation in ACTIVATIONS:
+                sizes = [int(rng.integers(2, 6)), int(rng.integers(2, 5))]
+                cases.append({"layers": _random_layers(rng, sizes, [activation]),
+                              "x": rng.normal(size=(4, sizes[0])).astype(np.float32)})
+        elif kind == "deep":
+            for depth in (2, 3, 4):
+                sizes = [int(s) for s in rng.integers(2, 7, size=depth + 1)]
+                activations = [str(a) for a in rng.choice(["relu", "sigmoid", "linear"], depth - 1)]
+                cases.append({"layers": _random_layers(rng, sizes, activations + ["softmax"]),
+                              "x": rng.normal(size=(5, sizes[0])).astype(np.float32)})
+        else:  # one example, a vector
+            sizes = [3, 4, 2]
+            cases.append({"layers": _random_layers(rng, sizes, ["relu", "sigmoid"]),
+                          "x": rng.normal(size=sizes[0]).astype(np.float32)})
+        return {"cases": cases}
+    return make
+
+
+def _keras_forward(layers: list[dict], x: np.ndarray) -> np.ndarray:
+    """The oracle: a Keras Sequential model holding the same weights."""
+    import keras
+    model = keras.Sequential([keras.Input(shape=(layers[0]["W"].shape[0],))] + [
+        keras.layers.Dense(layer["W"].shape[1], activation=layer["activation"]) for layer in layers])
+    for dense, layer in zip(model.layers, layers):
+        dense.set_weights([layer["W"], layer["b"]])
+    batch = x if x.ndim == 2 else x[None, :]
+    out = np.asarray(model(batch, training=False))
+    return out if x.ndim == 2 else out[0]
+
+
+def _numpy_forward(layers: list[dict], x: np.ndarray, *, bias: bool = True,
+                   activate: bool = True, softmax_axis: int = -1) -> np.ndarray:
+    """Plain forward pass with switchable slips, to name the student's mistake."""
+    for layer in layers:
+        x = x @ layer["W"] + (layer["b"] if bias else 0)
+        if activate:
+            x = _activate(x, layer["activation"], softmax_axis)
+    return x
+
+
+def _activate(s: np.ndarray, activation: str, softmax_axis: int) -> np.ndarray:
+    if activation == "relu":
+        return np.maximum(s, 0)
+    if activation == "sigmoid":
+        return 1 / (1 + np.exp(-s))
+    if activation == "softmax":
+        e = np.exp(s - s.max(axis=softmax_axis, keepdims=True))
+        return e / e.sum(axis=softmax_axis, keepdims=True)
+    return s
+
+
+def _forward_hint(layers: list[dict], x: np.ndarray, got: np.ndarray) -> str:
+    slips = [
+        ("the bias b is never added", dict(bias=False)),
+        ("no activation is applied after the weighted sums", dict(activate=False)),
+        ("softmax normalises over the batch (axis 0) instead of over each row's outputs "
+         "(the last axis)", dict(softmax_axis=0)),
+    ]
+    for description, slip in slips:
+        variant = _numpy_forward(layers, x, **slip)
+        if variant.shape == got.shape and close(got, variant, 1e-3):
+            return f"Your output matches a forward pass where {description}."
+    return ("Each layer computes x @ W + b, then applies its own activation to the result, "
+            "and passes that to the next layer.")
+
+
+def _describe_network(layers: list[dict]) -> str:
+    sizes = [layers[0]["W"].shape[0]] + [layer["W"].shape[1] for layer in layers]
+    return " → ".join(str(s) for s in sizes) + " (" + ", ".join(l["activation"] for l in layers) + ")"
+
+
+def _judge_forward(inputs: dict, answers: list) -> None:
+    tolerance = setting(ASSIGNMENT, "tolerances", "forward")
+    for case, outcome in zip(inputs["cases"], answers):
+        layers, x = case["layers"], case["x"]
+        call = f"forward(x, layers) on the network {_describe_network(layers)} with x of shape {shape_text(x.shape)}"
+        got = returned(outcome, call)["array"]
+        expected = _keras_forward(layers, x)
+        if got.shape != expected.shape:
+            fail(f"{call} returned shape {shape_text(got.shape)}, Keras gives "
+                 f"{shape_text(expected.shape)}. "
+                 + ("A single example (a vector) should give a vector of outputs."
+                    if x.ndim == 1 else "A batch gives one row of outputs per example."))
+        if not close(got, expected, tolerance):
+            fail(f"{call} differs from Keras with the same weights by up to "
+                 f"{number_text(max_difference(got, expected))}. {_forward_hint(layers, x, got)}")
+
+
+@SUITE.check("q3_trace", probe="forward_outputs", inputs=_forward_cases("one_layer"))
+def forward_single_layer_each_activation(inputs: dict, answers: list) -> None:
+    _judge_forward(inputs, answers)
+
+
+@SUITE.check("q3_trace", probe="forward_outputs", inputs=_forward_cases("deep"))
+def forward_matches_keras_on_random_networks(inputs: dict, answers: list) -> None:
+    _judge_forward(inputs, answers)
+
+
+@SUITE.check("q3_trace", probe="forward_outputs", inputs=_forward_cases("vector"))
+def forward_accepts_a_single_example(inputs: dict, answers: list) -> None:
+    _judge_forward(inputs, answers)
+
+
+# q4_mlp ---------------------------------------------------------------------------------
+
+def _param_count_cases(rng: np.random.Generator) -> dict:
+    cases = [{"n_inputs": 784, "hidden_layer_sizes": [16, 16], "n_outputs": 10}]
+    for depth in (1, 2, 3, 1, 2):
+        cases.append({"n_inputs": int(rng.integers(2, 60)),
+                      "hidden_layer_sizes": [int(s) for s in rng.integers(1, 40, size=depth)],
+                      "n_outputs": int(rng.integers(3, 12))})
+    return {"cases": cases}
+
+
+def fitted_sklearn_param_count(n_inputs: int, sizes: list[int], n_outputs: int) -> int:
+    """Fit a real MLPClassifier of that shape and count its learned values (the oracle)."""
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.neural_network import MLPClassifier
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(2 * n_outputs, n_inputs))
+    y = np.arange(2 * n_outputs) % n_outputs
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model = MLPClassifier(hidden_layer_sizes=tuple(sizes), max_iter=1, random_state=0).fit(X, y)
+    return int(sum(w.size for w in model.coefs_) + sum(b.size for b in model.intercepts_))
+
+
+@SUITE.check("q4_mlp", probe="mlp_param_counts", inputs=_param_count_cases)
+def mlp_param_count_matches_fitted_models(inputs: dict, answers: list) -> None:
+    for case, outcome in zip(inputs["cases"], answers):
+        n_in, sizes, n_out = case["n_inputs"], case["hidden_layer_sizes"], case["n_outputs"]
+        call = f"mlp_param_count({n_in}, {tuple(sizes)}, {n_out})"
+        got = returned(outcome, call)["number"]
+        expected = fitted_sklearn_param_count(n_in, sizes, n_out)
+        if got == expected:
+            continue
+        widths = [n_in, *sizes, n_out]
+        weights_only = sum(a * b for a, b in zip(widths, widths[1:]))
+        hint = ("You counted the weights but not the biases: every unit of every hidden and "
+                "output layer has one bias." if got == weights_only else
+                "Each layer has (units in the previous layer × its units) weights plus one bias "
+                "per unit; add this up over every layer, including the output layer.")
+        fail(f"{call} returned {count(got)}, but a fitted MLPClassifier of that shape has "
+             f"{count(expected)} learned values. {hint}")
+
+
+MLP_16X16_SHAPES = [[784, 16], [16, 16], [16, 10]]
+
+
+def _judge_is_fitted_mlp(name: str, summary: dict, shapes: list[list[int]] | None = None) -> None:
+    if not summary["is_mlp_classifier"]:
+        fail(f"`{name}` is a {summary['type']}; make it an MLPClassifier from sklearn.neural_network.")
+    if not summary["fitted"]:
+        fail(f"`{name}` has not been fitted: call {name}.fit(X_train_flat, y_train).")
+    got_shapes = [list(w.shape) for w in summary["coefs"]]
+    if shapes is not None and got_shapes != shapes:
+        fail(f"`{name}`'s weight matrices have shapes {got_shapes}, expected {shapes} "
+             "(784 inputs → 16 → 16 → 10 classes). Check hidden_layer_sizes=(16, 16) and fit "
+             "it on X_train_flat, y_train.")
+
+
+@SUITE.check("q4_mlp", probe="mlp_16x16_summary")
+def mlp_16x16_architecture(inputs: None, answers: dict) -> None:
+    if answers["is_mlp_classifier"] and answers["hidden_layer_sizes"] != [16, 16]:
+        fail(f"mlp_16x16 has hidden_layer_sizes={tuple(answers['hidden_layer_sizes'])}; "
+             "the 16×16 network has two hidden layers of 16 units: hidden_layer_sizes=(16, 16).")
+    _judge_is_fitted_mlp("mlp_16x16", answers, MLP_16X16_SHAPES)
+
+
+def mlp_accuracy(summary: dict, X: np.ndarray, y: np.ndarray) -> float:
+    """Accuracy of a fitted MLPClassifier computed from its weights alone.
+
+    The judge never calls the student's ``predict`` or ``score``: it runs the forward
+    pass itself, so a model object that lies about its predictions gains nothing.
+    """
+    activation = {"relu": lambda s: np.maximum(s, 0), "tanh": np.tanh,
+                  "logistic": lambda s: 1 / (1 + np.exp(-s)), "identity": lambda s: s}
+    hidden = activation.get(summary["activation"], lambda s: s)
+    a = X.reshape(len(X), -1).astype(np.float64)
+    for i, (W, b) in enumerate(zip(summary["coefs"], summary["intercepts"])):
+        a = a @ W + b
+        if i < len(summary["coefs"]) - 1:
+            a = hidden(a)
+    indices = (a[:, 0] > 0).astype(int) if a.shape[1] == 1 else a.argmax(axis=1)
+    return float(np.mean(summary["classes"][indices] == y))
+
+
+@functools.lru_cache(maxsize=None)
+def grading_data():
+    """The dataset the grader uses: the environment variable's, else the config's."""
+    from autograder.data import DATASET_ENV_VAR, load_dataset
+    import os
+    name = os.environ.get(DATASET_ENV_VAR) or setting(ASSIGNMENT, "grading", "dataset")
+    return load_dataset(name, verbose=False)
+
+
+@SUITE.check("q4_mlp", probe="mlp_16x16_summary")
+def mlp_16x16_reaches_accuracy(inputs: None, answers: dict) -> None:
+    _judge_is_fitted_mlp("mlp_16x16", answers, MLP_16X16_SHAPES)
+    data = grading_data()
+    accuracy = mlp_accuracy(answers, data.X_test, data.y_test)
+    needed = threshold(ASSIGNMENT, data.name, "mlp_16x16_accuracy")
+    if accuracy < needed:
+        fail(f"mlp_16x16 classifies {accuracy:.1%} of the {count(len(data.y_test))} {data.name} "
+             f"test images correctly; at least {needed:.0%} is expected. Fit it on the whole "
+             "training set (X_train_flat, y_train) with enough iterations (the default "
+             "max_iter=200 is enough), and keep the default learning rate.")
+
+
+# q5_tuning ------------------------------------------------------------------------------
+
+def _tuning_problem(rng: np.random.Generator) -> dict:
+    """Rows of the grading training set, and a grid where one candidate clearly wins."""
+    data, tuning = grading_data(), setting(ASSIGNMENT, "tuning")
+    X = data.X_train.reshape(len(data.X_train), -1)[: tuning["rows"]]
+    return {"X": X, "y": data.y_train[: tuning["rows"]], "seed": setting(ASSIGNMENT, "grading", "seed"),
+            "learning_rates": tuning["learning_rates"], "sizes": tuning["sizes"]}
+
+
+@SUITE.check("q5_tuning", probe="notebook_cells", gate=True)
+def test_set_not_used_for_tuning(inputs: None, answers: dict) -> None:
+    from autograder.checks.leakage import find_leaks
+    leaks = find_leaks(answers["cells"])
+    if leaks:
+        evidence = "\n".join(f"  • {leak.describe()}" for leak in leaks)
+        fail("the test set leaked into tuning, which costs all of q5_tuning's points:\n"
+             f"{evidence}\nTune on a validation split carved from the training data, and use "
+             "the test set once, for final_mlp only.")
+
+
+@SUITE.check("q5_tuning", probe="tuning_runs", inputs=_tuning_problem, gate=True)
+def tune_mlp_does_not_read_the_test_set(inputs: dict, answers: dict) -> None:
+    if not answers["normal"].get("ok"):
+        return  # a crash is reported by the other checks; it is not evidence of a leak
+    normal = answers["normal"]["value"]
+    if not answers["blind"].get("ok"):
+        fail("tune_mlp failed when the test set (X_test, y_test, X_test_flat) was blanked out "
+             f"while it ran ({answers['blind']['error']}), so it reads the test set. Tune only "
+             "on the X and y it receives: carve the validation split from them.")
+    blind = answers["blind"]["value"]
+    same_choice = all(blind[key] == normal[key] for key in ("keys", "learning_rate_init",
+                                                            "hidden_layer_sizes"))
+    same_score = (blind["val_accuracy"] is None) == (normal["val_accuracy"] is None) and (
+        normal["val_accuracy"] is None or abs(blind["val_accuracy"] - normal["val_accuracy"]) < 0.01)
+    if not (same_choice and same_score):
+        fail("tune_mlp chose differently when the test set was blanked out while it ran, so its "
+             "choice depends on test results. Score candidates on a validation split carved "
+             "from the X and y it receives, never on X_test.")
+
+
+@SUITE.check("q5_tuning", probe="tuning_runs", inputs=_tuning_problem)
+def tune_mlp_returns_a_choice(inputs: dict, answers: dict) -> None:
+    choice = returned(answers["normal"], "tune_mlp(X, y, learning_rates, sizes, seed=0)")
+    expected_keys = ["hidden_layer_sizes", "learning_rate_init", "val_accuracy"]
+    if choice["keys"] != expected_keys:
+        fail(f"tune_mlp returned a dict with keys {choice['keys']}; it should have exactly "
+             f"{expected_keys}.")
+    if choice["learning_rate_init"] not in inputs["learning_rates"]:
+        fail(f"tune_mlp returned learning_rate_init={choice['learning_rate_init']}, which is not "
+             f"one of the candidates {inputs['learning_rates']}.")
+    if choice["hidden_layer_sizes"] not in inputs["sizes"]:
+        fail(f"tune_mlp returned hidden_layer_sizes={choice['hidden_layer_sizes']}, which is not "
+             f"one of the candidates {[tuple(s) for s in inputs['sizes']]}.")
+    accuracy = choice["val_accuracy"]
+    if accuracy is None or not 0 <= accuracy <= 1:
+        fail(f"tune_mlp returned val_accuracy={accuracy}; it should be the chosen candidate's "
+             "accuracy on the validation split, a number between 0 and 1.")
+
+
+@SUITE.check("q5_tuning", probe="tuning_runs", inputs=_tuning_problem)
+def tune_mlp_picks_the_clear_winner(inputs: dict, answers: dict) -> None:
+    choice = returned(answers["normal"], "tune_mlp(X, y, learning_rates, sizes, seed=0)")
+    winner = setting(ASSIGNMENT, "tuning", "winner")
+    picked = (choice["learning_rate_init"], choice["hidden_layer_sizes"])
+    if picked != (winner["learning_rate_init"], winner["hidden_layer_sizes"]):
+        fail(f"On a hidden problem where learning_rate_init={winner['learning_rate_init']} with "
+             f"hidden_layer_sizes={tuple(winner['hidden_layer_sizes'])} is clearly best, "
+             f"tune_mlp chose learning_rate_init={picked[0]}, hidden_layer_sizes="
+             f"{tuple(picked[1] or ())}. Train every combination, score each on the validation "
+             "split, and keep the one with the highest validation accuracy.")
+
+
+@SUITE.check("q5_tuning", probe="final_model_summary")
+def final_mlp_refit_on_all_training_data(inputs: None, answers: dict) -> None:
+    final = answers["final_mlp"]
+    _judge_is_fitted_mlp("final_mlp", final)
+    data = grading_data()
+    n_features = final["coefs"][0].shape[0]
+    if n_features != 784:
+        fail(f"final_mlp was fitted on {n_features} features per image; fit it on X_train_flat (784).")
+    if final["solver"] in ("adam", "sgd") and final["n_iter"]:
+        rows = final["samples_seen"] / final["n_iter"]
+        if rows != len(data.y_train):
+            fail(f"final_mlp was trained on {count(rows)} rows, but the training set has "
+                 f"{count(len(data.y_train))}. After tuning, refit on all of X_train_flat, y_train: "
+                 "the validation split was only for choosing.")
+
+
+@SUITE.check("q5_tuning", probe="final_model_summary")
+def test_accuracy_is_final_models_score(inputs: None, answers: dict) -> None:
+    final = answers["final_mlp"]
+    _judge_is_fitted_mlp("final_mlp", final)
+    reported = returned(answers["test_accuracy"], "`test_accuracy`")["number"]
+    data = grading_data()
+    actual = mlp_accuracy(final, data.X_test, data.y_test)
+    if abs(reported - actual) > 1e-6:
+        fail(f"test_accuracy is {number_text(reported)}, but final_mlp scores {actual:.4f} on the "
+             "test set. Set test_accuracy = final_mlp.score(X_test_flat, y_test), once, after tuning.")

@@ -1,0 +1,204 @@
+"""Probes of ``nn_foundations``: what the student's code does, gathered as plain values.
+
+These run beside the student's code and decide nothing: every expected value, threshold
+and comparison is in ``judges.py``. Hidden inputs arrive as arguments.
+"""
+
+from __future__ import annotations
+
+import glob
+import json
+from contextlib import contextmanager
+from typing import Any, Iterator
+
+import numpy as np
+
+from autograder.checks.probing import (Env, ProbeFailure, as_array, as_number, as_numbers,
+                                       as_strings, attempt, student_function, student_value,
+                                       value_outcome)
+from autograder.seeding import seed_everything
+
+TEST_SET_NAMES = ("X_test", "y_test", "X_test_flat")
+
+
+# q1_vectorize ---------------------------------------------------------------------------
+
+def unrolled_lengths(env: Env, inputs: dict) -> list[dict]:
+    unrolled_length = student_function(env, "unrolled_length")
+    return [attempt(unrolled_length, tuple(shape), convert=as_number) for shape in inputs["shapes"]]
+
+
+def unroll_results(env: Env, inputs: dict) -> list[dict]:
+    """The student's ``unroll`` on each batch, and each batch as it was left afterwards."""
+    unroll = student_function(env, "unroll")
+    results = []
+    for batch in inputs["batches"]:
+        argument = np.array(batch, copy=True)
+        outcome = attempt(unroll, argument, convert=as_array)
+        outcome["input_after"] = argument
+        results.append(outcome)
+    return results
+
+
+# q2_hyperparameters ---------------------------------------------------------------------
+
+def term_sets(env: Env, inputs: None) -> dict[str, dict]:
+    return {name: value_outcome(env, name, as_strings) for name in ("hyperparameters", "parameters")}
+
+
+# q3_trace -------------------------------------------------------------------------------
+
+def traced_values(env: Env, inputs: None) -> dict[str, dict]:
+    names = ("tiny_hidden_pre", "tiny_hidden", "tiny_output")
+    return {name: value_outcome(env, name, as_numbers) for name in names}
+
+
+def forward_outputs(env: Env, inputs: dict) -> list[dict]:
+    forward = student_function(env, "forward")
+    results = []
+    for case in inputs["cases"]:
+        layers = [(np.array(layer["W"]), np.array(layer["b"]), layer["activation"])
+                  for layer in case["layers"]]
+        results.append(attempt(forward, np.array(case["x"]), layers, convert=as_array))
+    return results
+
+
+# q4_mlp ---------------------------------------------------------------------------------
+
+def mlp_param_counts(env: Env, inputs: dict) -> list[dict]:
+    mlp_param_count = student_function(env, "mlp_param_count")
+    return [attempt(mlp_param_count, case["n_inputs"], tuple(case["hidden_layer_sizes"]),
+                    case["n_outputs"], convert=as_number) for case in inputs["cases"]]
+
+
+def mlp_16x16_summary(env: Env, inputs: None) -> dict:
+    return describe_mlp(student_value(env, "mlp_16x16"))
+
+
+# q5_tuning ------------------------------------------------------------------------------
+
+def tuning_runs(env: Env, inputs: dict) -> dict[str, dict]:
+    """``tune_mlp`` on hidden data twice: as is, then with the test set blanked out.
+
+    A tuning function that never reads the test set answers the same both times (both
+    runs start from the same seed); one that scores or trains on it changes its answer
+    or fails.
+    """
+    tune_mlp = student_function(env, "tune_mlp")
+    runs = {}
+    for label, blind in (("normal", False), ("blind", True)):
+        with blanked_test_set(env, enabled=blind):
+            seed_everything(inputs["seed"])
+            runs[label] = attempt(tune_mlp, np.array(inputs["X"]), np.array(inputs["y"]),
+                                  list(inputs["learning_rates"]),
+                                  [tuple(size) for size in inputs["sizes"]],
+                                  seed=inputs["seed"], convert=as_tuning_choice)
+    return runs
+
+
+def final_model_summary(env: Env, inputs: None) -> dict:
+    return {
+        "final_mlp": describe_mlp(student_value(env, "final_mlp")),
+        "test_accuracy": value_outcome(env, "test_accuracy", as_number),
+    }
+
+
+def notebook_cells(env: Env, inputs: None) -> dict:
+    """The source of every cell of the submitted notebook, for the leak analysis.
+
+    Grading runs the notebook in a folder that holds it alone, so it is the one ``.ipynb``
+    there. Markdown and raw cells become ``None`` to keep cell numbers.
+    """
+    notebooks = sorted(glob.glob("*.ipynb"))
+    if len(notebooks) != 1:
+        raise ProbeFailure("the test-set check needs the submitted notebook, but the grading "
+                           f"folder holds {len(notebooks)} notebooks; submit exactly one.")
+    with open(notebooks[0], encoding="utf-8") as handle:
+        cells = json.load(handle).get("cells", [])
+    return {"cells": [_source(cell) if cell.get("cell_type") == "code" else None for cell in cells]}
+
+
+# shared ---------------------------------------------------------------------------------
+
+def describe_mlp(model: Any) -> dict:
+    """A fitted MLPClassifier as plain values: its settings and its learned arrays."""
+    kind = type(model)
+    summary: dict[str, Any] = {
+        "type": f"{kind.__module__}.{kind.__qualname__}",
+        "is_mlp_classifier": _is_mlp_classifier(model),
+    }
+    if not summary["is_mlp_classifier"]:
+        return summary
+    summary.update({
+        "hidden_layer_sizes": [int(s) for s in np.atleast_1d(model.hidden_layer_sizes)],
+        "learning_rate_init": float(model.learning_rate_init),
+        "activation": str(model.activation),
+        "solver": str(model.solver),
+        "fitted": hasattr(model, "coefs_"),
+    })
+    if summary["fitted"]:
+        summary.update({
+            "coefs": [np.asarray(w, dtype=np.float64) for w in model.coefs_],
+            "intercepts": [np.asarray(b, dtype=np.float64) for b in model.intercepts_],
+            "out_activation": str(model.out_activation_),
+            "classes": np.asarray(model.classes_).astype(np.int64),
+            "n_iter": int(model.n_iter_),
+            "samples_seen": int(getattr(model, "t_", 0)),
+        })
+    return summary
+
+
+def as_tuning_choice(result: Any) -> dict:
+    """The dict ``tune_mlp`` returns, reduced to plain values the judge can compare."""
+    if not isinstance(result, dict):
+        raise ProbeFailure(f"returned a {type(result).__name__}, not a dict")
+    sizes = result.get("hidden_layer_sizes")
+    return {
+        "keys": sorted(str(key) for key in result),
+        "learning_rate_init": _maybe_float(result.get("learning_rate_init")),
+        "hidden_layer_sizes": ([int(s) for s in np.atleast_1d(sizes)] if _is_sizes(sizes) else None),
+        "val_accuracy": _maybe_float(result.get("val_accuracy")),
+    }
+
+
+@contextmanager
+def blanked_test_set(env: Env, *, enabled: bool) -> Iterator[None]:
+    """Fill the test arrays in place (NaN images, -1 labels), then restore them.
+
+    In place, so every alias and view of the test set is blanked too, whatever the
+    student named it.
+    """
+    arrays = [env[name] for name in TEST_SET_NAMES
+              if enabled and isinstance(env.get(name), np.ndarray)]
+    saved = [array.copy() for array in arrays]
+    try:
+        for array in arrays:
+            array[...] = np.nan if array.dtype.kind == "f" else -1
+        yield
+    finally:
+        for array, original in zip(arrays, saved):
+            array[...] = original
+
+
+def _is_mlp_classifier(model: Any) -> bool:
+    from sklearn.neural_network import MLPClassifier
+    return isinstance(model, MLPClassifier)
+
+
+def _is_sizes(value: Any) -> bool:
+    try:
+        return all(float(s).is_integer() for s in np.atleast_1d(value)) and np.size(value) > 0
+    except (TypeError, ValueError):
+        return False
+
+
+def _maybe_float(value: Any) -> float | None:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _source(cell: dict) -> str:
+    source = cell.get("source", "")
+    return "".join(source) if isinstance(source, list) else str(source)

@@ -1,0 +1,128 @@
+"""Helpers for probes: the half of a hidden check that runs beside student code.
+
+A probe only gathers values (what the student's functions return for given inputs,
+the attributes of a fitted model). It never decides anything: no expected answer, no
+threshold, no comparison lives here, so that this module can run inside the student's
+process without revealing what the judge expects.
+
+Student code fails in every way code can fail, and a probe must still answer. So calls
+go through :func:`attempt`, which turns an exception into an ``error`` value that the
+judge can explain, and missing names become a :class:`ProbeFailure` whose message tells
+the student what to define.
+"""
+
+from __future__ import annotations
+
+import traceback
+from typing import Any, Callable, Mapping
+
+import numpy as np
+
+Env = Mapping[str, Any]
+Outcome = dict[str, Any]
+
+
+class ProbeFailure(Exception):
+    """The probe cannot gather its values; the message is shown to the student as is."""
+
+
+def student_function(env: Env, name: str) -> Callable[..., Any]:
+    """The student's function ``name``, or a failure that says how to provide it."""
+    value = student_value(env, name)
+    if not callable(value):
+        raise ProbeFailure(
+            f"`{name}` should be a function, but it is {_a_type(value)}. "
+            f"Define it with `def {name}(...):` and run that cell."
+        )
+    return value
+
+
+def student_value(env: Env, name: str) -> Any:
+    """The value the student bound to ``name``, or a failure that says how to provide it."""
+    if name not in env:
+        raise ProbeFailure(
+            f"`{name}` is not defined. Define it in this question's answer cell, spelled "
+            f"exactly `{name}`, and run the cell (Kernel → Restart & Run All checks the order)."
+        )
+    return env[name]
+
+
+def attempt(function: Callable[..., Any], *args: Any, convert: Callable[[Any], Any] = lambda v: v,
+            **kwargs: Any) -> Outcome:
+    """Call student code; report its converted result or the exception it raised."""
+    try:
+        result = function(*args, **kwargs)
+    except Exception as error:  # student code may raise anything
+        return {"ok": False, "error": _exception_text(error), "where": _student_frame(error)}
+    try:
+        return {"ok": True, "value": convert(result)}
+    except ProbeFailure as failure:
+        return {"ok": False, "error": str(failure), "where": ""}
+
+
+def as_array(value: Any) -> dict[str, Any]:
+    """A numeric array and the type the student returned (a list is not an ndarray)."""
+    array = np.asarray(value)
+    if array.dtype.kind not in "biuf":
+        raise ProbeFailure(f"returned {_a_type(value)} that is not numeric (dtype {array.dtype})")
+    return {"type": _type_name(value), "array": array}
+
+
+def as_number(value: Any) -> dict[str, Any]:
+    """A float and the type the student used, so the judge can ask for an int or a float."""
+    try:
+        number = float(np.asarray(value).item()) if np.ndim(value) == 0 else None
+    except (TypeError, ValueError):
+        number = None
+    if number is None:
+        raise ProbeFailure(f"returned {_a_type(value)}, not a single number")
+    return {"type": _type_name(value), "number": number}
+
+
+def as_strings(value: Any) -> dict[str, Any]:
+    """The items of a collection of strings, sorted, with the collection's type."""
+    if isinstance(value, (str, bytes)) or not hasattr(value, "__iter__"):
+        raise ProbeFailure(f"is {_a_type(value)}, not a set of strings")
+    items = list(value)
+    return {"type": _type_name(value), "items": sorted(repr(i) if not isinstance(i, str) else i
+                                                      for i in items), "length": len(items)}
+
+
+def as_numbers(value: Any) -> dict[str, Any]:
+    """A flat list of floats from a list, tuple or array, with the container's type."""
+    array = np.asarray(value, dtype=float) if not isinstance(value, (str, bytes)) else None
+    if array is None or array.dtype.kind != "f":
+        raise ProbeFailure(f"is {_a_type(value)}, not a list of numbers")
+    return {"type": _type_name(value), "array": array.reshape(-1), "shape": list(array.shape)}
+
+
+def value_outcome(env: Env, name: str, convert: Callable[[Any], Any]) -> Outcome:
+    """Like :func:`attempt` for a variable: a missing name or a wrong type becomes an error."""
+    try:
+        return {"ok": True, "value": convert(student_value(env, name))}
+    except ProbeFailure as failure:
+        return {"ok": False, "error": f"`{name}` {failure}" if not str(failure).startswith("`")
+                else str(failure), "where": ""}
+
+
+def _exception_text(error: BaseException) -> str:
+    text = f"{type(error).__name__}: {error}"
+    return text if len(text) <= 500 else text[:497] + "..."
+
+
+def _student_frame(error: BaseException) -> str:
+    """The last line of the traceback that ran notebook code, to point at the slip."""
+    frames = traceback.extract_tb(error.__traceback__)
+    notebook_frames = [f for f in frames if "ipykernel" in f.filename or f.filename.startswith("<")]
+    frame = (notebook_frames or frames or [None])[-1]
+    return f"in {frame.name}: {frame.line}" if frame is not None and frame.line else ""
+
+
+def _type_name(value: Any) -> str:
+    kind = type(value)
+    return kind.__name__ if kind.__module__ == "builtins" else f"{kind.__module__}.{kind.__name__}"
+
+
+def _a_type(value: Any) -> str:
+    name = _type_name(value)
+    return f"an {name}" if name[:1].lower() in "aeiou" else f"a {name}"

@@ -1,0 +1,160 @@
+"""Hidden checks as (inputs, probe, judge) triples, and the one function tests call.
+
+Each hidden test cell of a master notebook is a single call::
+
+    run_check(env, "nn_foundations", "unroll_single_image")
+
+The check behind that name has three parts kept apart:
+
+* ``inputs(rng)`` (grader side): the hidden inputs, generated from a seed derived from
+  the check's name, so they are the same on every run and never stored in a file;
+* ``probe(env, inputs)`` (student side, in ``<assignment>/probes.py``): calls the
+  student's code on those inputs and returns plain values, deciding nothing;
+* ``judge(inputs, answers)`` (grader side, in ``<assignment>/judges.py``): compares the
+  answers with what is expected and raises :class:`CheckFailed` with the feedback.
+
+Inputs go to the probe and answers come back through :mod:`channel`, exactly as they
+would between two processes; so moving judges out of the student's process changes where
+``run_check`` runs each part, not the checks themselves.
+
+A gate is a check whose failure withdraws the points of the other checks of its question
+(the course's rule: a test-set leak costs the whole tuning question).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping
+
+import numpy as np
+
+from autograder.checks.channel import decode, encode, roundtrip
+from autograder.checks.judging import CheckFailed
+from autograder.checks.probing import ProbeFailure
+from autograder.seeding import seed_everything
+
+Inputs = Callable[[np.random.Generator], Any]
+Judge = Callable[[Any, Any], None]
+
+
+def no_inputs(rng: np.random.Generator) -> None:
+    """For checks that only read what the student defined."""
+    return None
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    question: str
+    probe: str  # a function name in the assignment's probes module
+    judge: Judge
+    inputs: Inputs = no_inputs
+    gated: bool = True  # False for the gates themselves
+
+
+@dataclass
+class Suite:
+    """The hidden checks of one assignment, registered by name."""
+
+    assignment: str
+    checks: dict[str, Check] = field(default_factory=dict)
+    gates: dict[str, list[str]] = field(default_factory=dict)  # question -> gate check names
+    _gate_verdicts: dict[str, CheckFailed | None] = field(default_factory=dict)
+
+    def check(self, question: str, *, probe: str, inputs: Inputs = no_inputs,
+               gate: bool = False) -> Callable[[Judge], Judge]:
+        """Register the decorated judge under its function name."""
+        def register(judge: Judge) -> Judge:
+            name = judge.__name__
+            if name in self.checks:
+                raise ValueError(f"{self.assignment}: check {name!r} registered twice")
+            self.checks[name] = Check(name, question, probe, judge, inputs, gated=not gate)
+            if gate:
+                self.gates.setdefault(question, []).append(name)
+            return judge
+        return register
+
+    def questions(self) -> list[str]:
+        return list(dict.fromkeys(check.question for check in self.checks.values()))
+
+
+def load_suite(assignment: str) -> Suite:
+    return importlib.import_module(f"autograder.checks.{assignment}.judges").SUITE
+
+
+def load_probes(assignment: str):
+    return importlib.import_module(f"autograder.checks.{assignment}.probes")
+
+
+def check_seed(assignment: str, name: str) -> int:
+    """A stable seed per check: the same hidden inputs on every run, different across checks."""
+    digest = hashlib.sha256(f"{assignment}/{name}".encode()).digest()
+    return int.from_bytes(digest[:4], "little")
+
+
+def hidden_inputs(assignment: str, check: Check) -> Any:
+    return check.inputs(np.random.default_rng(check_seed(assignment, check.name)))
+
+
+_answers_cache: dict[tuple[str, str, str], Any] = {}
+
+
+def collect_answers(assignment: str, check: Check, env: Mapping[str, Any], inputs: Any) -> Any:
+    """Run the probe beside student code; a probe that cannot answer says why.
+
+    Checks that share a probe and its inputs (three judgements of one tuning run) share
+    its answers within a grading run, so slow student code runs once.
+    """
+    key = (assignment, check.probe, hashlib.sha256(encode(inputs)).hexdigest())
+    if key not in _answers_cache:
+        probe = getattr(load_probes(assignment), check.probe)
+        seed_everything(check_seed(assignment, check.probe))
+        try:
+            _answers_cache[key] = encode(probe(env, roundtrip(inputs)))
+        except ProbeFailure as failure:
+            _answers_cache[key] = encode({"probe_failure": str(failure)})
+    return decode(_answers_cache[key])
+
+
+def judge_answers(check: Check, inputs: Any, answers: Any) -> None:
+    if isinstance(answers, dict) and "probe_failure" in answers:
+        raise CheckFailed(answers["probe_failure"])
+    check.judge(inputs, answers)
+
+
+def verdict(assignment: str, check: Check, env: Mapping[str, Any]) -> CheckFailed | None:
+    """Run one check end to end; None means it passed."""
+    inputs = hidden_inputs(assignment, check)
+    try:
+        judge_answers(check, inputs, collect_answers(assignment, check, env, inputs))
+    except CheckFailed as failure:
+        return failure
+    return None
+
+
+def gate_failure(suite: Suite, check: Check, env: Mapping[str, Any]) -> CheckFailed | None:
+    """The first failing gate of the check's question, computed once per grading run."""
+    if not check.gated:
+        return None
+    for gate_name in suite.gates.get(check.question, []):
+        if gate_name not in suite._gate_verdicts:
+            suite._gate_verdicts[gate_name] = verdict(suite.assignment, suite.checks[gate_name], env)
+        if suite._gate_verdicts[gate_name] is not None:
+            return suite._gate_verdicts[gate_name]
+    return None
+
+
+def run_check(env: Mapping[str, Any], assignment: str, name: str) -> None:
+    """Entry point of every hidden test: raise CheckFailed with feedback, or return."""
+    suite = load_suite(assignment)
+    if name not in suite.checks:
+        raise KeyError(f"{assignment} has no hidden check named {name!r}")
+    check = suite.checks[name]
+    blocked = gate_failure(suite, check, env)
+    if blocked is not None:
+        raise CheckFailed(f"No credit for this part of {check.question}: {blocked}")
+    failure = verdict(assignment, check, env)
+    if failure is not None:
+        raise failure

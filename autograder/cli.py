@@ -1,0 +1,83 @@
+"""The ``autograder`` command: ``build`` for instructors, ``grade`` for TAs."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import click
+
+from autograder import __version__
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__)
+def main() -> None:
+    """Build and grade the neural-networks course assignments (Otter-based)."""
+
+
+@main.command()
+@click.argument("assignments", nargs=-1)
+@click.option("--dist", type=click.Path(path_type=Path), default=Path("dist"), show_default=True,
+              help="Where to write dist/<assignment>/{student,autograder,solutions}.")
+@click.option("--no-verify", is_flag=True,
+              help="Skip grading the solutions with the built zip (faster, but nothing proves the zip works).")
+def build(assignments: tuple[str, ...], dist: Path, no_verify: bool) -> None:
+    """Build the student version, autograder zip and solutions of ASSIGNMENTS (default: all)."""
+    from autograder.build import BuildError, build_assignment, list_assignments
+    names = list(assignments) or list_assignments()
+    for name in names:
+        click.echo(f"building {name} …")
+        try:
+            result = build_assignment(name, dist, verify=not no_verify)
+        except BuildError as error:
+            raise click.ClickException(f"{name}: {error}")
+        score = (f"; solutions score {result.solution_score[0]:g}/{result.solution_score[1]:g}"
+                 if result.solution_score else "")
+        click.echo(f"  student version: {result.student_dir}\n"
+                   f"  autograder zip:  {result.autograder_zip}\n"
+                   f"  solutions:       {result.solutions_notebook}\n"
+                   f"  built in {result.seconds:.1f} s{score}")
+
+
+@main.command()
+@click.argument("assignment")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--out", "out_dir", required=True, type=click.Path(path_type=Path),
+              help="Folder for gradebook.csv, results/, feedback/ and report.html.")
+@click.option("--dist", type=click.Path(path_type=Path), default=Path("dist"), show_default=True,
+              help="Where `autograder build` wrote the autograder zip.")
+@click.option("-j", "--jobs", type=click.IntRange(min=1), default=None,
+              help="Submissions graded at once (default: one per core).")
+@click.option("--timeout", type=click.FloatRange(min=1), default=None,
+              help="Seconds one submission may run (default: the assignment's grading.toml).")
+def grade(assignment: str, paths: tuple[Path, ...], out_dir: Path, dist: Path, jobs: int | None,
+          timeout: float | None) -> None:
+    """Grade the notebooks and Otter zips found in PATHS for ASSIGNMENT."""
+    from tqdm import tqdm
+
+    from autograder.grade import GradingSetupError, grade_submissions
+    from autograder.grade.intake import collect_submissions
+    total = len(collect_submissions(list(paths), assignment))
+    started = time.monotonic()
+    with tqdm(total=total, unit="submission", file=sys.stderr, dynamic_ncols=True) as bar:
+        statuses: dict[str, int] = {}
+
+        def advance(result) -> None:
+            statuses[result.status] = statuses.get(result.status, 0) + 1
+            bar.set_postfix(statuses)
+            bar.update()
+
+        try:
+            run = grade_submissions(assignment, list(paths), out_dir, dist=dist, jobs=jobs,
+                                    timeout=timeout, on_result=advance)
+        except GradingSetupError as error:
+            raise click.ClickException(str(error))
+    counts = ", ".join(f"{n} {status}" for status, n in sorted(run.counts().items()))
+    click.echo(f"{len(run.results)} submissions ({counts}) in {time.monotonic() - started:.0f} s; "
+               f"gradebook: {out_dir / 'gradebook.csv'}; report: {out_dir / 'report.html'}")
+
+
+if __name__ == "__main__":
+    main()

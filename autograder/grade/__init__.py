@@ -1,0 +1,76 @@
+"""``autograder grade``: a folder of submissions → gradebook, results, feedback, report.
+
+The steps, each in its own module:
+
+1. ``intake``: find the submissions below the given paths and validate each one;
+2. ``otter_runner``: grade each valid one with the assignment's autograder zip, in a child
+   process with a time limit;
+3. ``results``: turn Otter's per-case results into one result per submission, with a
+   status from SPEC §6 (``graded``, ``error``, ``timeout``, ``invalid``);
+4. ``autograder.report``: write the gradebook, the per-submission JSON and feedback, and the
+   HTML report.
+"""
+
+from __future__ import annotations
+
+import os
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from autograder.config import setting
+from autograder.grade.intake import Submission, collect_submissions
+from autograder.grade.otter_runner import grade_with_otter
+from autograder.grade.results import SubmissionResult, from_otter, invalid_result
+
+
+class GradingSetupError(RuntimeError):
+    """Grading cannot start (no autograder zip, unknown assignment)."""
+
+
+@dataclass
+class GradeRun:
+    assignment: str
+    out_dir: Path
+    results: list[SubmissionResult] = field(default_factory=list)
+
+    def counts(self) -> dict[str, int]:
+        counted: dict[str, int] = {}
+        for result in self.results:
+            counted[result.status] = counted.get(result.status, 0) + 1
+        return counted
+
+
+def autograder_zip(assignment: str, dist: Path) -> Path:
+    path = Path(dist) / assignment / "autograder" / f"{assignment}-autograder.zip"
+    if not path.is_file():
+        raise GradingSetupError(f"no autograder zip at {path}: run `autograder build {assignment}` first")
+    return path
+
+
+def grade_submissions(assignment: str, paths: list[Path], out_dir: Path, *, dist: Path = Path("dist"),
+                      jobs: int | None = None, timeout: float | None = None,
+                      on_result: Callable[[SubmissionResult], None] | None = None) -> GradeRun:
+    """Grade every submission found below ``paths`` and write all outputs to ``out_dir``."""
+    from autograder.report import write_outputs
+    zip_path = autograder_zip(assignment, dist)
+    dataset = setting(assignment, "grading", "dataset")
+    timeout = timeout or float(setting(assignment, "grading", "submission_timeout"))
+    submissions = collect_submissions([Path(p) for p in paths], assignment)
+
+    def grade(submission: Submission) -> SubmissionResult:
+        if not submission.valid:
+            result = invalid_result(assignment, submission)
+        else:
+            graded = grade_with_otter(submission.path, zip_path, timeout=timeout, dataset=dataset)
+            result = from_otter(assignment, submission, graded, dataset)
+        if on_result:
+            on_result(result)
+        return result
+
+    run = GradeRun(assignment=assignment, out_dir=Path(out_dir))
+    with ThreadPoolExecutor(max_workers=jobs or os.cpu_count() or 1) as pool:
+        run.results = list(pool.map(grade, submissions))
+    write_outputs(run)
+    return run

@@ -1,0 +1,167 @@
+"""Grade one notebook with an autograder zip through ``otter run``, in a child process.
+
+Otter runs the notebook in a kernel of its own, but the code that drives it (nbclient,
+Otter's runner) would still share our process: a submission that hangs the kernel, or a
+crash in Otter, would take the grader down with it. So each grading runs in a child
+process in its own session, killed with its whole process group when it runs out of
+time, and it reports back through a JSON file, never through pickles.
+
+Otter's results.json gives one row per question; the child reads the per-case results
+instead, so every hidden check keeps its own points and message.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import zipfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from autograder.data import DATASET_ENV_VAR
+
+FAILURE_PREFIXES = ("CheckFailed: ", "AssertionError: ")
+
+
+@dataclass
+class CaseResult:
+    question: str
+    name: str
+    points: float
+    score: float
+    hidden: bool
+    message: str
+
+
+@dataclass
+class OtterGrade:
+    """What grading one notebook produced; ``error`` is set when it could not finish."""
+
+    score: float = 0.0
+    possible: float = 0.0
+    cases: list[CaseResult] = field(default_factory=list)
+    error: str | None = None
+    timed_out: bool = False
+    seconds: float = 0.0
+    log: str = ""
+
+    def failure_summary(self) -> str:
+        if self.error:
+            return self.error
+        return "\n".join(f"  {c.question}/{c.name}: {c.message}" for c in self.cases
+                         if c.score < c.points)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "OtterGrade":
+        cases = [CaseResult(**case) for case in data.pop("cases", [])]
+        return cls(cases=cases, **data)
+
+
+def grade_with_otter(submission: Path, autograder_zip: Path, *, timeout: float | None = None,
+                     dataset: str | None = None) -> OtterGrade:
+    """Grade ``submission`` (a notebook or an Otter export zip) in a child process."""
+    started = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="otter-run-") as tmp:
+        report = Path(tmp) / "grade.json"
+        command = [sys.executable, "-m", "autograder.grade.otter_runner",
+                   str(Path(submission).resolve()), str(Path(autograder_zip).resolve()), str(report)]
+        env = dict(os.environ)
+        if dataset:
+            env[DATASET_ENV_VAR] = dataset
+        returncode, output, timed_out = _run_in_own_session(command, env, tmp, timeout)
+        if timed_out:
+            grade = OtterGrade(error=f"grading stopped after {timeout:g} s (time limit)", timed_out=True)
+        elif report.is_file():
+            grade = OtterGrade.from_dict(json.loads(report.read_text()))
+        else:
+            grade = OtterGrade(error=f"the grading process exited with code {returncode} "
+                                     f"without a result:\n{output[-2000:]}")
+    grade.seconds = time.monotonic() - started
+    grade.log = output[-20000:]
+    return grade
+
+
+def _run_in_own_session(command: list[str], env: dict[str, str], cwd: str,
+                        timeout: float | None) -> tuple[int, str, bool]:
+    process = subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, start_new_session=True, text=True)
+    try:
+        output, _ = process.communicate(timeout=timeout)
+        return process.returncode, output, False
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        output, _ = process.communicate()
+        return -9, output or "", True
+
+
+# Child side ------------------------------------------------------------------------------
+
+def _child_main(submission: str, autograder_zip: str, report: str) -> None:
+    import otter.run
+    try:
+        results = otter.run.main(submission, autograder=autograder_zip, output_dir=None,
+                                 no_logo=True)
+        grade = results_to_grade(results, test_function_names(Path(autograder_zip)))
+    except Exception as error:  # Otter raises for invalid submissions; report, don't crash
+        grade = OtterGrade(error=f"{type(error).__name__}: {error}")
+    Path(report).write_text(json.dumps(grade.to_dict()))
+
+
+def test_function_names(autograder_zip: Path) -> dict[str, list[str]]:
+    """Per question, the names of its test functions in file order.
+
+    Otter names exception-based cases "q1 - 1", "q1 - 2"; the function names (one per
+    hidden check) are what a person reading the gradebook recognises.
+    """
+    names: dict[str, list[str]] = {}
+    with zipfile.ZipFile(autograder_zip) as archive:
+        for member in archive.namelist():
+            if member.startswith("tests/") and member.endswith(".py"):
+                tree = ast.parse(archive.read(member).decode())
+                names[Path(member).stem] = [node.name.removeprefix("test_") for node in tree.body
+                                            if isinstance(node, ast.FunctionDef)]
+    return names
+
+
+def results_to_grade(results: Any, function_names: dict[str, list[str]]) -> OtterGrade:
+    grade = OtterGrade()
+    for question, test_file in results.results.items():
+        names = function_names.get(question, [])
+        for index, case in enumerate(test_file.test_case_results):
+            points = float(case.test_case.points or 0)
+            grade.cases.append(CaseResult(
+                question=question,
+                name=names[index] if index < len(names) else case.test_case.name,
+                points=points,
+                score=points if case.passed else 0.0,
+                hidden=bool(case.test_case.hidden),
+                message="" if case.passed else student_message(case.message or ""),
+            ))
+    grade.score = sum(c.score for c in grade.cases)
+    grade.possible = sum(c.points for c in grade.cases)
+    if results.catastrophic_error is not None:
+        grade.error = f"{type(results.catastrophic_error).__name__}: {results.catastrophic_error}"
+    return grade
+
+
+def student_message(otter_message: str) -> str:
+    """Keep the sentence meant for the student; drop Otter's frame of test-source lines."""
+    for prefix in FAILURE_PREFIXES:
+        if prefix in otter_message:
+            return otter_message.split(prefix, 1)[1].strip()
+    lines = [line for line in otter_message.splitlines() if line.strip()]
+    return lines[-1].strip() if lines else "failed"
+
+
+if __name__ == "__main__":
+    _child_main(*sys.argv[1:4])

@@ -1,0 +1,84 @@
+"""One result per submission, whatever happened to it, in one shape.
+
+Every output (gradebook row, results JSON, feedback, report) is written from this
+record, so a status or a score cannot mean different things in different files.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from autograder.assignment import questions
+from autograder.grade.intake import Submission
+from autograder.grade.otter_runner import CaseResult, OtterGrade
+
+STATUSES = ("graded", "error", "timeout", "invalid")
+
+
+@dataclass
+class SubmissionResult:
+    assignment: str
+    submission: str
+    source: str
+    status: str
+    score: float = 0.0
+    possible: float = 0.0
+    question_scores: dict[str, float | None] = field(default_factory=dict)
+    cases: list[CaseResult] = field(default_factory=list)
+    message: str = ""          # why it is not simply `graded`
+    dataset: dict[str, Any] = field(default_factory=dict)
+    seconds: float = 0.0
+
+    def failed_cases(self) -> list[CaseResult]:
+        return [case for case in self.cases if case.score < case.points]
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@functools.lru_cache(maxsize=None)
+def dataset_summary(name: str) -> dict[str, Any]:
+    """What SPEC §2 asks each result to record: the dataset, its size and its split."""
+    from autograder.data import load_dataset
+    return load_dataset(name, verbose=False).summary()
+
+
+def from_otter(assignment: str, submission: Submission, graded: OtterGrade, dataset: str) -> SubmissionResult:
+    status = "timeout" if graded.timed_out else "error" if graded.error else "graded"
+    result = SubmissionResult(
+        assignment=assignment, submission=submission.name, source=str(submission.path),
+        status=status, cases=graded.cases, message=_status_message(status, graded),
+        dataset=dataset_summary(dataset), seconds=round(graded.seconds, 2),
+    )
+    _fill_scores(result)
+    return result
+
+
+def invalid_result(assignment: str, submission: Submission) -> SubmissionResult:
+    result = SubmissionResult(assignment=assignment, submission=submission.name,
+                              source=str(submission.path), status="invalid",
+                              message=submission.problem or "")
+    _fill_scores(result)
+    return result
+
+
+def _fill_scores(result: SubmissionResult) -> None:
+    """Per-question scores in assignment order; manual questions stay empty for a TA."""
+    result.possible = sum(q.points for q in questions(result.assignment) if not q.manual)
+    for question in questions(result.assignment):
+        cases = [case for case in result.cases if case.question == question.name]
+        result.question_scores[question.name] = (
+            None if question.manual or result.status in ("invalid",) and not cases
+            else sum(case.score for case in cases))
+    result.score = sum(case.score for case in result.cases)
+
+
+def _status_message(status: str, graded: OtterGrade) -> str:
+    if status == "timeout":
+        return (f"{graded.error}. The notebook did not finish in time: look for a loop that never "
+                "ends or training that runs far longer than the assignment asks.")
+    if status == "error":
+        return f"grading could not finish: {graded.error}"
+    return ""

@@ -1,0 +1,69 @@
+"""Everything a grading run writes: for the TA, for each student, and for Gradescope.
+
+* ``gradebook.csv``: one row per submission (SPEC §6 columns, questions in order);
+* ``results/<submission>.json``: Gradescope's results.json schema, one test per check;
+* ``feedback/<submission>.md``: what passed, what failed and what to change;
+* ``report.html``: plots and the submissions that need a person.
+
+Files are written to a temporary name and renamed, so a reader never sees half a file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from autograder.assignment import questions
+from autograder.grade.results import SubmissionResult
+from autograder.report.feedback import feedback_markdown, gradescope_results
+from autograder.report.html import render_report
+
+if TYPE_CHECKING:
+    from autograder.grade import GradeRun
+
+GRADEBOOK_COLUMNS = ("submission", "status", "total", "possible")
+
+
+def write_outputs(run: "GradeRun") -> None:
+    out = run.out_dir
+    for result in run.results:
+        write_submission_files(out, result)
+    write_atomically(out / "gradebook.csv", gradebook(run.assignment, run.results).to_csv(index=False))
+    write_atomically(out / "report.html", render_report(run.assignment, run.results))
+
+
+def write_submission_files(out: Path, result: SubmissionResult) -> None:
+    write_atomically(out / "results" / f"{result.submission}.json",
+                     json.dumps(gradescope_results(result), indent=2))
+    write_atomically(out / "feedback" / f"{result.submission}.md", feedback_markdown(result))
+
+
+def gradebook(assignment: str, results: list[SubmissionResult]) -> pd.DataFrame:
+    names = [q.name for q in questions(assignment)]
+    rows = [{"submission": r.submission, "status": r.status, "total": r.score,
+             "possible": r.possible, **{n: r.question_scores.get(n) for n in names}}
+            for r in sorted(results, key=lambda r: r.submission)]
+    return pd.DataFrame(rows, columns=[*GRADEBOOK_COLUMNS, *names])
+
+
+def write_atomically(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            stream.write(text)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def read_json(path: Path) -> Any:
+    return json.loads(path.read_text(encoding="utf-8"))

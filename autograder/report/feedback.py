@@ -1,0 +1,69 @@
+"""What a student reads about one submission: per question, what passed and what to change."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from autograder.assignment import questions
+from autograder.grade.results import SubmissionResult
+
+STATUS_SENTENCES = {
+    "graded": "Your notebook ran from top to bottom and was graded.",
+    "error": "Your notebook could not be graded completely.",
+    "timeout": "Your notebook ran out of time while it was being graded.",
+    "invalid": "Your file could not be graded.",
+}
+
+
+def feedback_markdown(result: SubmissionResult) -> str:
+    lines = [f"# {result.assignment}: feedback for {result.submission}", "",
+             f"**Score: {result.score:g} / {result.possible:g}** (autograded part). "
+             + STATUS_SENTENCES[result.status]]
+    if result.message:
+        lines += ["", f"> {result.message}"]
+    if result.dataset:
+        lines += ["", f"Graded on the `{result.dataset.get('name')}` dataset "
+                      f"({result.dataset.get('n_train')} training and {result.dataset.get('n_test')} "
+                      "test images)."]
+    for question in questions(result.assignment):
+        lines += ["", *question_section(result, question)]
+    return "\n".join(lines) + "\n"
+
+
+def question_section(result: SubmissionResult, question) -> list[str]:
+    if question.manual:
+        return [f"## {question.name}: graded by a TA ({question.points:g} points)"]
+    cases = [c for c in result.cases if c.question == question.name and c.points > 0]
+    earned = result.question_scores.get(question.name) or 0
+    lines = [f"## {question.name}: {earned:g} / {question.points:g}"]
+    if not cases:
+        return lines + ["", "Not graded (see above)."]
+    for case in cases:
+        mark = "✅" if case.score >= case.points else "❌"
+        lines.append(f"- {mark} `{case.name}` ({case.score:g}/{case.points:g})")
+        if case.score < case.points and case.message:
+            lines += [f"  {line}" for line in case.message.splitlines()]
+    return lines
+
+
+def gradescope_results(result: SubmissionResult) -> dict[str, Any]:
+    """Gradescope's results.json: a score, an overall message, one test per check."""
+    tests = [{
+        "name": f"{case.question} · {case.name}",
+        "score": case.score,
+        "max_score": case.points,
+        "status": "passed" if case.score >= case.points else "failed",
+        "output": case.message or "Passed.",
+        "visibility": "visible",
+    } for case in result.cases if case.points > 0]
+    return {
+        "score": result.score,
+        "output": (STATUS_SENTENCES[result.status] + (f" {result.message}" if result.message else "")),
+        "tests": tests,
+        "extra_data": {
+            "assignment": result.assignment, "submission": result.submission,
+            "source": result.source, "status": result.status, "possible": result.possible,
+            "questions": result.question_scores, "dataset": result.dataset,
+            "seconds": result.seconds,
+        },
+    }
