@@ -19,6 +19,7 @@ from autograder.config import assignments_dir
 
 _POINTS = re.compile(r"^\s*points:\s*([0-9.]+)\s*$", re.MULTILINE)
 _HIDDEN = re.compile(r"^\s*hidden:\s*true\s*$", re.MULTILINE | re.IGNORECASE)
+_RUN_CHECK = re.compile(r"run_check\(\s*env\s*,\s*[\"'](\w+)[\"']\s*,\s*[\"'](\w+)[\"']\s*\)")
 
 
 @dataclass(frozen=True)
@@ -69,3 +70,20 @@ def notebook_assignment_name(notebook: nbformat.NotebookNode) -> str | None:
     otter = notebook.metadata.get("otter", {}) if isinstance(notebook.metadata, dict) else {}
     name = otter.get("assignment_name") if isinstance(otter, dict) else None
     return str(name) if name else None
+
+
+@functools.lru_cache(maxsize=None)
+def check_points(assignment: str) -> dict[str, tuple[str, float]]:
+    """Each hidden check's question and points, as the master notebook's test cells set them."""
+    notebook = nbformat.read(assignments_dir() / assignment / f"{assignment}.ipynb", as_version=4)
+    found: dict[str, tuple[str, float]] = {}
+    question = ""
+    for cell in notebook.cells:
+        source = cell.source.strip()
+        if cell.cell_type == "raw" and source.upper().startswith("# BEGIN QUESTION"):
+            question = str((yaml.safe_load(source.split("\n", 1)[1]) or {}).get("name", ""))
+        call = _RUN_CHECK.search(source) if cell.cell_type == "code" else None
+        if call and call.group(1) == assignment:
+            points = _POINTS.search(source)
+            found[call.group(2)] = (question, float(points.group(1)) if points else 0.0)
+    return found

@@ -14,7 +14,16 @@ import numpy as np
 
 
 class CheckFailed(AssertionError):
-    """A judgement that did not pass; ``str(self)`` is the feedback for the student."""
+    """A judgement that did not pass; ``str(self)`` is the feedback for the student.
+
+    Otter strips single quotes from both ends of a failure message, so a message must
+    not start or end with one (quote names with backticks instead).
+    """
+
+    def __init__(self, message: str) -> None:
+        if message[:1] == "'" or message[-1:] == "'":
+            raise ValueError(f"feedback must not start or end with a quote: {message!r}")
+        super().__init__(message)
 
 
 def fail(message: str) -> NoReturn:

@@ -61,7 +61,6 @@ class Suite:
     assignment: str
     checks: dict[str, Check] = field(default_factory=dict)
     gates: dict[str, list[str]] = field(default_factory=dict)  # question -> gate check names
-    _gate_verdicts: dict[str, CheckFailed | None] = field(default_factory=dict)
 
     def check(self, question: str, *, probe: str, inputs: Inputs = no_inputs,
                gate: bool = False) -> Callable[[Judge], Judge]:
@@ -98,7 +97,20 @@ def hidden_inputs(assignment: str, check: Check) -> Any:
     return check.inputs(np.random.default_rng(check_seed(assignment, check.name)))
 
 
-_answers_cache: dict[tuple[str, str, str], Any] = {}
+@dataclass
+class _RunMemory:
+    """What one grading run (one student namespace) has already computed."""
+
+    env: Mapping[str, Any]  # held so that its id is not reused while remembered
+    answers: dict[tuple[str, str, str], bytes] = field(default_factory=dict)
+    gates: dict[str, CheckFailed | None] = field(default_factory=dict)
+
+
+_memories: dict[int, _RunMemory] = {}
+
+
+def run_memory(env: Mapping[str, Any]) -> _RunMemory:
+    return _memories.setdefault(id(env), _RunMemory(env))
 
 
 def collect_answers(assignment: str, check: Check, env: Mapping[str, Any], inputs: Any) -> Any:
@@ -107,15 +119,16 @@ def collect_answers(assignment: str, check: Check, env: Mapping[str, Any], input
     Checks that share a probe and its inputs (three judgements of one tuning run) share
     its answers within a grading run, so slow student code runs once.
     """
+    memory = run_memory(env).answers
     key = (assignment, check.probe, hashlib.sha256(encode(inputs)).hexdigest())
-    if key not in _answers_cache:
+    if key not in memory:
         probe = getattr(load_probes(assignment), check.probe)
         seed_everything(check_seed(assignment, check.probe))
         try:
-            _answers_cache[key] = encode(probe(env, roundtrip(inputs)))
+            memory[key] = encode(probe(env, roundtrip(inputs)))
         except ProbeFailure as failure:
-            _answers_cache[key] = encode({"probe_failure": str(failure)})
-    return decode(_answers_cache[key])
+            memory[key] = encode({"probe_failure": str(failure)})
+    return decode(memory[key])
 
 
 def judge_answers(check: Check, inputs: Any, answers: Any) -> None:
@@ -138,11 +151,12 @@ def gate_failure(suite: Suite, check: Check, env: Mapping[str, Any]) -> CheckFai
     """The first failing gate of the check's question, computed once per grading run."""
     if not check.gated:
         return None
+    verdicts = run_memory(env).gates
     for gate_name in suite.gates.get(check.question, []):
-        if gate_name not in suite._gate_verdicts:
-            suite._gate_verdicts[gate_name] = verdict(suite.assignment, suite.checks[gate_name], env)
-        if suite._gate_verdicts[gate_name] is not None:
-            return suite._gate_verdicts[gate_name]
+        if gate_name not in verdicts:
+            verdicts[gate_name] = verdict(suite.assignment, suite.checks[gate_name], env)
+        if verdicts[gate_name] is not None:
+            return verdicts[gate_name]
     return None
 
 

@@ -54,8 +54,7 @@ def _files_below(root: Path) -> list[tuple[str, Path]]:
         return [(root.stem or root.name, root)]
     if root.is_file():
         return [(root.stem, root)]
-    files = [p for p in root.rglob("*") if p.is_file() and not _ignored(p)
-             and (p.suffix.lower() in SUBMISSION_SUFFIXES or not p.suffix)]
+    files = [p for p in root.rglob("*") if p.is_file() and not _ignored(p.relative_to(root))]
     return [(_name_below(root, p), p) for p in files]
 
 

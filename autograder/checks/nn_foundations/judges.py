@@ -140,13 +140,13 @@ def _judge_term_set(name: str, answers: dict) -> None:
         fail(f"`{name}` repeats a term; list each term once.")
     unknown = sorted(chosen - set(TERM_REASONS))
     if unknown:
-        fail(f"`{name}` contains {', '.join(map(repr, unknown))}, which is not in MLP_TERMS; "
+        fail(f"`{name}` contains {', '.join(f'`{t}`' for t in unknown)}, which is not in MLP_TERMS; "
              "copy the names exactly from MLP_TERMS.")
     wrong = sorted(chosen - expected)
     missing = sorted(expected - chosen)
     if wrong or missing:
-        lines = [f"{term!r} does not belong in `{name}`: {TERM_REASONS[term]}." for term in wrong]
-        lines += [f"{term!r} belongs in `{name}`: {TERM_REASONS[term]}." for term in missing]
+        lines = [f"`{term}` does not belong in `{name}`: {TERM_REASONS[term]}." for term in wrong]
+        lines += [f"`{term}` belongs in `{name}`: {TERM_REASONS[term]}." for term in missing]
         fail(" ".join(lines))
 
 
@@ -449,7 +449,8 @@ def _tuning_problem(rng: np.random.Generator) -> dict:
 @SUITE.check("q5_tuning", probe="notebook_cells", gate=True)
 def test_set_not_used_for_tuning(inputs: None, answers: dict) -> None:
     from autograder.checks.leakage import find_leaks
-    leaks = find_leaks(answers["cells"])
+    leaks = find_leaks(answers["cells"],
+                       reported_models=setting(ASSIGNMENT, "leakage", "reported_models"))
     if leaks:
         evidence = "\n".join(f"  • {leak.describe()}" for leak in leaks)
         fail("the test set leaked into tuning, which costs all of q5_tuning's points:\n"

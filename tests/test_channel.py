@@ -1,0 +1,55 @@
+"""The probe → judge channel carries plain values only, and never unpickles."""
+
+from __future__ import annotations
+
+import io
+import pickle
+
+import numpy as np
+import pytest
+
+from autograder.checks.channel import ChannelError, decode, encode, roundtrip
+
+
+def test_plain_values_roundtrip_exactly():
+    values = {"n": 3, "x": 0.25, "ok": True, "none": None, "s": "é", "nested": [1, [2.5, "a"]],
+              "array": np.arange(6, dtype=np.float32).reshape(2, 3), "flags": np.array([True, False])}
+    back = roundtrip(values)
+    assert back["nested"] == [1, [2.5, "a"]] and back["s"] == "é" and back["none"] is None
+    assert back["array"].dtype == np.float32 and np.array_equal(back["array"], values["array"])
+    assert back["flags"].dtype == bool
+
+
+def test_numpy_scalars_become_python_numbers():
+    back = roundtrip({"i": np.int64(7), "f": np.float32(0.5), "b": np.bool_(True)})
+    assert type(back["i"]) is int and type(back["f"]) is float and back["b"] is True
+
+
+def test_non_finite_floats_survive():
+    back = roundtrip([float("nan"), float("inf"), -float("inf")])
+    assert np.isnan(back[0]) and back[1] == float("inf") and back[2] == -float("inf")
+
+
+@pytest.mark.parametrize("value", [object(), {1: "int key"}, np.array(["a"], dtype=object),
+                                   {"__ndarray__": "a0"}, lambda: None])
+def test_anything_else_is_refused(value):
+    with pytest.raises(ChannelError):
+        encode(value)
+
+
+def test_a_pickle_in_the_archive_is_never_loaded():
+    class Boom:
+        def __reduce__(self):
+            return (exec, ("raise SystemExit('unpickled')",))
+    buffer = io.BytesIO()
+    np.savez(buffer, tree=np.frombuffer(b'{"__ndarray__": "a0"}', dtype=np.uint8),
+             a0=np.array([Boom()], dtype=object))
+    with pytest.raises(ValueError, match="pickle"):
+        decode(buffer.getvalue())
+
+
+def test_decoded_arrays_are_copies():
+    original = np.zeros(3)
+    back = roundtrip(original)
+    original[0] = 1
+    assert back[0] == 0

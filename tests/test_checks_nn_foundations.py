@@ -1,0 +1,196 @@
+"""Hidden checks of nn_foundations run in-process on the executed solutions notebook.
+
+Each test swaps one definition in the solution's namespace for a typical mistake and
+asserts which check fails and that its feedback names the mistake. These are fast; the
+full otter path is covered in test_grading_nn_foundations.py.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from autograder.checks import CheckFailed, run_check
+from autograder.checks.suite import load_suite
+
+from conftest import ASSIGNMENT
+
+SUITE = load_suite(ASSIGNMENT)
+
+
+@pytest.fixture(autouse=True)
+def in_the_submission_folder(built, monkeypatch):
+    """Checks read the submitted notebook from the working directory, as under otter."""
+    monkeypatch.chdir(built.solutions_notebook.parent)
+
+
+def with_changes(env: dict, **changes) -> dict:
+    """A copy of the namespace with some names rebound (functions keep the old globals,
+    so a replacement defined here behaves like a student's redefinition)."""
+    changed = dict(env)
+    changed.update(changes)
+    return changed
+
+
+def failure(env: dict, check: str) -> str:
+    with pytest.raises(CheckFailed) as caught:
+        run_check(env, ASSIGNMENT, check)
+    return str(caught.value)
+
+
+@pytest.mark.parametrize("check", sorted(SUITE.checks))
+def test_solution_passes(solution_env, check):
+    run_check(solution_env, ASSIGNMENT, check)
+
+
+def test_missing_function_says_what_to_define(solution_env):
+    env = with_changes(solution_env)
+    del env["unroll"]
+    assert "`unroll` is not defined" in failure(env, "unroll_single_image")
+
+
+def test_a_crash_in_student_code_is_quoted(solution_env):
+    def unroll(images):
+        raise ValueError("boom")
+    message = failure(with_changes(solution_env, unroll=unroll), "unroll_grayscale_batches")
+    assert "raised ValueError: boom" in message
+
+
+def test_unroll_returning_a_list_is_refused(solution_env):
+    unroll = lambda images: np.asarray(images).reshape(len(images), -1).tolist()
+    assert "return a NumPy array" in failure(with_changes(solution_env, unroll=unroll),
+                                             "unroll_colour_batches")
+
+
+def test_unroll_column_major_is_named(solution_env):
+    unroll = lambda images: np.stack([i.reshape(-1, order="F") for i in images])
+    assert "column by column" in failure(with_changes(solution_env, unroll=unroll),
+                                         "unroll_grayscale_batches")
+
+
+def test_unroll_squeezing_a_single_image_is_caught(solution_env):
+    unroll = lambda images: np.squeeze(np.asarray(images).reshape(len(images), -1))
+    message = failure(with_changes(solution_env, unroll=unroll), "unroll_single_image")
+    assert "(1, 784)" in message
+
+
+def test_unrolled_length_must_be_an_int(solution_env):
+    unrolled_length = lambda shape: float(np.prod(shape))
+    assert "return an int" in failure(with_changes(solution_env, unrolled_length=unrolled_length),
+                                      "unrolled_length_counts_every_value")
+
+
+def test_terms_as_a_list_are_refused(solution_env):
+    env = with_changes(solution_env, parameters=["coefs_", "intercepts_"])
+    assert "make it a set" in failure(env, "parameters_are_learned_values")
+
+
+def test_forward_returning_a_batch_for_one_example_is_named(solution_env):
+    forward = solution_env["forward"]
+    as_batch = lambda x, layers: forward(np.atleast_2d(x), layers)
+    message = failure(with_changes(solution_env, forward=as_batch), "forward_accepts_a_single_example")
+    assert "A single example (a vector) should give a vector" in message
+
+
+def test_forward_without_activations_is_named(solution_env):
+    def forward(x, layers):
+        for W, b, _ in layers:
+            x = np.asarray(x) @ W + b
+        return x
+    message = failure(with_changes(solution_env, forward=forward), "forward_single_layer_each_activation")
+    assert "no activation is applied" in message
+
+
+def test_hand_trace_without_bias_is_named(solution_env):
+    env = with_changes(solution_env, tiny_hidden_pre=[1.5, -3.0])
+    assert "did not add the bias" in failure(env, "hand_trace_hidden_weighted_sums")
+
+
+def test_hand_trace_output_without_sigmoid_is_named(solution_env):
+    assert "apply the sigmoid" in failure(with_changes(solution_env, tiny_output=1.0), "hand_trace_output")
+
+
+def test_param_count_is_checked_against_random_shapes_not_one_answer(solution_env):
+    lookup = lambda n_in, sizes, n_out: 13002
+    message = failure(with_changes(solution_env, mlp_param_count=lookup),
+                      "mlp_param_count_matches_fitted_models")
+    assert "a fitted MLPClassifier of that shape has" in message
+
+
+def test_unfitted_mlp_is_told_to_fit(solution_env):
+    from sklearn.neural_network import MLPClassifier
+    env = with_changes(solution_env, mlp_16x16=MLPClassifier(hidden_layer_sizes=(16, 16)))
+    assert "has not been fitted" in failure(env, "mlp_16x16_architecture")
+
+
+def test_weak_mlp_misses_the_accuracy_threshold(solution_env):
+    from sklearn.neural_network import MLPClassifier
+    import warnings
+    weak = MLPClassifier(hidden_layer_sizes=(16, 16), max_iter=1, learning_rate_init=1e-5,
+                         random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        weak.fit(solution_env["X_train_flat"], solution_env["y_train"])
+    message = failure(with_changes(solution_env, mlp_16x16=weak), "mlp_16x16_reaches_accuracy")
+    assert "test images correctly; at least" in message
+
+
+def test_a_model_that_lies_in_score_gains_nothing(solution_env):
+    """The judge computes accuracy from the weights, never from the student's methods."""
+    from sklearn.neural_network import MLPClassifier
+    import warnings
+
+    class Liar(MLPClassifier):
+        def score(self, X, y, sample_weight=None):
+            return 1.0
+
+        def predict(self, X):
+            return solution_env["y_test"] if len(X) == len(solution_env["y_test"]) else super().predict(X)
+
+    weak = Liar(hidden_layer_sizes=(16, 16), max_iter=1, learning_rate_init=1e-5, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        weak.fit(solution_env["X_train_flat"], solution_env["y_train"])
+    failure(with_changes(solution_env, mlp_16x16=weak), "mlp_16x16_reaches_accuracy")
+
+
+def test_tuning_on_the_test_set_is_caught_statically(solution_env, monkeypatch):
+    from autograder.checks.nn_foundations import probes
+    cells = ["best = max(lrs, key=lambda lr: MLPClassifier(learning_rate_init=lr)"
+             ".fit(X_train_flat, y_train).score(X_test_flat, y_test))"]
+    monkeypatch.setattr(probes, "notebook_cells", lambda env, inputs: {"cells": cells})
+    message = failure(with_changes(solution_env), "test_set_not_used_for_tuning")
+    assert "leaked into tuning" in message and "cell 1" in message
+
+
+def test_tuning_that_reads_test_globals_is_caught_dynamically(solution_env):
+    """A helper the static analysis cannot see through still changes its answer when the
+    test set is blanked out."""
+    from sklearn.model_selection import train_test_split
+    from sklearn.neural_network import MLPClassifier
+    env = with_changes(solution_env)
+
+    def tune_mlp(X, y, learning_rates, sizes, seed=0):
+        test_data = [env[name] for name in ("X_test_flat", "y_test")]  # hidden in a lookup
+        best = None
+        for lr in learning_rates:
+            for size in sizes:
+                model = MLPClassifier(hidden_layer_sizes=size, learning_rate_init=lr, max_iter=30,
+                                      random_state=seed).fit(X, y)
+                accuracy = model.score(*test_data)
+                if best is None or accuracy > best["val_accuracy"]:
+                    best = {"learning_rate_init": lr, "hidden_layer_sizes": size, "val_accuracy": accuracy}
+        return best
+    env["tune_mlp"] = tune_mlp
+    assert "reads the test set" in failure(env, "tune_mlp_does_not_read_the_test_set")
+    # the gate withdraws the question's other points
+    assert "No credit for this part of q5_tuning" in failure(env, "tune_mlp_returns_a_choice")
+
+
+def test_blanking_the_test_set_restores_it(solution_env):
+    from autograder.checks.nn_foundations.probes import blanked_test_set
+    env = with_changes(solution_env)
+    before = env["X_test"].copy()
+    with blanked_test_set(env, enabled=True):
+        assert np.isnan(env["X_test_flat"]).all() and (env["y_test"] == -1).all()
+    assert np.array_equal(env["X_test"], before)

@@ -1,0 +1,91 @@
+"""The whole path, through otter run: the solution scores full marks with the autograder
+zip, a partial submission loses points where it should, grading is deterministic, and the
+gradebook, results, feedback and report say so."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import pytest
+
+from autograder.assignment import questions
+from autograder.build.variants import known_wrong
+
+from conftest import ASSIGNMENT, DETERMINISM_COPY, OTTER_BATCH_VARIANTS
+
+pytestmark = pytest.mark.slow
+KNOWN_WRONG = known_wrong(ASSIGNMENT)
+
+
+def question_points() -> dict[str, float]:
+    return {q.name: q.points for q in questions(ASSIGNMENT) if not q.manual}
+
+
+def test_solution_scores_full_marks(results_by_name):
+    solution = results_by_name[ASSIGNMENT]
+    assert solution.status == "graded", solution.message
+    failed = [f"{c.question}/{c.name}: {c.message}" for c in solution.failed_cases()]
+    assert not failed, "the reference solution failed checks:\n" + "\n".join(failed)
+    assert solution.score == solution.possible == sum(question_points().values())
+
+
+def test_every_hidden_check_ran_on_the_solution(results_by_name):
+    from autograder.checks.suite import load_suite
+    ran = {c.name for c in results_by_name[ASSIGNMENT].cases if c.hidden}
+    assert ran == set(load_suite(ASSIGNMENT).checks)
+
+
+@pytest.mark.parametrize("name", OTTER_BATCH_VARIANTS)
+def test_known_wrong_through_otter_loses_points_only_on_its_question(name, results_by_name):
+    variant = next(v for v in KNOWN_WRONG if v.name == name)
+    result = results_by_name[name]
+    assert result.status == "graded", result.message
+    full = question_points()
+    lost = {q for q, score in result.question_scores.items() if q in full and score < full[q]}
+    assert lost == {variant.question}
+    failing = {c.name: c.message for c in result.failed_cases()}
+    assert set(variant.failing) <= set(failing)
+    assert variant.message in "\n".join(failing.values())
+
+
+def test_grading_twice_gives_the_same_score(results_by_name):
+    first, again = results_by_name[DETERMINISM_COPY], results_by_name[f"{DETERMINISM_COPY}_again"]
+    assert [(c.name, c.score, c.message) for c in first.cases] == \
+           [(c.name, c.score, c.message) for c in again.cases]
+
+
+def test_gradebook_has_one_row_per_submission_in_spec_columns(graded, results_by_name):
+    with open(graded.out_dir / "gradebook.csv", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    names = [q.name for q in questions(ASSIGNMENT)]
+    assert list(rows[0]) == ["submission", "status", "total", "possible", *names]
+    assert sorted(r["submission"] for r in rows) == sorted(results_by_name)
+    solution = next(r for r in rows if r["submission"] == ASSIGNMENT)
+    assert float(solution["total"]) == float(solution["possible"]) > 0
+    assert solution["q6_reflection"] == "", "a manual question has no autograded score"
+
+
+def test_results_json_follows_gradescope_schema_and_records_the_dataset(graded):
+    data = json.loads((graded.out_dir / "results" / "q3_relu_forgotten.json").read_text())
+    assert set(data) >= {"score", "tests", "output"}
+    for test in data["tests"]:
+        assert set(test) >= {"name", "score", "max_score", "output", "visibility"}
+    failed = [t for t in data["tests"] if t["score"] < t["max_score"]]
+    assert failed and all("ReLU" in t["output"] or "before ReLU" in t["output"] for t in failed)
+    dataset = data["extra_data"]["dataset"]
+    assert dataset["name"] == "digits" and dataset["n_train"] + dataset["n_test"] == 1797
+    assert "split" in dataset
+
+
+def test_feedback_says_what_to_change(graded):
+    text = (graded.out_dir / "feedback" / "q4_bias_forgotten.md").read_text()
+    assert "q4_mlp" in text and "❌" in text and "biases" in text
+    assert "graded by a TA" in text  # the manual question is named, not silently dropped
+
+
+def test_report_has_plots_and_lists_the_leak(graded):
+    html = (graded.out_dir / "report.html").read_text()
+    assert html.count("data:image/png;base64,") == 2
+    assert "q5_tunes_on_test_set" in html and "test-set leak" in html
+    assert "manual grading" in html
