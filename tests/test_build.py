@@ -97,6 +97,12 @@ def test_leak_guard_catches_a_planted_solution_or_hidden_test(student_copy, plan
         refuse_answer_leaks(master(), student_copy)
 
 
+def test_build_fails_when_a_multiline_solution_leaves_a_broken_stub(toy_dir, tmp_path):
+    edit_master(toy_dir, "answer = 6 * 7 # SOLUTION", "answer = (6 * # SOLUTION\n          7) # SOLUTION")
+    with pytest.raises(BuildError, match="does not parse"):
+        build_assignment("toy", tmp_path / "dist", verify=False)
+
+
 def test_leak_guard_catches_hidden_checks_copied_to_students(student_copy):
     import autograder.checks
     shutil.copytree(Path(autograder.checks.__file__).parent, student_copy / "autograder" / "checks")

@@ -79,8 +79,8 @@ def test_results_json_follows_gradescope_schema_and_records_the_dataset(graded):
 
 
 def test_feedback_says_what_to_change(graded):
-    text = (graded.out_dir / "feedback" / "q4_bias_forgotten.md").read_text()
-    assert "q4_mlp" in text and "❌" in text and "biases" in text
+    text = (graded.out_dir / "feedback" / f"{DETERMINISM_COPY}.md").read_text()
+    assert "## q3_trace: 6 / 8" in text and "❌" in text and "the ReLU is missing" in text
     assert "graded by a TA" in text  # the manual question is named, not silently dropped
 
 
@@ -89,3 +89,17 @@ def test_report_has_plots_and_lists_the_leak(graded):
     assert html.count("data:image/png;base64,") == 2
     assert "q5_tunes_on_test_set" in html and "test-set leak" in html
     assert "manual grading" in html
+
+
+def test_the_zip_grades_the_solution_with_the_otter_run_command(built, tmp_path):
+    """Exactly what a TA or Gradescope would run: Otter's own CLI and the zip, nothing of ours."""
+    import subprocess
+    import sys
+    out = subprocess.run([sys.executable, "-m", "otter", "run", "-a", str(built.autograder_zip),
+                          "-o", str(tmp_path), str(built.solutions_notebook)],
+                         cwd=tmp_path, capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-2000:]
+    tests = json.loads((tmp_path / "results.json").read_text())["tests"]
+    scored = {t["name"]: (t["score"], t["max_score"]) for t in tests if t.get("max_score")}
+    assert scored and all(score == maximum for score, maximum in scored.values()), scored
+    assert sum(m for _, m in scored.values()) == sum(question_points().values())

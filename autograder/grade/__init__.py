@@ -58,19 +58,22 @@ def grade_submissions(assignment: str, paths: list[Path], out_dir: Path, *, dist
     dataset = setting(assignment, "grading", "dataset")
     timeout = timeout or float(setting(assignment, "grading", "submission_timeout"))
     submissions = collect_submissions([Path(p) for p in paths], assignment)
+    jobs = jobs or os.cpu_count() or 1
+    threads = max(1, (os.cpu_count() or 1) // jobs)
 
     def grade(submission: Submission) -> SubmissionResult:
         if not submission.valid:
             result = invalid_result(assignment, submission)
         else:
-            graded = grade_with_otter(submission.path, zip_path, timeout=timeout, dataset=dataset)
+            graded = grade_with_otter(submission.path, zip_path, timeout=timeout, dataset=dataset,
+                                      threads=threads)
             result = from_otter(assignment, submission, graded, dataset)
         if on_result:
             on_result(result)
         return result
 
     run = GradeRun(assignment=assignment, out_dir=Path(out_dir))
-    with ThreadPoolExecutor(max_workers=jobs or os.cpu_count() or 1) as pool:
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
         run.results = list(pool.map(grade, submissions))
     write_outputs(run)
     return run

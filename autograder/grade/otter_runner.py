@@ -28,6 +28,11 @@ from typing import Any
 from autograder.data import DATASET_ENV_VAR
 
 FAILURE_PREFIXES = ("CheckFailed: ", "AssertionError: ")
+# Each numeric library sizes its thread pool to the whole machine. With several submissions
+# graded at once, every kernel would start that many spinning threads and they would all
+# slow each other down, so each child gets its share of the cores instead.
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
+                    "NUMEXPR_NUM_THREADS", "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS")
 
 
 @dataclass
@@ -68,8 +73,11 @@ class OtterGrade:
 
 
 def grade_with_otter(submission: Path, autograder_zip: Path, *, timeout: float | None = None,
-                     dataset: str | None = None) -> OtterGrade:
-    """Grade ``submission`` (a notebook or an Otter export zip) in a child process."""
+                     dataset: str | None = None, threads: int | None = None) -> OtterGrade:
+    """Grade ``submission`` (a notebook or an Otter export zip) in a child process.
+
+    ``threads`` caps the numeric libraries' thread pools in the child (see THREAD_VARIABLES).
+    """
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="otter-run-") as tmp:
         report = Path(tmp) / "grade.json"
@@ -78,6 +86,8 @@ def grade_with_otter(submission: Path, autograder_zip: Path, *, timeout: float |
         env = dict(os.environ)
         if dataset:
             env[DATASET_ENV_VAR] = dataset
+        if threads:
+            env.update({name: str(threads) for name in THREAD_VARIABLES})
         returncode, output, timed_out = _run_in_own_session(command, env, tmp, timeout)
         if timed_out:
             grade = OtterGrade(error=f"grading stopped after {timeout:g} s (time limit)", timed_out=True)
