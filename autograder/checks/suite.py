@@ -66,14 +66,18 @@ class Suite:
                gate: bool = False) -> Callable[[Judge], Judge]:
         """Register the decorated judge under its function name."""
         def register(judge: Judge) -> Judge:
-            name = judge.__name__
-            if name in self.checks:
-                raise ValueError(f"{self.assignment}: check {name!r} registered twice")
-            self.checks[name] = Check(name, question, probe, judge, inputs, gated=not gate)
-            if gate:
-                self.gates.setdefault(question, []).append(name)
+            self.add(judge.__name__, question, probe=probe, judge=judge, inputs=inputs, gate=gate)
             return judge
         return register
+
+    def add(self, name: str, question: str, *, probe: str, judge: Judge,
+            inputs: Inputs = no_inputs, gate: bool = False) -> None:
+        """Register a check; one judge may serve several checks with different inputs."""
+        if name in self.checks:
+            raise ValueError(f"{self.assignment}: check {name!r} registered twice")
+        self.checks[name] = Check(name, question, probe, judge, inputs, gated=not gate)
+        if gate:
+            self.gates.setdefault(question, []).append(name)
 
     def questions(self) -> list[str]:
         return list(dict.fromkeys(check.question for check in self.checks.values()))

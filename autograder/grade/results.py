@@ -69,9 +69,8 @@ def _fill_scores(result: SubmissionResult) -> None:
     result.possible = sum(q.points for q in questions(result.assignment) if not q.manual)
     for question in questions(result.assignment):
         cases = [case for case in result.cases if case.question == question.name]
-        result.question_scores[question.name] = (
-            None if question.manual or result.status in ("invalid",) and not cases
-            else sum(case.score for case in cases))
+        ungraded = question.manual or (not cases and result.status != "graded")
+        result.question_scores[question.name] = None if ungraded else sum(c.score for c in cases)
     result.score = sum(case.score for case in result.cases)
 
 

@@ -47,7 +47,7 @@ def unrolled_length_counts_every_value(inputs: dict, answers: list) -> None:
             fail(f"{call} returned {number_text(got['number'])}, expected {count(expected)}: "
                  f"an image unrolls into one value per pixel and per channel, so multiply all "
                  f"its dimensions ({' × '.join(str(d) for d in shape)}).")
-        if not got["type"] in ("int", "numpy.int64", "numpy.int32") and not got["type"].startswith("numpy.int"):
+        if got["type"] != "int" and not got["type"].startswith("numpy.int"):
             fail(f"{call} returned {got['type']} {number_text(got['number'])}; return an int "
                  "(for example with int(...) or math.prod(shape)), since a length counts values.")
 
@@ -100,19 +100,10 @@ def _shape_hint(array: np.ndarray, batch: np.ndarray) -> str:
     return ""
 
 
-@SUITE.check("q1_vectorize", probe="unroll_results", inputs=_batches("grayscale"))
-def unroll_grayscale_batches(inputs: dict, answers: list) -> None:
-    _judge_unroll(inputs, answers)
-
-
-@SUITE.check("q1_vectorize", probe="unroll_results", inputs=_batches("colour"))
-def unroll_colour_batches(inputs: dict, answers: list) -> None:
-    _judge_unroll(inputs, answers)
-
-
-@SUITE.check("q1_vectorize", probe="unroll_results", inputs=_batches("single"))
-def unroll_single_image(inputs: dict, answers: list) -> None:
-    _judge_unroll(inputs, answers)
+for _name, _kind in (("unroll_grayscale_batches", "grayscale"), ("unroll_colour_batches", "colour"),
+                     ("unroll_single_image", "single")):
+    SUITE.add(_name, "q1_vectorize", probe="unroll_results", judge=_judge_unroll,
+              inputs=_batches(_kind))
 
 
 # q2_hyperparameters ---------------------------------------------------------------------
@@ -315,19 +306,11 @@ def _judge_forward(inputs: dict, answers: list) -> None:
                  f"{number_text(max_difference(got, expected))}. {_forward_hint(layers, x, got)}")
 
 
-@SUITE.check("q3_trace", probe="forward_outputs", inputs=_forward_cases("one_layer"))
-def forward_single_layer_each_activation(inputs: dict, answers: list) -> None:
-    _judge_forward(inputs, answers)
-
-
-@SUITE.check("q3_trace", probe="forward_outputs", inputs=_forward_cases("deep"))
-def forward_matches_keras_on_random_networks(inputs: dict, answers: list) -> None:
-    _judge_forward(inputs, answers)
-
-
-@SUITE.check("q3_trace", probe="forward_outputs", inputs=_forward_cases("vector"))
-def forward_accepts_a_single_example(inputs: dict, answers: list) -> None:
-    _judge_forward(inputs, answers)
+for _name, _kind in (("forward_single_layer_each_activation", "one_layer"),
+                     ("forward_matches_keras_on_random_networks", "deep"),
+                     ("forward_accepts_a_single_example", "vector")):
+    SUITE.add(_name, "q3_trace", probe="forward_outputs", judge=_judge_forward,
+              inputs=_forward_cases(_kind))
 
 
 # q4_mlp ---------------------------------------------------------------------------------

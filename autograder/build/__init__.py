@@ -1,0 +1,181 @@
+"""``autograder build``: master notebook → student version, autograder zip, solutions.
+
+Otter Assign does the splitting; this module wraps it in a chain of small, named steps
+(as nbgrader chains preprocessors), so each promise of the build is one function:
+
+1. stage the master notebook with the pinned requirements;
+2. run Otter Assign;
+3. give the autograder zip a stable name;
+4. put the grading code into the zip, and only the student runtime into the student folder;
+5. copy the solutions notebook to a stable place, and make the known-wrong submissions
+   from it (``solutions/<assignment>/known_wrong.toml``);
+6. refuse a student version that carries a solution or a hidden test, or whose stubs do
+   not parse;
+7. refuse a build whose own solutions do not score full marks with the final zip.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import time
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from autograder.build.leaks import find_answer_leaks, find_broken_stubs
+from autograder.build.variants import VariantError, write_known_wrong
+from autograder.config import (BUNDLED_ASSIGNMENTS_DIR, CONFIG_FILENAME, PACKAGE_DIR,
+                               assignments_dir)
+
+PROJECT_DIR = PACKAGE_DIR.parent
+REQUIREMENTS = PROJECT_DIR / "grading_env" / "requirements.txt"
+
+# What each side receives of this package. Students get the loader and the seeding, which
+# carry no answer; the zip gets what hidden tests import, and nothing of the CLI.
+STUDENT_MODULES = ("__init__.py", "data.py", "seeding.py")
+GRADING_MODULES = STUDENT_MODULES + ("config.py", "checks")
+
+
+class BuildError(RuntimeError):
+    """The build produced something that must not ship."""
+
+
+@dataclass
+class BuildResult:
+    assignment: str
+    student_dir: Path
+    autograder_zip: Path
+    solutions_notebook: Path
+    known_wrong: list[Path] = field(default_factory=list)
+    seconds: float = 0.0
+    solution_score: tuple[float, float] | None = None
+
+
+def build_assignment(assignment: str, dist: Path, *, verify: bool = True) -> BuildResult:
+    """Build one assignment into ``dist/<assignment>/``; raise BuildError if it must not ship."""
+    started = time.monotonic()
+    master = master_notebook(assignment)
+    out = Path(dist) / assignment
+    with tempfile.TemporaryDirectory(prefix=f"build-{assignment}-") as tmp:
+        staged = stage_master(master, Path(tmp))
+        run_otter_assign(staged, out)
+    result = BuildResult(
+        assignment=assignment,
+        student_dir=out / "student",
+        autograder_zip=rename_autograder_zip(out, assignment),
+        solutions_notebook=copy_solutions_notebook(out, assignment),
+    )
+    try:
+        result.known_wrong = write_known_wrong(assignment, result.solutions_notebook,
+                                               out / "known_wrong")
+    except VariantError as error:
+        raise BuildError(str(error)) from error
+    ship_student_runtime(result.student_dir)
+    ship_grading_code(result.autograder_zip, assignment)
+    refuse_answer_leaks(master, result.student_dir)
+    if verify:
+        result.solution_score = refuse_imperfect_solutions(result)
+    result.seconds = time.monotonic() - started
+    return result
+
+
+def master_notebook(assignment: str) -> Path:
+    path = assignments_dir() / assignment / f"{assignment}.ipynb"
+    if not path.is_file():
+        known = sorted(p.name for p in assignments_dir().iterdir() if p.is_dir())
+        raise BuildError(f"no master notebook {path}; known assignments: {', '.join(known)}")
+    return path
+
+
+def list_assignments() -> list[str]:
+    return sorted(p.parent.name for p in assignments_dir().glob("*/*.ipynb")
+                  if p.stem == p.parent.name)
+
+
+def stage_master(master: Path, staging: Path) -> Path:
+    """Copy the assignment folder and the pinned requirements where Otter Assign expects them."""
+    target = staging / master.parent.name
+    shutil.copytree(master.parent, target, ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
+    shutil.copy(REQUIREMENTS, target / "requirements.txt")
+    return target / master.name
+
+
+def run_otter_assign(master: Path, out: Path) -> None:
+    from otter.assign import main as otter_assign
+    shutil.rmtree(out, ignore_errors=True)
+    out.mkdir(parents=True)
+    try:
+        otter_assign(str(master), str(out.resolve()), no_pdfs=True, no_run_tests=True)
+    except Exception as error:  # Otter raises bare exceptions for malformed masters
+        raise BuildError(f"Otter Assign failed on {master.name}: {error}") from error
+
+
+def rename_autograder_zip(out: Path, assignment: str) -> Path:
+    """Otter stamps the zip's name with the time; a stable name is what scripts can use."""
+    zips = sorted((out / "autograder").glob("*-autograder_*.zip"))
+    if len(zips) != 1:
+        raise BuildError(f"expected one autograder zip from Otter in {out / 'autograder'}, "
+                         f"found {len(zips)}")
+    stable = out / "autograder" / f"{assignment}-autograder.zip"
+    zips[0].replace(stable)
+    return stable
+
+
+def copy_solutions_notebook(out: Path, assignment: str) -> Path:
+    target = out / "solutions" / f"{assignment}.ipynb"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy(out / "autograder" / f"{assignment}.ipynb", target)
+    return target
+
+
+def ship_student_runtime(student_dir: Path) -> None:
+    """Students import ``autograder.data``; they receive that and nothing that grades."""
+    _copy_modules(STUDENT_MODULES, student_dir / "autograder")
+
+
+def ship_grading_code(zip_path: Path, assignment: str) -> None:
+    """Add the hidden checks and this assignment's grading.toml to the zip's ``files/``.
+
+    Otter copies ``files/`` next to the notebook before running it, so the hidden tests
+    import this exact code on Gradescope and under ``otter run`` alike.
+    """
+    with tempfile.TemporaryDirectory() as tmp:
+        package = Path(tmp) / "autograder"
+        _copy_modules(GRADING_MODULES, package)
+        bundled = package / BUNDLED_ASSIGNMENTS_DIR.name / assignment
+        bundled.mkdir(parents=True)
+        shutil.copy(assignments_dir() / assignment / CONFIG_FILENAME, bundled / CONFIG_FILENAME)
+        with zipfile.ZipFile(zip_path, "a", compression=zipfile.ZIP_DEFLATED) as archive:
+            for path in sorted(package.rglob("*")):
+                if path.is_file():
+                    archive.write(path, f"files/{path.relative_to(tmp).as_posix()}")
+
+
+def _copy_modules(names: tuple[str, ...], target: Path) -> None:
+    target.mkdir(parents=True, exist_ok=True)
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
+    for name in names:
+        source = PACKAGE_DIR / name
+        if source.is_dir():
+            shutil.copytree(source, target / name, ignore=ignore, dirs_exist_ok=True)
+        else:
+            shutil.copy(source, target / name)
+
+
+def refuse_answer_leaks(master: Path, student_dir: Path) -> None:
+    problems = find_answer_leaks(master, student_dir) + find_broken_stubs(student_dir)
+    if problems:
+        raise BuildError("the student version must not ship:\n  "
+                         + "\n  ".join(problems))
+
+
+def refuse_imperfect_solutions(result: BuildResult) -> tuple[float, float]:
+    """Grade the solutions notebook with the zip that will ship; anything short fails."""
+    from autograder.grade.otter_runner import grade_with_otter
+    graded = grade_with_otter(result.solutions_notebook, result.autograder_zip)
+    if graded.error or graded.score != graded.possible:
+        raise BuildError(f"the solutions of {result.assignment} do not score full marks with "
+                         f"the autograder zip ({graded.score:g}/{graded.possible:g}):\n"
+                         + graded.failure_summary())
+    return graded.score, graded.possible
