@@ -20,6 +20,7 @@ os.environ.setdefault("AUTOGRADER_DATASET", "digits")  # the grader's dataset, e
 
 ASSIGNMENT = "nn_foundations"
 DETERMINISM_COPY = "q3_relu_forgotten"
+UNTOUCHED = "untouched_student_notebook"
 OTTER_BATCH_VARIANTS = (DETERMINISM_COPY, "q5_tunes_on_test_set")
 
 
@@ -33,7 +34,8 @@ def built(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def graded(built, tmp_path_factory):
-    """One otter batch: the solutions, two known-wrong submissions, and a duplicate."""
+    """One otter batch: the solutions, two known-wrong submissions, a duplicate, and the
+    student notebook as handed out (every stub still `...`)."""
     from autograder.grade import grade_submissions
     batch = tmp_path_factory.mktemp("batch")
     known_wrong = built.student_dir.parent / "known_wrong"
@@ -41,6 +43,7 @@ def graded(built, tmp_path_factory):
         shutil.copy(known_wrong / f"{name}.ipynb", batch / f"{name}.ipynb")
     shutil.copy(known_wrong / f"{DETERMINISM_COPY}.ipynb", batch / f"{DETERMINISM_COPY}_again.ipynb")
     shutil.copy(built.solutions_notebook, batch / f"{ASSIGNMENT}.ipynb")
+    shutil.copy(built.student_dir / f"{ASSIGNMENT}.ipynb", batch / f"{UNTOUCHED}.ipynb")
     out = tmp_path_factory.mktemp("graded")
     return grade_submissions(ASSIGNMENT, [batch], out, dist=built.student_dir.parent.parent, jobs=2)
 

@@ -12,7 +12,7 @@ import pytest
 from autograder.assignment import questions
 from autograder.build.variants import known_wrong
 
-from conftest import ASSIGNMENT, DETERMINISM_COPY, OTTER_BATCH_VARIANTS
+from conftest import ASSIGNMENT, DETERMINISM_COPY, OTTER_BATCH_VARIANTS, UNTOUCHED
 
 pytestmark = pytest.mark.slow
 KNOWN_WRONG = known_wrong(ASSIGNMENT)
@@ -47,6 +47,18 @@ def test_known_wrong_through_otter_loses_points_only_on_its_question(name, resul
     failing = {c.name: c.message for c in result.failed_cases()}
     assert set(variant.failing) <= set(failing)
     assert variant.message in "\n".join(failing.values())
+
+
+def test_an_untouched_notebook_scores_zero_with_a_pointer_for_every_check(results_by_name):
+    result = results_by_name[UNTOUCHED]
+    assert result.status == "graded" and result.score == 0
+    failed = result.failed_cases()
+    assert {c.name for c in failed if c.points > 0} == {c.name for c in result.cases if c.points > 0}
+    for case in failed:
+        assert case.message and "raised returned" not in case.message, case
+        if case.hidden and case.points > 0:
+            assert any(hint in case.message for hint in ("placeholder", "not defined", "No credit",
+                                                         "not been fitted", "make it")), case
 
 
 def test_grading_twice_gives_the_same_score(results_by_name):

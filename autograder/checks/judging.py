@@ -31,9 +31,14 @@ def fail(message: str) -> NoReturn:
 
 
 def returned(outcome: dict[str, Any], call: str) -> Any:
-    """The value a student call produced, or a failure quoting the exception it raised."""
+    """The value a student call produced, or a failure saying what went wrong with it."""
     if outcome.get("ok"):
         return outcome["value"]
+    if outcome.get("missing"):
+        fail(outcome["error"])
+    if not outcome.get("raised"):
+        fail(f"{call} {outcome['error']}. Replace the `...` placeholder with your answer, and "
+             "check what your code returns for this input.")
     where = f" ({outcome['where']})" if outcome.get("where") else ""
     fail(f"{call} raised {outcome['error']}{where}. Run this call in your notebook to see "
          "the full traceback, and fix the line it points to.")

@@ -53,18 +53,19 @@ def attempt(function: Callable[..., Any], *args: Any, convert: Callable[[Any], A
     try:
         result = function(*args, **kwargs)
     except Exception as error:  # student code may raise anything
-        return {"ok": False, "error": _exception_text(error), "where": _student_frame(error)}
+        return {"ok": False, "raised": True, "error": _exception_text(error),
+                "where": _student_frame(error)}
     try:
         return {"ok": True, "value": convert(result)}
     except ProbeFailure as failure:
-        return {"ok": False, "error": str(failure), "where": ""}
+        return {"ok": False, "raised": False, "error": str(failure), "where": ""}
 
 
 def as_array(value: Any) -> dict[str, Any]:
     """A numeric array and the type the student returned (a list is not an ndarray)."""
     array = np.asarray(value)
     if array.dtype.kind not in "biuf":
-        raise ProbeFailure(f"returned {_a_type(value)} that is not numeric (dtype {array.dtype})")
+        raise ProbeFailure(f"gave {_a_type(value)}, not an array of numbers")
     return {"type": _type_name(value), "array": array}
 
 
@@ -75,14 +76,14 @@ def as_number(value: Any) -> dict[str, Any]:
     except (TypeError, ValueError):
         number = None
     if number is None:
-        raise ProbeFailure(f"returned {_a_type(value)}, not a single number")
+        raise ProbeFailure(f"gave {_a_type(value)}, not a single number")
     return {"type": _type_name(value), "number": number}
 
 
 def as_strings(value: Any) -> dict[str, Any]:
     """The items of a collection of strings, sorted, with the collection's type."""
     if isinstance(value, (str, bytes)) or not hasattr(value, "__iter__"):
-        raise ProbeFailure(f"is {_a_type(value)}, not a set of strings")
+        raise ProbeFailure(f"gave {_a_type(value)}, not a set of strings")
     items = list(value)
     return {"type": _type_name(value), "items": sorted(repr(i) if not isinstance(i, str) else i
                                                       for i in items), "length": len(items)}
@@ -90,19 +91,25 @@ def as_strings(value: Any) -> dict[str, Any]:
 
 def as_numbers(value: Any) -> dict[str, Any]:
     """A flat list of floats from a list, tuple or array, with the container's type."""
-    array = np.asarray(value, dtype=float) if not isinstance(value, (str, bytes)) else None
-    if array is None or array.dtype.kind != "f":
-        raise ProbeFailure(f"is {_a_type(value)}, not a list of numbers")
+    try:
+        array = np.asarray(value, dtype=float) if not isinstance(value, (str, bytes)) else None
+    except (TypeError, ValueError):
+        array = None
+    if array is None:
+        raise ProbeFailure(f"gave {_a_type(value)}, not a list of numbers")
     return {"type": _type_name(value), "array": array.reshape(-1), "shape": list(array.shape)}
 
 
 def value_outcome(env: Env, name: str, convert: Callable[[Any], Any]) -> Outcome:
     """Like :func:`attempt` for a variable: a missing name or a wrong type becomes an error."""
     try:
-        return {"ok": True, "value": convert(student_value(env, name))}
+        value = student_value(env, name)
     except ProbeFailure as failure:
-        return {"ok": False, "error": f"`{name}` {failure}" if not str(failure).startswith("`")
-                else str(failure), "where": ""}
+        return {"ok": False, "raised": False, "error": str(failure), "where": "", "missing": True}
+    try:
+        return {"ok": True, "value": convert(value)}
+    except ProbeFailure as failure:
+        return {"ok": False, "raised": False, "error": str(failure), "where": ""}
 
 
 def _exception_text(error: BaseException) -> str:
@@ -124,5 +131,7 @@ def _type_name(value: Any) -> str:
 
 
 def _a_type(value: Any) -> str:
+    if value is Ellipsis:
+        return "the `...` placeholder"
     name = _type_name(value)
     return f"an {name}" if name[:1].lower() in "aeiou" else f"a {name}"

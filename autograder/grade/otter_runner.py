@@ -43,6 +43,7 @@ class CaseResult:
     score: float
     hidden: bool
     message: str
+    passed: bool = True  # a 0-point check (a gate, a public check) can fail too
 
 
 @dataclass
@@ -61,7 +62,7 @@ class OtterGrade:
         if self.error:
             return self.error
         return "\n".join(f"  {c.question}/{c.name}: {c.message}" for c in self.cases
-                         if c.score < c.points)
+                         if not c.passed)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -156,6 +157,7 @@ def results_to_grade(results: Any, function_names: dict[str, list[str]]) -> Otte
                 score=points if case.passed else 0.0,
                 hidden=bool(case.test_case.hidden),
                 message="" if case.passed else student_message(case.message or ""),
+                passed=bool(case.passed),
             ))
     grade.score = sum(c.score for c in grade.cases)
     grade.possible = sum(c.points for c in grade.cases)

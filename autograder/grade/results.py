@@ -32,7 +32,7 @@ class SubmissionResult:
     seconds: float = 0.0
 
     def failed_cases(self) -> list[CaseResult]:
-        return [case for case in self.cases if case.score < case.points]
+        return [case for case in self.cases if not case.passed]
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

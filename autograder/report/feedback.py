@@ -33,15 +33,15 @@ def feedback_markdown(result: SubmissionResult) -> str:
 def question_section(result: SubmissionResult, question) -> list[str]:
     if question.manual:
         return [f"## {question.name}: graded by a TA ({question.points:g} points)"]
-    cases = [c for c in result.cases if c.question == question.name and c.points > 0]
+    cases = [c for c in result.cases if c.question == question.name and (c.points > 0 or not c.passed)]
     earned = result.question_scores.get(question.name) or 0
     lines = [f"## {question.name}: {earned:g} / {question.points:g}"]
     if not cases:
         return lines + ["", "Not graded (see above)."]
     for case in cases:
-        mark = "✅" if case.score >= case.points else "❌"
+        mark = "✅" if case.passed else "❌"
         lines.append(f"- {mark} `{case.name}` ({case.score:g}/{case.points:g})")
-        if case.score < case.points and case.message:
+        if not case.passed and case.message:
             lines += [f"  {line}" for line in case.message.splitlines()]
     return lines
 
@@ -52,10 +52,10 @@ def gradescope_results(result: SubmissionResult) -> dict[str, Any]:
         "name": f"{case.question} · {case.name}",
         "score": case.score,
         "max_score": case.points,
-        "status": "passed" if case.score >= case.points else "failed",
+        "status": "passed" if case.passed else "failed",
         "output": case.message or "Passed.",
         "visibility": "visible",
-    } for case in result.cases if case.points > 0]
+    } for case in result.cases if case.points > 0 or not case.passed]
     return {
         "score": result.score,
         "output": (STATUS_SENTENCES[result.status] + (f" {result.message}" if result.message else "")),

@@ -361,7 +361,8 @@ MLP_16X16_SHAPES = [[784, 16], [16, 16], [16, 10]]
 
 def _judge_is_fitted_mlp(name: str, summary: dict, shapes: list[list[int]] | None = None) -> None:
     if not summary["is_mlp_classifier"]:
-        fail(f"`{name}` is a {summary['type']}; make it an MLPClassifier from sklearn.neural_network.")
+        kind = summary["type"] if summary["type"].startswith("the ") else f"a {summary['type']}"
+        fail(f"`{name}` is {kind}; make it an MLPClassifier from sklearn.neural_network and fit it.")
     if not summary["fitted"]:
         fail(f"`{name}` has not been fitted: call {name}.fit(X_train_flat, y_train).")
     got_shapes = [list(w.shape) for w in summary["coefs"]]

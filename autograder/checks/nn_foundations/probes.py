@@ -124,7 +124,7 @@ def describe_mlp(model: Any) -> dict:
     """A fitted MLPClassifier as plain values: its settings and its learned arrays."""
     kind = type(model)
     summary: dict[str, Any] = {
-        "type": f"{kind.__module__}.{kind.__qualname__}",
+        "type": "the `...` placeholder" if model is Ellipsis else f"{kind.__module__}.{kind.__qualname__}",
         "is_mlp_classifier": _is_mlp_classifier(model),
     }
     if not summary["is_mlp_classifier"]:
@@ -151,7 +151,7 @@ def describe_mlp(model: Any) -> dict:
 def as_tuning_choice(result: Any) -> dict:
     """The dict ``tune_mlp`` returns, reduced to plain values the judge can compare."""
     if not isinstance(result, dict):
-        raise ProbeFailure(f"returned a {type(result).__name__}, not a dict")
+        raise ProbeFailure(f"gave a {type(result).__name__}, not a dict")
     sizes = result.get("hidden_layer_sizes")
     return {
         "keys": sorted(str(key) for key in result),
