@@ -1,14 +1,14 @@
 """Session fixtures: the expensive things (a build, a batch of otter runs) happen once.
 
 A notebook through ``otter run`` costs tens of seconds, so the end-to-end tests read the
-results of one small batch: the solutions notebook, a partial submission twice (to check
-that grading is deterministic) and a leaking one. Every known-wrong submission is also
-judged in-process, by re-running its notebook from the first edited cell in a copy of the
-solution's namespace: the same hidden checks, without paying for a kernel per variant.
+results of one small batch per assignment. Every known-wrong submission is also judged
+in-process, by re-running the cells its edit affects in a copy of the solution's
+namespace: the same hidden checks, without paying for a kernel per variant.
 """
 
 from __future__ import annotations
 
+import ast
 import os
 import shutil
 from pathlib import Path
@@ -19,33 +19,79 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("AUTOGRADER_DATASET", "digits")  # the grader's dataset, even where MNIST is cached
 
 ASSIGNMENT = "nn_foundations"
+KERAS = "keras_networks"
 DETERMINISM_COPY = "q3_relu_forgotten"
 UNTOUCHED = "untouched_student_notebook"
-OTTER_BATCH_VARIANTS = (DETERMINISM_COPY, "q5_tunes_on_test_set")
+OTTER_BATCH_VARIANTS = {ASSIGNMENT: (DETERMINISM_COPY, "q5_tunes_on_test_set"),
+                        KERAS: ("q1_no_flatten",)}
+SLOW_TRAINING_CELL = "keras_training_cell_never_ends"
 
 
 @pytest.fixture(scope="session")
-def built(tmp_path_factory):
-    """``autograder build nn_foundations`` into a fresh dist folder (no self-grading: the
-    batch below grades the same solutions notebook)."""
+def dist(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("dist")
+
+
+@pytest.fixture(scope="session")
+def builds(dist):
+    """``autograder build`` per assignment, on first use (no self-grading: the batches
+    below grade the same solutions notebooks)."""
     from autograder.build import build_assignment
-    return build_assignment(ASSIGNMENT, tmp_path_factory.mktemp("dist"), verify=False)
+    cache: dict = {}
+
+    def build(assignment: str):
+        if assignment not in cache:
+            cache[assignment] = build_assignment(assignment, dist, verify=False)
+        return cache[assignment]
+    return build
+
+
+@pytest.fixture(scope="session")
+def built(builds):
+    return builds(ASSIGNMENT)
+
+
+@pytest.fixture(scope="session")
+def keras_built(builds):
+    return builds(KERAS)
+
+
+def otter_batch(build, tmp_path_factory, extra: dict[str, Path] | None = None):
+    """Grade the solutions, the assignment's batch variants and ``extra`` through otter."""
+    from autograder.grade import grade_submissions
+    assignment = build.assignment
+    batch = tmp_path_factory.mktemp(f"batch-{assignment}")
+    known_wrong = build.student_dir.parent / "known_wrong"
+    for name in OTTER_BATCH_VARIANTS[assignment]:
+        shutil.copy(known_wrong / f"{name}.ipynb", batch / f"{name}.ipynb")
+    shutil.copy(build.solutions_notebook, batch / f"{assignment}.ipynb")
+    for name, path in (extra or {}).items():
+        shutil.copy(path, batch / f"{name}.ipynb")
+    out = tmp_path_factory.mktemp(f"graded-{assignment}")
+    return grade_submissions(assignment, [batch], out, dist=build.student_dir.parent.parent, jobs=2)
 
 
 @pytest.fixture(scope="session")
 def graded(built, tmp_path_factory):
-    """One otter batch: the solutions, two known-wrong submissions, a duplicate, and the
-    student notebook as handed out (every stub still `...`)."""
-    from autograder.grade import grade_submissions
-    batch = tmp_path_factory.mktemp("batch")
+    """nn_foundations: solutions, two known-wrong, a duplicate, the untouched student notebook."""
     known_wrong = built.student_dir.parent / "known_wrong"
-    for name in OTTER_BATCH_VARIANTS:
-        shutil.copy(known_wrong / f"{name}.ipynb", batch / f"{name}.ipynb")
-    shutil.copy(known_wrong / f"{DETERMINISM_COPY}.ipynb", batch / f"{DETERMINISM_COPY}_again.ipynb")
-    shutil.copy(built.solutions_notebook, batch / f"{ASSIGNMENT}.ipynb")
-    shutil.copy(built.student_dir / f"{ASSIGNMENT}.ipynb", batch / f"{UNTOUCHED}.ipynb")
-    out = tmp_path_factory.mktemp("graded")
-    return grade_submissions(ASSIGNMENT, [batch], out, dist=built.student_dir.parent.parent, jobs=2)
+    return otter_batch(built, tmp_path_factory, {
+        f"{DETERMINISM_COPY}_again": known_wrong / f"{DETERMINISM_COPY}.ipynb",
+        UNTOUCHED: built.student_dir / f"{ASSIGNMENT}.ipynb",
+    })
+
+
+@pytest.fixture(scope="session")
+def keras_graded(keras_built, tmp_path_factory):
+    """keras_networks: solutions, one known-wrong, and the solutions with a training cell that
+    would never end (the grader must skip it)."""
+    import nbformat
+    notebook = nbformat.read(keras_built.solutions_notebook, as_version=4)
+    training = [c for c in notebook.cells if "otter_ignore" in c.metadata.get("tags", [])]
+    training[0].source = "import time\ntime.sleep(10**6)\n" + training[0].source
+    slow = tmp_path_factory.mktemp("slow") / f"{SLOW_TRAINING_CELL}.ipynb"
+    nbformat.write(notebook, slow)
+    return otter_batch(keras_built, tmp_path_factory, {SLOW_TRAINING_CELL: slow})
 
 
 @pytest.fixture(scope="session")
@@ -54,38 +100,59 @@ def results_by_name(graded):
 
 
 @pytest.fixture(scope="session")
-def solution_env(built):
-    """The solutions notebook executed in this process: a namespace to probe directly.
-
-    In-process checks are fast, so the judges' many edge cases are tested here, and the
-    full otter path is tested once per known-wrong submission.
-    """
-    import nbformat
-    env: dict = {}
-    run_cells(nbformat.read(built.solutions_notebook, as_version=4).cells, env,
-              built.solutions_notebook.parent)
-    return env
+def keras_results_by_name(keras_graded):
+    return {result.submission: result for result in keras_graded.results}
 
 
 @pytest.fixture(scope="session")
-def variant_scores(built, solution_env, tmp_path_factory):
-    """For every known-wrong submission: {check name: (question, points earned, message)}."""
+def solution_envs(builds):
+    """Each assignment's solutions notebook executed in this process, on first use.
+
+    In-process checks are fast, so the judges' edge cases are tested on these namespaces,
+    and the full otter path is tested on a few submissions per assignment.
+    """
+    import nbformat
+    cache: dict = {}
+
+    def env_for(assignment: str) -> dict:
+        if assignment not in cache:
+            build = builds(assignment)
+            cache[assignment] = {}
+            run_cells(nbformat.read(build.solutions_notebook, as_version=4).cells, cache[assignment],
+                      build.solutions_notebook.parent)
+        return cache[assignment]
+    return env_for
+
+
+@pytest.fixture(scope="session")
+def solution_env(solution_envs):
+    return solution_envs(ASSIGNMENT)
+
+
+@pytest.fixture(scope="session")
+def variant_scores(builds, solution_envs, tmp_path_factory):
+    """For (assignment, known-wrong name): {check name: (question, points earned, message)}."""
     import nbformat
     from autograder.build.variants import known_wrong
-    solution = nbformat.read(built.solutions_notebook, as_version=4).cells
-    scores = {}
-    for variant in known_wrong(ASSIGNMENT):
-        path = built.student_dir.parent / "known_wrong" / f"{variant.name}.ipynb"
-        cells = nbformat.read(path, as_version=4).cells
-        folder = tmp_path_factory.mktemp(variant.name)
-        shutil.copy(path, folder / path.name)  # as under otter: the notebook alone in its folder
-        env = dict(solution_env)
-        run_cells(cells_to_rerun(solution, cells), env, folder)
-        scores[variant.name] = score_checks(env, folder)
-    return scores
+    cache: dict = {}
+
+    def scores_for(assignment: str, name: str) -> dict:
+        if (assignment, name) not in cache:
+            build = builds(assignment)
+            solution = nbformat.read(build.solutions_notebook, as_version=4).cells
+            variant = next(v for v in known_wrong(assignment) if v.name == name)
+            path = build.student_dir.parent / "known_wrong" / f"{variant.name}.ipynb"
+            cells = nbformat.read(path, as_version=4).cells
+            folder = tmp_path_factory.mktemp(variant.name)
+            shutil.copy(path, folder / path.name)  # as under otter: the notebook alone in its folder
+            env = dict(solution_envs(assignment))
+            run_cells(cells_to_rerun(solution, cells), env, folder)
+            cache[assignment, name] = score_checks(assignment, env, folder)
+        return cache[assignment, name]
+    return scores_for
 
 
-def score_checks(env: dict, folder: Path) -> dict[str, tuple[str, float, str]]:
+def score_checks(assignment: str, env: dict, folder: Path) -> dict[str, tuple[str, float, str]]:
     """Every hidden check on a namespace, scored with the master notebook's points."""
     from autograder.assignment import check_points
     from autograder.checks import CheckFailed, run_check
@@ -93,9 +160,9 @@ def score_checks(env: dict, folder: Path) -> dict[str, tuple[str, float, str]]:
     previous = os.getcwd()
     os.chdir(folder)
     try:
-        for name, (question, points) in check_points(ASSIGNMENT).items():
+        for name, (question, points) in check_points(assignment).items():
             try:
-                run_check(env, ASSIGNMENT, name)
+                run_check(env, assignment, name)
                 scored[name] = (question, points, "")
             except CheckFailed as failure:
                 scored[name] = (question, 0.0, str(failure))
@@ -107,11 +174,10 @@ def score_checks(env: dict, folder: Path) -> dict[str, tuple[str, float, str]]:
 def cells_to_rerun(solution: list, variant: list) -> list:
     """The edited cells, and every later cell that reads a name they (re)bind, transitively:
     what a full re-run would recompute differently, without retraining the rest."""
-    import ast
     changed: set[str] = set()
     rerun = []
     for before, after in zip(solution, variant):
-        if after.cell_type != "code" or _uses_otter(after.source):
+        if not _runs_when_graded(after):
             continue
         tree = ast.parse(after.source)
         reads = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
@@ -123,17 +189,20 @@ def cells_to_rerun(solution: list, variant: list) -> list:
 
 
 def run_cells(cells, env: dict, cwd: Path) -> None:
-    """Execute a notebook's code cells in ``env`` (Otter's own cells skipped), in ``cwd``."""
+    """Execute the cells grading would run, in ``env``, in ``cwd``."""
     previous = os.getcwd()
     os.chdir(cwd)
     try:
         for cell in cells:
-            if cell.cell_type == "code" and not _uses_otter(cell.source):
+            if _runs_when_graded(cell):
                 exec(compile(cell.source, "<notebook cell>", "exec"), env)
     finally:
         os.chdir(previous)
 
 
-def _uses_otter(source: str) -> bool:
-    """Otter's own cells (init, checks, export) need a kernel Otter set up: skip them."""
-    return any(line.strip().startswith(("grader.", "import otter")) for line in source.splitlines())
+def _runs_when_graded(cell) -> bool:
+    """Code cells, less Otter's own (they need a kernel Otter set up) and those tagged
+    ``otter_ignore`` (students' training cells, which grading skips)."""
+    if cell.cell_type != "code" or "otter_ignore" in cell.metadata.get("tags", []):
+        return False
+    return not any(line.strip().startswith(("grader.", "import otter")) for line in cell.source.splitlines())

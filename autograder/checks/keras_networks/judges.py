@@ -1,0 +1,353 @@
+"""Judges of ``keras_networks``: reference models, Keras as the oracle, the grader's training.
+
+Architectures are compared with :mod:`autograder.checks.models` (one row per layer, the
+first mismatch explained). Accuracy is never taken from the student's own training: the
+judge rebuilds the returned architecture from its config in Keras' safe mode and trains it
+with a fixed seed, a fixed budget and the grading dataset (``grading.toml [training]``).
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from typing import Any, Callable
+
+import numpy as np
+
+from autograder.checks.judging import close, count, fail, max_difference, returned
+from autograder.checks.suite import Suite
+from autograder.config import setting, threshold
+
+ASSIGNMENT = "keras_networks"
+SUITE = Suite(ASSIGNMENT)
+IMAGE_SHAPE = (28, 28, 1)
+
+
+# Reference models (SPEC §4) ---------------------------------------------------------------
+
+def mlp_16x16():
+    import keras
+    from keras import layers
+    return keras.Sequential([keras.Input(IMAGE_SHAPE), layers.Flatten(),
+                             layers.Dense(16, activation="relu"), layers.Dense(16, activation="relu"),
+                             layers.Dense(10, activation="softmax")])
+
+
+def lesson_cnn():
+    import keras
+    from keras import layers
+    return keras.Sequential([keras.Input(IMAGE_SHAPE),
+                             layers.Conv2D(32, (3, 3), activation="relu"), layers.MaxPooling2D((2, 2)),
+                             layers.Conv2D(64, (3, 3), activation="relu"), layers.MaxPooling2D((2, 2)),
+                             layers.Flatten(), layers.Dropout(0.2), layers.Dense(10, activation="softmax")])
+
+
+def portfolio_cnn():
+    import keras
+    from keras import layers
+    pool = dict(pool_size=(2, 2), strides=2, padding="same")
+    return keras.Sequential([keras.Input(IMAGE_SHAPE),
+                             layers.Conv2D(16, (5, 5), padding="same", activation="relu"), layers.MaxPooling2D(**pool),
+                             layers.Conv2D(32, (5, 5), padding="same", activation="relu"), layers.MaxPooling2D(**pool),
+                             layers.Flatten(), layers.Dense(128, activation="relu"), layers.Dropout(0.4),
+                             layers.Dense(10, activation="softmax")])
+
+
+def dense_stack(units: list[int]):
+    """An MLP on the 784 flattened inputs: relu hidden layers, a softmax output of 10."""
+    import keras
+    from keras import layers
+    hidden = [layers.Dense(u, activation="relu") for u in units]
+    return keras.Sequential([keras.Input((784,)), *hidden, layers.Dense(10, activation="softmax")])
+
+
+COURSE_MODELS: dict[str, tuple[str, Callable[[], Any]]] = {
+    "lesson_cnn_params": ("the lesson CNN", lesson_cnn),
+    "portfolio_cnn_params": ("the portfolio CNN", portfolio_cnn),
+    "wide_mlp_params": ("the wide MLP (784-784-128-10)", lambda: dense_stack([784, 128])),
+    "deep_mlp_params": ("the deep MLP (784-256-64-64-32-10)", lambda: dense_stack([256, 64, 64, 32])),
+}
+
+
+@functools.lru_cache(maxsize=None)
+def reference_summary(builder: Callable[[], Any]):
+    from autograder.checks.models import summarize
+    return summarize(builder())
+
+
+# Grader-side training ------------------------------------------------------------------------
+
+@functools.lru_cache(maxsize=None)
+def grading_data():
+    from autograder.data import DATASET_ENV_VAR, load_dataset
+    name = os.environ.get(DATASET_ENV_VAR) or setting(ASSIGNMENT, "grading", "dataset")
+    return load_dataset(name, verbose=False)
+
+
+@functools.lru_cache(maxsize=16)
+def trained_accuracy(config_json: str, epochs: int) -> float:
+    """Rebuild the architecture (safe mode), train it with the grader's budget, score it.
+
+    Cached by architecture: the same config trains once per grading process.
+    """
+    from autograder.checks.models import rebuild_model
+    from autograder.seeding import seed_everything
+    training, data = setting(ASSIGNMENT, "training"), grading_data()
+    seed_everything(setting(ASSIGNMENT, "grading", "seed"))
+    model = rebuild_model(config_json)
+    model.compile(optimizer=training["optimizer"], loss=training["loss"], metrics=["accuracy"])
+    model.fit(data.X_train, data.y_train, epochs=epochs, batch_size=training["batch_size"],
+              shuffle=True, verbose=0)
+    return float(model.evaluate(data.X_test, data.y_test, verbose=0)[1])
+
+
+# Architecture and accuracy (q1, q3) ------------------------------------------------------------
+
+def _architecture_inputs(function: str) -> Callable[[np.random.Generator], dict]:
+    return lambda rng: {"function": function}
+
+
+def _student_summary(answers: dict, function: str):
+    from autograder.checks.models import UnsafeModelError, summarize_config
+    config = returned(answers, f"{function}()")["config"]
+    try:
+        return config, summarize_config(config)
+    except UnsafeModelError as error:
+        fail(f"{function}() returned a model the grader refuses to rebuild: {error}")
+
+
+def _judge_architecture(function: str, builder: Callable[[], Any], name: str) -> Callable:
+    def judge(inputs: dict, answers: dict) -> None:
+        from autograder.checks.models import compare
+        _, summary = _student_summary(answers, function)
+        problem = compare(summary, reference_summary(builder), name=name)
+        if problem:
+            fail(f"{function}(): {problem}\n\nYour model, layer by layer:\n{summary.table()}")
+    return judge
+
+
+def _judge_accuracy(function: str, builder: Callable[[], Any], name: str, epochs_key: str,
+                    threshold_key: str) -> Callable:
+    def judge(inputs: dict, answers: dict) -> None:
+        from autograder.checks.models import compare
+        config, summary = _student_summary(answers, function)
+        if summary.rows and summary.rows[-1].output_shape[-1:] != (10,):
+            fail(f"{function}() ends with {summary.rows[-1].output_shape[-1:]} outputs; the grader "
+                 "can only train a model with one output per digit class (10).")
+        if summary.input_shape != IMAGE_SHAPE:
+            fail(f"The grader trains on images of shape {IMAGE_SHAPE}, but {function}() expects "
+                 f"inputs of shape {summary.input_shape}: declare keras.Input(shape={IMAGE_SHAPE}).")
+        data, epochs = grading_data(), int(setting(ASSIGNMENT, "training", epochs_key))
+        try:
+            accuracy = trained_accuracy(config, epochs)
+        except Exception as error:  # a rebuilt architecture can still fail to train
+            fail(f"The grader could not train your {function}() architecture: "
+                 f"{type(error).__name__}: {str(error)[:300]}")
+        needed = threshold(ASSIGNMENT, data.name, threshold_key)
+        if accuracy < needed:
+            mismatch = compare(summary, reference_summary(builder), name=name)
+            fail(f"The grader trained your {function}() architecture for {epochs} epochs on the "
+                 f"{data.name} training images (seed {setting(ASSIGNMENT, 'grading', 'seed')}); it "
+                 f"classifies {accuracy:.1%} of the test images correctly, below the {needed:.0%} "
+                 f"expected. " + (f"A likely reason: {mismatch}" if mismatch else
+                                  "Check the activations, especially softmax on the output layer."))
+    return judge
+
+
+_ARCHITECTURES = {
+    "q1_keras_mlp": ("build_mlp_16x16", mlp_16x16, "the 16×16 MLP", "mlp_epochs", "mlp_16x16_accuracy",
+                     "mlp_16x16_architecture", "mlp_16x16_trains_to_accuracy"),
+    "q3_cnn": ("build_cnn", lesson_cnn, "the lesson CNN", "cnn_epochs", "cnn_accuracy",
+               "cnn_architecture", "cnn_trains_to_accuracy"),
+}
+for _question, (_function, _builder, _name, _epochs, _threshold, _arch, _acc) in _ARCHITECTURES.items():
+    SUITE.add(_arch, _question, probe="model_config", inputs=_architecture_inputs(_function),
+              judge=_judge_architecture(_function, _builder, _name))
+    SUITE.add(_acc, _question, probe="model_config", inputs=_architecture_inputs(_function),
+              judge=_judge_accuracy(_function, _builder, _name, _epochs, _threshold))
+
+
+# q2_param_counts -------------------------------------------------------------------------------
+
+def _dense_cases(rng: np.random.Generator) -> dict:
+    cases = [[784, 16], [1, 1]] + [[int(rng.integers(1, 2000)), int(rng.integers(1, 300))] for _ in range(5)]
+    return {"function": "dense_params", "cases": [{"arguments": c} for c in cases]}
+
+
+def _conv_cases(rng: np.random.Generator) -> dict:
+    cases: list[list] = [[3, 1, 32], [3, 32, 64], [[5, 3], 3, 8]]
+    for _ in range(5):
+        h, w = (int(k) for k in rng.integers(1, 8, size=2))
+        kernel = h if rng.random() < 0.4 else [h, w]
+        cases.append([kernel, int(rng.integers(1, 65)), int(rng.integers(1, 129))])
+    return {"function": "conv2d_params", "cases": [{"arguments": c} for c in cases]}
+
+
+def keras_dense_count(n_inputs: int, units: int) -> int:
+    import keras
+    layer = keras.layers.Dense(units)
+    layer.build((None, n_inputs))
+    return int(layer.count_params())
+
+
+def keras_conv2d_count(kernel_size: int | list[int], in_channels: int, filters: int) -> int:
+    import keras
+    layer = keras.layers.Conv2D(filters, tuple(kernel_size) if isinstance(kernel_size, list) else kernel_size)
+    layer.build((None, 32, 32, in_channels))
+    return int(layer.count_params())
+
+
+def _call_text(function: str, arguments: list) -> str:
+    shown = [str(tuple(a)) if isinstance(a, list) else str(a) for a in arguments]
+    return f"{function}({', '.join(shown)})"
+
+
+@SUITE.check("q2_param_counts", probe="param_counts", inputs=_dense_cases)
+def dense_params_match_keras(inputs: dict, answers: list) -> None:
+    for case, outcome in zip(inputs["cases"], answers):
+        n_inputs, units = case["arguments"]
+        call = _call_text("dense_params", case["arguments"])
+        got, expected = returned(outcome, call)["number"], keras_dense_count(n_inputs, units)
+        if got != expected:
+            hint = ("You left out the biases: each unit also has one." if got == n_inputs * units else
+                    "A Dense layer has one weight per input per unit, plus one bias per unit.")
+            fail(f"{call} returned {count(got)}; Keras counts {count(expected)} for a Dense layer "
+                 f"of {units} units on {n_inputs} inputs. {hint}")
+
+
+@SUITE.check("q2_param_counts", probe="param_counts", inputs=_conv_cases)
+def conv2d_params_match_keras(inputs: dict, answers: list) -> None:
+    for case, outcome in zip(inputs["cases"], answers):
+        kernel, channels, filters = case["arguments"]
+        call = _call_text("conv2d_params", case["arguments"])
+        got, expected = returned(outcome, call)["number"], keras_conv2d_count(kernel, channels, filters)
+        if got != expected:
+            h, w = (kernel, kernel) if isinstance(kernel, int) else kernel
+            fail(f"{call} returned {count(got)}; Keras counts {count(expected)}. "
+                 f"{_conv_hint(got, h, w, channels, filters)}")
+
+
+def _conv_hint(got: float, h: int, w: int, channels: int, filters: int) -> str:
+    if got == h * w * channels * filters:
+        return "You left out the biases: each filter has one."
+    if got == h * w * filters + filters:
+        return ("You left out the input channels: each filter has a kernel_h × kernel_w window of "
+                "weights for every input channel.")
+    if got == h * h * channels * filters + filters and h != w:
+        return "The kernel is not square here: use its height times its width."
+    return "A Conv2D layer has kernel height × kernel width × input channels × filters weights, plus one bias per filter."
+
+
+def _total_judge(variable: str) -> Callable:
+    description, builder = COURSE_MODELS[variable]
+
+    def judge(inputs: None, answers: dict) -> None:
+        got = returned(answers[variable], f"`{variable}`")["number"]
+        expected = reference_summary(builder).total_params
+        if got != expected:
+            fail(f"{variable} is {count(got)}, but {description} has {count(expected)} parameters. "
+                 "Add up every Conv2D and Dense layer (pooling, Flatten and Dropout add none), and "
+                 "work out the shape that reaches each layer: a Dense layer after Flatten has one "
+                 "input per value of the flattened feature maps.")
+    return judge
+
+
+for _variable in COURSE_MODELS:
+    SUITE.add(_variable.replace("_params", "_total"), "q2_param_counts", probe="course_totals",
+              judge=_total_judge(_variable))
+
+
+# q4_augment --------------------------------------------------------------------------------------
+
+def _image_batches(rng: np.random.Generator) -> dict:
+    shapes = [(3, 28, 28, 1), (1, 28, 28, 1), (4, 8, 8, 3)]
+    batches = [rng.random(shape).astype(np.float32) for shape in shapes]
+    batches.append(rng.random((2, 5, 5)).astype(np.float64))
+    return {"batches": batches}
+
+
+@SUITE.check("q4_augment", probe="invert_results", inputs=_image_batches)
+def invert_random_batches(inputs: dict, answers: list) -> None:
+    for batch, outcome in zip(inputs["batches"], answers):
+        call = f"invert(images) with images of shape {batch.shape} and dtype {batch.dtype}"
+        got = returned(outcome, call)
+        if not np.array_equal(outcome["input_after"], batch):
+            fail(f"{call} changed its input. Compute 1 - images into a new array instead of "
+                 "modifying images in place (no -=, no images[...] = ...).")
+        array = got["array"]
+        if array.shape != batch.shape or array.dtype != batch.dtype:
+            fail(f"{call} returned shape {array.shape} and dtype {array.dtype}; keep both: "
+                 f"{batch.shape}, {batch.dtype} (1 - images keeps them; .astype(images.dtype) restores the dtype).")
+        if not close(array, 1 - batch, 1e-6):
+            fail(f"{call} is not 1 - images (largest difference {max_difference(array, 1 - batch):.3g}).")
+
+
+def _augment_cases(rng: np.random.Generator) -> dict:
+    cases = []
+    for n in (3, 1, 5):
+        cases.append({"X": rng.random((n, 28, 28, 1)).astype(np.float32),
+                      "y": rng.integers(0, 10, size=n).astype(np.int64)})
+    return {"cases": cases}
+
+
+@SUITE.check("q4_augment", probe="augment_results", inputs=_augment_cases)
+def augment_with_inverted_random_batches(inputs: dict, answers: list) -> None:
+    for case, outcome in zip(inputs["cases"], answers):
+        X, y = case["X"], case["y"]
+        call = f"augment_with_inverted(X, y) with {len(X)} images"
+        got = returned(outcome, call)
+        if not (np.array_equal(outcome["X_after"], X) and np.array_equal(outcome["y_after"], y)):
+            fail(f"{call} changed X or y; build new arrays (np.concatenate does).")
+        X_aug, y_aug = got["X"]["array"], got["y"]["array"]
+        expected_X, expected_y = np.concatenate([X, 1 - X]), np.concatenate([y, y])
+        if X_aug.shape != expected_X.shape or y_aug.shape != expected_y.shape:
+            fail(f"{call} returned X_aug of shape {X_aug.shape} and y_aug of shape {y_aug.shape}; "
+                 f"expected {expected_X.shape} and {expected_y.shape}: every image and its inverse, "
+                 "with one label each.")
+        if not close(X_aug, expected_X, 1e-6):
+            fail(f"{call}: X_aug should be the {len(X)} originals first, then their inverses in "
+                 "the same order.")
+        if not np.array_equal(y_aug, expected_y):
+            fail(f"{call}: y_aug should be y followed by y again, so each inverse keeps its label.")
+
+
+# q5_activations ---------------------------------------------------------------------------------
+
+def _activation_problem(rng: np.random.Generator) -> dict:
+    """A small CNN with the grader's own random weights, and random images."""
+    import keras
+    from keras import layers
+    model = keras.Sequential([keras.Input((12, 12, 1)), layers.Conv2D(4, 3, activation="relu"),
+                              layers.MaxPooling2D(2), layers.Conv2D(6, 3, activation="relu"),
+                              layers.Flatten(), layers.Dense(5, activation="softmax")])
+    weights = [rng.normal(0, 0.5, w.shape).astype(np.float32) for w in model.get_weights()]
+    return {"config": model.to_json(), "weights": weights, "n_layers": 3,
+            "images": rng.random((2, 12, 12, 1)).astype(np.float32)}
+
+
+def reference_activations(problem: dict) -> list[np.ndarray]:
+    from autograder.checks.models import rebuild_model
+    import keras
+    model = rebuild_model(problem["config"])
+    model.set_weights(problem["weights"])
+    reader = keras.Model(model.inputs, [layer.output for layer in model.layers[: problem["n_layers"]]])
+    return [np.asarray(o) for o in reader(problem["images"], training=False)]
+
+
+@SUITE.check("q5_activations", probe="activation_results", inputs=_activation_problem)
+def layer_activations_match_reference(inputs: dict, answers: dict) -> None:
+    call = f"layer_activations(model, images, {inputs['n_layers']})"
+    got = returned(answers, call)
+    expected = reference_activations(inputs)
+    if len(got) != len(expected):
+        fail(f"{call} returned {len(got)} arrays; expected one per layer asked for ({len(expected)}).")
+    tolerance = setting(ASSIGNMENT, "tolerances", "activations")
+    for index, (item, reference) in enumerate(zip(got, expected), start=1):
+        array = item["array"]
+        if array.shape != reference.shape:
+            fail(f"{call}: output {index} has shape {array.shape}, expected {reference.shape} "
+                 f"(the output of layer {index}, one entry per image).")
+        if not close(array, reference, tolerance):
+            fail(f"{call}: output {index} differs from layer {index}'s output by up to "
+                 f"{max_difference(array, reference):.3g}. Read model.layers[i].output for the first "
+                 "n_layers layers, in order, from the same model and images.")

@@ -1,0 +1,85 @@
+"""Probes of ``keras_networks``: what the student's code does, gathered as plain values.
+
+A model crosses to the judge as its JSON config (``model.to_json()``), never as an
+object or a pickle: the judge rebuilds it in Keras' safe mode and trains it itself.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from autograder.checks.probing import (Env, ProbeFailure, as_array, as_number, attempt,
+                                       student_function, value_outcome)
+
+
+def model_config(env: Env, inputs: dict) -> dict:
+    """The architecture a ``build_…`` function returns, as Keras' JSON config."""
+    return attempt(student_function(env, inputs["function"]), convert=as_model_json)
+
+
+def param_counts(env: Env, inputs: dict) -> list[dict]:
+    function = student_function(env, inputs["function"])
+    return [attempt(function, *_arguments(case), convert=as_number) for case in inputs["cases"]]
+
+
+def course_totals(env: Env, inputs: None) -> dict[str, dict]:
+    names = ("lesson_cnn_params", "portfolio_cnn_params", "wide_mlp_params", "deep_mlp_params")
+    return {name: value_outcome(env, name, as_number) for name in names}
+
+
+def invert_results(env: Env, inputs: dict) -> list[dict]:
+    invert = student_function(env, "invert")
+    results = []
+    for batch in inputs["batches"]:
+        argument = np.array(batch, copy=True)
+        outcome = attempt(invert, argument, convert=as_array)
+        outcome["input_after"] = argument
+        results.append(outcome)
+    return results
+
+
+def augment_results(env: Env, inputs: dict) -> list[dict]:
+    augment = student_function(env, "augment_with_inverted")
+    results = []
+    for case in inputs["cases"]:
+        X, y = np.array(case["X"], copy=True), np.array(case["y"], copy=True)
+        outcome = attempt(augment, X, y, convert=as_array_pair)
+        outcome.update({"X_after": X, "y_after": y})
+        results.append(outcome)
+    return results
+
+
+def activation_results(env: Env, inputs: dict) -> dict:
+    """The student's ``layer_activations`` on a model the grader chose (config + weights)."""
+    import keras
+    layer_activations = student_function(env, "layer_activations")
+    model = keras.models.model_from_json(inputs["config"])
+    model.set_weights([np.asarray(w) for w in inputs["weights"]])
+    return attempt(layer_activations, model, np.array(inputs["images"]), inputs["n_layers"],
+                   convert=as_array_list)
+
+
+def as_model_json(model: Any) -> dict:
+    import keras
+    if not isinstance(model, keras.Model):
+        raise ProbeFailure(f"gave a {type(model).__name__}, not a keras.Model")
+    return {"config": model.to_json()}
+
+
+def as_array_pair(result: Any) -> dict:
+    if not isinstance(result, (tuple, list)) or len(result) != 2:
+        raise ProbeFailure(f"gave a {type(result).__name__}, not a pair (X_aug, y_aug)")
+    return {"X": as_array(result[0]), "y": as_array(result[1])}
+
+
+def as_array_list(result: Any) -> list:
+    if not isinstance(result, (list, tuple)):
+        raise ProbeFailure(f"gave a {type(result).__name__}, not a list of arrays")
+    return [as_array(item) for item in result]
+
+
+def _arguments(case: dict) -> list:
+    """Kernel sizes travel as lists; the student receives an int or a tuple, as documented."""
+    return [tuple(value) if isinstance(value, list) else value for value in case["arguments"]]
