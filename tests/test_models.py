@@ -135,7 +135,8 @@ MISTAKES: list[tuple[str, str, Builder, str, str]] = [
      "layer 3 (Conv2D) has 32 filters, expected 64", "17,578"),
     ("cnn_average_pooling", CNN, lambda k: sequential(k, *cnn(k, pooling=("Average", "Max"))),
      "layer 2 is an AveragePooling2D layer, expected MaxPooling2D 2×2 here", "34,826"),
-    ("cnn_without_flatten", CNN, lambda k: sequential(k, *[layer for layer in cnn(k) if not isinstance(layer, k.layers.Flatten)]),
+    ("cnn_without_flatten", CNN,
+     lambda k: sequential(k, *[layer for layer in cnn(k) if not isinstance(layer, k.layers.Flatten)]),
      "expected Flatten before the first Dense layer", "19,466"),
 ]
 
@@ -245,6 +246,12 @@ def test_each_mistake_is_explained_specifically(summaries, variant, name, messag
     assert TEACHING.get(variant, "") in message
 
 
+def test_swapping_one_parameter_free_layer_for_another_explains_no_parameters(summaries):
+    message = compare(summaries["cnn_average_pooling"], summaries["cnn"], name=CNN)
+    assert "adds no parameters" not in message
+    assert "adds no parameters" in compare(summaries["cnn_missing_pooling"], summaries["cnn"], name=CNN)
+
+
 def test_messages_never_start_or_end_with_a_quote(summaries):
     """Otter strips quotes from both ends of a failure message (see judging.CheckFailed)."""
     for variant, name, *_ in MISTAKES:
@@ -343,6 +350,32 @@ def test_a_custom_activation_function_is_refused(keras):
         rebuild_model(config)
 
 
+def forge(config_json: str, edit: Callable[[dict], None]) -> str:
+    config = json.loads(config_json)
+    edit(config)
+    return json.dumps(config)
+
+
+FORGERIES = {
+    "model_class_from_elsewhere": (lambda c: c.update(module="student_code", registered_name="student>Sequential"),
+                                   "class defined outside Keras"),
+    "layer_registered_elsewhere": (lambda c: c["config"]["layers"][2].update(registered_name="student>Dense"),
+                                   r"type Dense \(`dense"),
+    "initializer_from_elsewhere": (lambda c: c["config"]["layers"][2]["config"]["kernel_initializer"].update(
+        module="student_code"), "custom object of type GlorotUniform"),
+}
+
+
+@pytest.mark.parametrize("forgery", FORGERIES)
+def test_a_configuration_edited_to_point_outside_keras_is_refused(keras, forgery):
+    """The JSON comes from the student's process, so it may have been written by hand."""
+    edit, reason = FORGERIES[forgery]
+    config = sequential(keras, *mlp(keras)).to_json()
+    rebuild_model(config)  # unedited, it is accepted
+    with pytest.raises(UnsafeModelError, match=reason):
+        rebuild_model(forge(config, edit))
+
+
 @pytest.mark.parametrize("config, reason", [
     ("{not json", "not valid JSON"),
     (b"\x80\x04K\x01.", "JSON string"),
@@ -356,8 +389,9 @@ def test_what_is_not_a_model_configuration_is_refused_clearly(config, reason):
 
 def test_a_model_without_input_shape_asks_for_keras_input(keras):
     unbuilt = keras.Sequential([keras.layers.Flatten(), keras.layers.Dense(10)])
-    with pytest.raises(UnbuiltModelError, match=r"keras\.Input\(shape=...\)"):
+    with pytest.raises(UnbuiltModelError, match=r"keras\.Input\(shape=...\)") as raised:
         summarize_config(unbuilt.to_json())
+    assert isinstance(raised.value, UnsafeModelError), "judges catch UnsafeModelError around summarize_config"
 
 
 def test_module_imports_without_tensorflow():

@@ -44,9 +44,10 @@ class UnsafeModelError(ValueError):
     layers, or it is not a model configuration at all. ``str(self)`` is for the student."""
 
 
-class UnbuiltModelError(ValueError):
+class UnbuiltModelError(UnsafeModelError):
     """The model does not know its input shape, so it has no output shapes or parameters
-    yet; ``str(self)`` is for the student."""
+    yet; ``str(self)`` is for the student. A kind of :class:`UnsafeModelError` so that a
+    judge catching that one error around :func:`summarize_config` catches this too."""
 
 
 @dataclass(frozen=True)
@@ -113,7 +114,8 @@ def rebuild_model(config_json: str) -> keras.Model:
             model = keras.saving.deserialize_keras_object(config, safe_mode=True)
     except Exception as error:  # Keras raises ValueError, TypeError, KeyError... for a bad config
         raise UnsafeModelError(f"Keras could not rebuild your model from its configuration ({_last_cause(error)}). "
-                               "Build it from built-in Keras layers only, and check that it runs in your notebook.") from error
+                               "Build it from built-in Keras layers only, and check that it runs in your "
+                               "notebook.") from error
     if not isinstance(model, keras.Model):
         raise UnsafeModelError(f"the configuration describes a {type(model).__name__}, not a model: "
                                "return the keras.Sequential or keras.Model itself.")
@@ -299,7 +301,9 @@ def _row(layer: Any, standalone_activation: str | None) -> LayerRow:
 
 
 def _setting(key: str, value: Any) -> Any:
-    """Windows as tuples whether written ``3`` or ``(3, 3)``; padding in lower case."""
+    """Windows as tuples, padding in lower case. Keras 3.15's ``get_config`` already gives
+    tuples for ``3`` and ``(3, 3)`` alike (lists only in the JSON); this keeps rows
+    comparable with a Keras that hands back the value as written."""
     if key in WINDOW_SETTINGS:
         return tuple(int(v) for v in value) if isinstance(value, (list, tuple)) else (int(value),)
     if key == "padding":
@@ -330,7 +334,8 @@ def activation_name(activation: Any) -> str:
     """``"relu"`` for ``"relu"``, ``"ReLU"``, ``keras.activations.relu``, its serialised
     form ``{"class_name": "function", "config": "relu", ...}`` or a ``ReLU()`` layer."""
     if isinstance(activation, dict):
-        activation = activation.get("config") if activation.get("class_name") == "function" else activation.get("class_name")
+        is_function = activation.get("class_name") == "function"
+        activation = activation.get("config") if is_function else activation.get("class_name")
     if isinstance(activation, str):
         return ACTIVATION_LAYER_NAMES.get(activation, activation.lower())
     kind = type(activation).__name__
@@ -460,8 +465,10 @@ def _changed_layer(actual: ModelSummary, expected: ModelSummary, i: int, name: s
     and shape or count for layer types whose settings are not compared one by one."""
     mine, theirs, position = actual.rows[i], expected.rows[i], f"layer {i + 1}"
     if mine.kind != theirs.kind:
+        # Parameter-free layers explain a difference in totals; between two of them, nothing to explain.
+        why = _why_no_parameters(theirs.kind) or _why_no_parameters(mine.kind) if mine.params != theirs.params else ""
         return Difference(f"{position} is {_article(mine.kind)} {mine.kind} layer, expected {describe(theirs)} here",
-                          _why_no_parameters(theirs.kind) or _why_no_parameters(mine.kind))
+                          why)
     for key, expected_value in theirs.settings.items():
         if mine.settings.get(key) != expected_value:
             return _setting_difference(actual, i, key, expected_value)
@@ -516,7 +523,8 @@ def _parameter_arithmetic(summary: ModelSummary, i: int) -> str:
         return ""
     if computed != row.params:
         return ""
-    return f"{_article(row.kind).capitalize()} {row.kind} layer has {formula} parameters: {value} = {count(computed)} here."
+    article = _article(row.kind).capitalize()
+    return f"{article} {row.kind} layer has {formula} parameters: {value} = {count(computed)} here."
 
 
 def _activation_difference(mine: LayerRow, theirs: LayerRow, position: str, *, is_output: bool) -> Difference:
@@ -568,11 +576,14 @@ def _why_no_parameters(kind: str) -> str:
 
 # --- wording ----------------------------------------------------------------------------
 
+#: The settings that name a layer in the lesson's words, in the order they are said.
+NAMING_SETTINGS = ("units", "filters", "kernel_size", "pool_size", "rate")
+
+
 def describe(row: LayerRow) -> str:
     """A layer as the lesson names it: ``Dense 16``, ``Conv2D 32 3×3``, ``MaxPooling2D 2×2``."""
-    key_settings = {"Dense": ("units",), "Dropout": ("rate",)}.get(row.kind) or (
-        ("filters", "kernel_size") if "filters" in row.settings else ("pool_size",) if "pool_size" in row.settings else ())
-    return " ".join([row.kind, *(setting_text(key, row.settings[key]) for key in key_settings if key in row.settings)])
+    return " ".join([row.kind, *(setting_text(key, row.settings[key]) for key in NAMING_SETTINGS
+                                 if key in row.settings)])
 
 
 def _activation_suffix(row: LayerRow) -> str:
