@@ -84,12 +84,24 @@ def grading_data():
     return load_dataset(name, verbose=False)
 
 
-@functools.lru_cache(maxsize=16)
-def trained_accuracy(config_json: str, epochs: int) -> float:
-    """Rebuild the architecture (safe mode), train it with the grader's budget, score it.
+_accuracy_by_architecture: dict[tuple[str, int], float] = {}
 
-    Cached by architecture: the same config trains once per grading process.
+
+def trained_accuracy(config_json: str, epochs: int) -> float:
+    """The grader's accuracy for an architecture, trained once per grading process.
+
+    Keyed by the architecture's layer table, not its JSON: Keras numbers layer names
+    (``dense_7``), so two builds of one architecture never have the same JSON.
     """
+    from autograder.checks.models import summarize_config
+    key = (summarize_config(config_json).table(), epochs)
+    if key not in _accuracy_by_architecture:
+        _accuracy_by_architecture[key] = train_and_score(config_json, epochs)
+    return _accuracy_by_architecture[key]
+
+
+def train_and_score(config_json: str, epochs: int) -> float:
+    """Rebuild the architecture (safe mode), train it with the grader's budget, score it."""
     from autograder.checks.models import rebuild_model
     from autograder.seeding import seed_everything
     training, data = setting(ASSIGNMENT, "training"), grading_data()
