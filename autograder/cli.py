@@ -52,9 +52,15 @@ def build(assignments: tuple[str, ...], dist: Path, no_verify: bool) -> None:
               help="Submissions graded at once (default: one per core).")
 @click.option("--timeout", type=click.FloatRange(min=1), default=None,
               help="Seconds one submission may run (default: the assignment's grading.toml).")
+@click.option("--force", is_flag=True,
+              help="Grade every submission again, even those already graded into --out.")
 def grade(assignment: str, paths: tuple[Path, ...], out_dir: Path, dist: Path, jobs: int | None,
-          timeout: float | None) -> None:
-    """Grade the notebooks and Otter zips found in PATHS for ASSIGNMENT."""
+          timeout: float | None, force: bool) -> None:
+    """Grade the notebooks and Otter zips found in PATHS for ASSIGNMENT.
+
+    Interrupted? Run the same command again: results already in --out for unchanged files
+    are kept, and only the rest is graded.
+    """
     from tqdm import tqdm
 
     from autograder.grade import GradingSetupError, grade_submissions
@@ -71,11 +77,12 @@ def grade(assignment: str, paths: tuple[Path, ...], out_dir: Path, dist: Path, j
 
         try:
             run = grade_submissions(assignment, list(paths), out_dir, dist=dist, jobs=jobs,
-                                    timeout=timeout, on_result=advance)
+                                    timeout=timeout, force=force, on_result=advance)
         except GradingSetupError as error:
             raise click.ClickException(str(error))
     counts = ", ".join(f"{n} {status}" for status, n in sorted(run.counts().items()))
-    click.echo(f"{len(run.results)} submissions ({counts}) in {time.monotonic() - started:.0f} s; "
+    resumed = f", {run.resumed} kept from an earlier run" if run.resumed else ""
+    click.echo(f"{len(run.results)} submissions ({counts}{resumed}) in {time.monotonic() - started:.0f} s; "
                f"gradebook: {out_dir / 'gradebook.csv'}; report: {out_dir / 'report.html'}")
 
 

@@ -7,7 +7,9 @@ The steps, each in its own module:
    process with a time limit;
 3. ``results``: turn Otter's per-case results into one result per submission, with a
    status from SPEC §6 (``graded``, ``error``, ``timeout``, ``invalid``);
-4. ``autograder.report``: write the gradebook, the per-submission JSON and feedback, and the
+4. ``journal``: record each result atomically as soon as it is known, so that running the
+   same command again after a crash grades only what is missing or changed;
+5. ``autograder.report``: write the gradebook, the per-submission JSON and feedback, and the
    HTML report.
 """
 
@@ -21,7 +23,8 @@ from typing import Callable
 
 from autograder.config import setting
 from autograder.grade.intake import Submission, collect_submissions
-from autograder.grade.otter_runner import grade_with_otter
+from autograder.grade.journal import Journal, file_digest
+from autograder.grade.otter_runner import Limits, grade_with_otter
 from autograder.grade.results import SubmissionResult, from_otter, invalid_result
 
 
@@ -34,6 +37,7 @@ class GradeRun:
     assignment: str
     out_dir: Path
     results: list[SubmissionResult] = field(default_factory=list)
+    resumed: int = 0  # results taken from the journal instead of grading again
 
     def counts(self) -> dict[str, int]:
         counted: dict[str, int] = {}
@@ -50,30 +54,47 @@ def autograder_zip(assignment: str, dist: Path) -> Path:
 
 
 def grade_submissions(assignment: str, paths: list[Path], out_dir: Path, *, dist: Path = Path("dist"),
-                      jobs: int | None = None, timeout: float | None = None,
+                      jobs: int | None = None, timeout: float | None = None, force: bool = False,
                       on_result: Callable[[SubmissionResult], None] | None = None) -> GradeRun:
-    """Grade every submission found below ``paths`` and write all outputs to ``out_dir``."""
-    from autograder.report import write_outputs
+    """Grade every submission found below ``paths`` and write all outputs to ``out_dir``.
+
+    Results already in ``out_dir``'s journal for an unchanged file are reused unless
+    ``force``; every new result is journaled the moment it is known.
+    """
+    from autograder.report import write_outputs, write_submission_files
     zip_path = autograder_zip(assignment, dist)
     dataset = setting(assignment, "grading", "dataset")
     timeout = timeout or float(setting(assignment, "grading", "submission_timeout"))
     submissions = collect_submissions([Path(p) for p in paths], assignment)
     jobs = jobs or os.cpu_count() or 1
     threads = max(1, (os.cpu_count() or 1) // jobs)
+    limits = Limits.from_config(setting(assignment, "limits"))
+    journal = Journal(out_dir)
+    run = GradeRun(assignment=assignment, out_dir=Path(out_dir))
 
     def grade(submission: Submission) -> SubmissionResult:
-        if not submission.valid:
-            result = invalid_result(assignment, submission)
+        digest = file_digest(submission.path)
+        result = None if force else journal.recorded(submission, digest)
+        if result is not None:
+            run.resumed += 1
         else:
-            graded = grade_with_otter(submission.path, zip_path, timeout=timeout, dataset=dataset,
-                                      threads=threads)
-            result = from_otter(assignment, submission, graded, dataset)
+            result = _grade_one(assignment, submission, zip_path, timeout, dataset, threads, limits)
+            journal.record(result, digest)
+            write_submission_files(run.out_dir, result)
         if on_result:
             on_result(result)
         return result
 
-    run = GradeRun(assignment=assignment, out_dir=Path(out_dir))
     with ThreadPoolExecutor(max_workers=jobs) as pool:
         run.results = list(pool.map(grade, submissions))
     write_outputs(run)
     return run
+
+
+def _grade_one(assignment: str, submission: Submission, zip_path: Path, timeout: float,
+               dataset: str, threads: int, limits: Limits) -> SubmissionResult:
+    if not submission.valid:
+        return invalid_result(assignment, submission)
+    graded = grade_with_otter(submission.path, zip_path, timeout=timeout, dataset=dataset,
+                              threads=threads, limits=limits)
+    return from_otter(assignment, submission, graded, dataset)

@@ -13,8 +13,10 @@ instead, so every hidden check keeps its own points and message.
 from __future__ import annotations
 
 import ast
+import ctypes
 import json
 import os
+import resource
 import signal
 import subprocess
 import sys
@@ -33,6 +35,25 @@ FAILURE_PREFIXES = ("CheckFailed: ", "AssertionError: ")
 # slow each other down, so each child gets its share of the cores instead.
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
                     "NUMEXPR_NUM_THREADS", "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS")
+
+
+CELL_TIMEOUT_ENV_VAR = "AUTOGRADER_CELL_TIMEOUT"
+_PR_SET_PDEATHSIG = 1
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one submission may use; each is enforced by the operating system on the child
+    process and everything it starts (the kernel included). None means no limit."""
+
+    cell_timeout: float | None = None  # seconds per notebook cell: the cell is interrupted
+    memory_mb: int | None = None       # address space per process (RLIMIT_AS)
+    file_size_mb: int | None = None    # largest file a process may write (RLIMIT_FSIZE)
+    max_processes: int | None = None   # RLIMIT_NPROC (not enforced for root, see README)
+
+    @classmethod
+    def from_config(cls, values: dict) -> "Limits":
+        return cls(**{key: values.get(key) for key in cls.__dataclass_fields__})
 
 
 @dataclass
@@ -74,7 +95,8 @@ class OtterGrade:
 
 
 def grade_with_otter(submission: Path, autograder_zip: Path, *, timeout: float | None = None,
-                     dataset: str | None = None, threads: int | None = None) -> OtterGrade:
+                     dataset: str | None = None, threads: int | None = None,
+                     limits: Limits = Limits()) -> OtterGrade:
     """Grade ``submission`` (a notebook or an Otter export zip) in a child process.
 
     ``threads`` caps the numeric libraries' thread pools in the child (see THREAD_VARIABLES).
@@ -89,7 +111,9 @@ def grade_with_otter(submission: Path, autograder_zip: Path, *, timeout: float |
             env[DATASET_ENV_VAR] = dataset
         if threads:
             env.update({name: str(threads) for name in THREAD_VARIABLES})
-        returncode, output, timed_out = _run_in_own_session(command, env, tmp, timeout)
+        if limits.cell_timeout:
+            env[CELL_TIMEOUT_ENV_VAR] = str(limits.cell_timeout)
+        returncode, output, timed_out = _run_in_own_session(command, env, tmp, timeout, limits)
         if timed_out:
             grade = OtterGrade(error=f"grading stopped after {timeout:g} s (time limit)", timed_out=True)
         elif report.is_file():
@@ -103,9 +127,10 @@ def grade_with_otter(submission: Path, autograder_zip: Path, *, timeout: float |
 
 
 def _run_in_own_session(command: list[str], env: dict[str, str], cwd: str,
-                        timeout: float | None) -> tuple[int, str, bool]:
+                        timeout: float | None, limits: Limits) -> tuple[int, str, bool]:
     process = subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.PIPE,
-                               stderr=subprocess.STDOUT, start_new_session=True, text=True)
+                               stderr=subprocess.STDOUT, start_new_session=True, text=True,
+                               preexec_fn=lambda: _confine(limits))
     try:
         output, _ = process.communicate(timeout=timeout)
         return process.returncode, output, False
@@ -115,9 +140,45 @@ def _run_in_own_session(command: list[str], env: dict[str, str], cwd: str,
         return -9, output or "", True
 
 
+def _confine(limits: Limits) -> None:
+    """Runs in the child between fork and exec: die with the grader, and apply the limits."""
+    try:  # a grader killed with -9 must not leave kernels running on
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):
+        pass  # not Linux: the process group kill on timeout still applies
+    for name, value in ((resource.RLIMIT_AS, limits.memory_mb and limits.memory_mb << 20),
+                        (resource.RLIMIT_FSIZE, limits.file_size_mb and limits.file_size_mb << 20),
+                        (resource.RLIMIT_NPROC, limits.max_processes)):
+        if value:
+            resource.setrlimit(name, (value, value))
+
+
 # Child side ------------------------------------------------------------------------------
 
+def _apply_cell_timeout() -> None:
+    """Give every notebook execution a per-cell time limit that interrupts the cell.
+
+    Otter builds its own ExecutePreprocessor (imported inside ``grade_notebook`` at call
+    time) with a config of its own, so the limit goes in as a subclass whose trait defaults
+    carry it; traitlets caches defaults per class, so mutating the parent's would not work.
+    On timeout the kernel is interrupted and the next cells still run: a runaway cell costs
+    only what depends on it.
+    """
+    seconds = os.environ.get(CELL_TIMEOUT_ENV_VAR)
+    if not seconds:
+        return
+    import nbconvert.preprocessors as preprocessors
+    from traitlets import Bool, Integer
+
+    class CellTimeLimitedPreprocessor(preprocessors.ExecutePreprocessor):
+        timeout = Integer(int(float(seconds)), allow_none=True).tag(config=True)
+        interrupt_on_timeout = Bool(True).tag(config=True)
+
+    preprocessors.ExecutePreprocessor = CellTimeLimitedPreprocessor
+
+
 def _child_main(submission: str, autograder_zip: str, report: str) -> None:
+    _apply_cell_timeout()
     import otter.run
     try:
         results = otter.run.main(submission, autograder=autograder_zip, output_dir=None,
