@@ -16,6 +16,7 @@ import ast
 import ctypes
 import json
 import os
+import random
 import resource
 import signal
 import subprocess
@@ -38,6 +39,10 @@ THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"
 
 
 CELL_TIMEOUT_ENV_VAR = "AUTOGRADER_CELL_TIMEOUT"
+# A kernel that dies before answering kernel_info never ran student code: two kernels
+# started at the same moment can race for the same TCP ports. Such a start is retried.
+KERNEL_START_FAILURE = "Kernel died before replying to kernel_info"
+KERNEL_START_ATTEMPTS = 3
 _PR_SET_PDEATHSIG = 1
 
 
@@ -100,7 +105,18 @@ def grade_with_otter(submission: Path, autograder_zip: Path, *, timeout: float |
     """Grade ``submission`` (a notebook or an Otter export zip) in a child process.
 
     ``threads`` caps the numeric libraries' thread pools in the child (see THREAD_VARIABLES).
+    A kernel that failed to start is started again (KERNEL_START_ATTEMPTS in all).
     """
+    for attempt in range(1, KERNEL_START_ATTEMPTS + 1):
+        grade = _grade_once(submission, autograder_zip, timeout, dataset, threads, limits)
+        if not (grade.error and KERNEL_START_FAILURE in grade.error) or attempt == KERNEL_START_ATTEMPTS:
+            return grade
+        time.sleep(random.uniform(0.5, 2.0))  # let the other kernel take its ports first
+    return grade
+
+
+def _grade_once(submission: Path, autograder_zip: Path, timeout: float | None, dataset: str | None,
+                threads: int | None, limits: Limits) -> OtterGrade:
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="otter-run-") as tmp:
         report = Path(tmp) / "grade.json"
