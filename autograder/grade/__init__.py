@@ -72,21 +72,21 @@ def grade_submissions(assignment: str, paths: list[Path], out_dir: Path, *, dist
     journal = Journal(out_dir)
     run = GradeRun(assignment=assignment, out_dir=Path(out_dir))
 
-    def grade(submission: Submission) -> SubmissionResult:
+    def grade(submission: Submission) -> tuple[SubmissionResult, bool]:
         digest = file_digest(submission.path)
-        result = None if force else journal.recorded(submission, digest)
-        if result is not None:
-            run.resumed += 1
-        else:
-            result = _grade_one(assignment, submission, zip_path, timeout, dataset, threads, limits)
+        kept = None if force else journal.recorded(submission, digest)
+        result = kept or _grade_one(assignment, submission, zip_path, timeout, dataset, threads, limits)
+        if kept is None:
             journal.record(result, digest)
             write_submission_files(run.out_dir, result)
         if on_result:
             on_result(result)
-        return result
+        return result, kept is not None
 
     with ThreadPoolExecutor(max_workers=jobs) as pool:
-        run.results = list(pool.map(grade, submissions))
+        graded = list(pool.map(grade, submissions))
+    run.results = [result for result, _ in graded]
+    run.resumed = sum(kept for _, kept in graded)
     write_outputs(run)
     return run
 
