@@ -61,6 +61,16 @@ def attempt(function: Callable[..., Any], *args: Any, convert: Callable[[Any], A
         return {"ok": False, "raised": False, "error": str(failure), "where": ""}
 
 
+def attempt_on_copy(function: Callable[..., Any], array: Any,
+                    convert: Callable[[Any], Any] = lambda v: v) -> Outcome:
+    """Call student code on a copy of ``array``; also report the copy as the call left it,
+    so the judge can tell whether the function modified its input."""
+    argument = np.array(array, copy=True)
+    outcome = attempt(function, argument, convert=convert)
+    outcome["input_after"] = argument
+    return outcome
+
+
 def as_array(value: Any) -> dict[str, Any]:
     """A numeric array and the type the student returned (a list is not an ndarray)."""
     array = np.asarray(value)

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from autograder.checks.probing import (Env, ProbeFailure, as_array, as_number, attempt,
-                                       student_function, value_outcome)
+                                       attempt_on_copy, student_function, value_outcome)
 
 
 def model_config(env: Env, inputs: dict) -> dict:
@@ -31,13 +31,7 @@ def course_totals(env: Env, inputs: None) -> dict[str, dict]:
 
 def invert_results(env: Env, inputs: dict) -> list[dict]:
     invert = student_function(env, "invert")
-    results = []
-    for batch in inputs["batches"]:
-        argument = np.array(batch, copy=True)
-        outcome = attempt(invert, argument, convert=as_array)
-        outcome["input_after"] = argument
-        results.append(outcome)
-    return results
+    return [attempt_on_copy(invert, batch, convert=as_array) for batch in inputs["batches"]]
 
 
 def augment_results(env: Env, inputs: dict) -> list[dict]:

@@ -14,8 +14,8 @@ from typing import Any, Iterator
 import numpy as np
 
 from autograder.checks.probing import (Env, ProbeFailure, as_array, as_number, as_numbers,
-                                       as_strings, attempt, student_function, student_value,
-                                       value_outcome)
+                                       as_strings, attempt, attempt_on_copy, student_function,
+                                       student_value, value_outcome)
 from autograder.seeding import seed_everything
 
 TEST_SET_NAMES = ("X_test", "y_test", "X_test_flat")
@@ -31,13 +31,7 @@ def unrolled_lengths(env: Env, inputs: dict) -> list[dict]:
 def unroll_results(env: Env, inputs: dict) -> list[dict]:
     """The student's ``unroll`` on each batch, and each batch as it was left afterwards."""
     unroll = student_function(env, "unroll")
-    results = []
-    for batch in inputs["batches"]:
-        argument = np.array(batch, copy=True)
-        outcome = attempt(unroll, argument, convert=as_array)
-        outcome["input_after"] = argument
-        results.append(outcome)
-    return results
+    return [attempt_on_copy(unroll, batch, convert=as_array) for batch in inputs["batches"]]
 
 
 # q2_hyperparameters ---------------------------------------------------------------------
