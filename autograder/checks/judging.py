@@ -44,6 +44,14 @@ def returned(outcome: dict[str, Any], call: str) -> Any:
          "the full traceback, and fix the line it points to.")
 
 
+def require_input_unchanged(outcome: dict[str, Any], original: np.ndarray, call: str,
+                            advice: str) -> None:
+    """Fail if the student's function modified the array it was given (see
+    ``probing.attempt_on_copy``): callers keep using their data after the call."""
+    if not np.array_equal(outcome["input_after"], original):
+        fail(f"{call} changed its input. {advice}")
+
+
 def count(n: float) -> str:
     """13002 -> '13,002': parameter counts are read by people."""
     return f"{int(n):,}" if float(n).is_integer() else f"{n:,}"

@@ -14,7 +14,8 @@ from typing import Any, Callable
 
 import numpy as np
 
-from autograder.checks.judging import close, count, fail, max_difference, returned
+from autograder.checks.judging import (close, count, fail, max_difference,
+                                       require_input_unchanged, returned)
 from autograder.checks.suite import Suite
 from autograder.config import setting, threshold
 
@@ -283,9 +284,8 @@ def invert_random_batches(inputs: dict, answers: list) -> None:
     for batch, outcome in zip(inputs["batches"], answers):
         call = f"invert(images) with images of shape {batch.shape} and dtype {batch.dtype}"
         got = returned(outcome, call)
-        if not np.array_equal(outcome["input_after"], batch):
-            fail(f"{call} changed its input. Compute 1 - images into a new array instead of "
-                 "modifying images in place (no -=, no images[...] = ...).")
+        require_input_unchanged(outcome, batch, call, "Compute 1 - images into a new array "
+                                "instead of modifying images in place (no -=, no images[...] = ...).")
         array = got["array"]
         if array.shape != batch.shape or array.dtype != batch.dtype:
             fail(f"{call} returned shape {array.shape} and dtype {array.dtype}; keep both: "

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from autograder.checks.judging import (close, count, fail, max_difference, number_text,
-                                       returned, shape_text)
+                                       require_input_unchanged, returned, shape_text)
 from autograder.checks.suite import Suite
 from autograder.config import setting, threshold
 
@@ -67,9 +67,8 @@ def _judge_unroll(inputs: dict, answers: list) -> None:
     for batch, outcome in zip(inputs["batches"], answers):
         call = f"unroll(images) with images of shape {shape_text(batch.shape)}"
         got = returned(outcome, call)
-        if not np.array_equal(outcome["input_after"], batch):
-            fail(f"{call} changed its input: after the call, images held different values. "
-                 "Return a new array (reshape returns one) instead of writing into images.")
+        require_input_unchanged(outcome, batch, call, "Return a new array (reshape returns one) "
+                                "instead of writing into images.")
         _judge_unrolled_array(call, batch, got, batch.reshape(len(batch), -1))
 
 
