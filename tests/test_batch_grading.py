@@ -144,3 +144,23 @@ def test_a_submission_over_its_time_limit_is_a_timeout_and_the_batch_goes_on(toy
     assert rows["sleeps"].startswith("timeout,0.0,2.0") and rows["quick"] == "graded,2.0,2.0,2.0"
     result = json.loads((out / "results" / "sleeps.json").read_text())
     assert "time limit" in result["output"]
+
+
+def test_student_code_has_no_network(toy, tmp_path):
+    """A server listening on the grader's loopback is out of the submission's reach: the
+    submission answers right only if its connection attempt fails."""
+    import socket
+    with socket.create_server(("127.0.0.1", 0)) as server:
+        port = server.getsockname()[1]
+        folder = tmp_path / "subs"
+        submission(toy, folder, "phones_home", answer="0 if reached else 42", before=(
+            "import socket\ntry:\n"
+            f"    socket.create_connection(('127.0.0.1', {port}), timeout=5).close()\n"
+            "    reached = True\nexcept OSError:\n    reached = False"))
+        out = tmp_path / "out"
+        run_grade(toy, folder, out)
+        server.settimeout(0.1)
+        with pytest.raises(TimeoutError):
+            server.accept()
+    assert "phones_home,graded,2.0,2.0,2.0" in gradebook(out)
+    assert json.loads((out / ".journal" / "phones_home.json").read_text())["result"]["network_isolated"]

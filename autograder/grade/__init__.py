@@ -24,7 +24,8 @@ from typing import Callable
 from autograder.config import setting
 from autograder.grade.intake import Submission, collect_submissions
 from autograder.grade.journal import Journal, file_digest
-from autograder.grade.otter_runner import Limits, grade_with_otter
+from autograder.grade.otter_runner import grade_with_otter
+from autograder.grade.sandbox import Limits
 from autograder.grade.results import SubmissionResult, from_otter, invalid_result
 
 

@@ -13,11 +13,9 @@ instead, so every hidden check keeps its own points and message.
 from __future__ import annotations
 
 import ast
-import ctypes
 import json
 import os
 import random
-import resource
 import signal
 import subprocess
 import sys
@@ -29,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from autograder.data import DATASET_ENV_VAR
+from autograder.grade.sandbox import PARENT_NETNS_ENV_VAR, Limits, confine, network_isolated, network_namespace
 
 FAILURE_PREFIXES = ("CheckFailed: ", "AssertionError: ")
 # Each numeric library sizes its thread pool to the whole machine. With several submissions
@@ -43,22 +42,6 @@ CELL_TIMEOUT_ENV_VAR = "AUTOGRADER_CELL_TIMEOUT"
 # started at the same moment can race for the same TCP ports. Such a start is retried.
 KERNEL_START_FAILURE = "Kernel died before replying to kernel_info"
 KERNEL_START_ATTEMPTS = 3
-_PR_SET_PDEATHSIG = 1
-
-
-@dataclass(frozen=True)
-class Limits:
-    """What one submission may use; each is enforced by the operating system on the child
-    process and everything it starts (the kernel included). None means no limit."""
-
-    cell_timeout: float | None = None  # seconds per notebook cell: the cell is interrupted
-    memory_mb: int | None = None       # address space per process (RLIMIT_AS)
-    file_size_mb: int | None = None    # largest file a process may write (RLIMIT_FSIZE)
-    max_processes: int | None = None   # RLIMIT_NPROC (not enforced for root, see README)
-
-    @classmethod
-    def from_config(cls, values: dict) -> "Limits":
-        return cls(**{key: values.get(key) for key in cls.__dataclass_fields__})
 
 
 @dataclass
@@ -81,6 +64,7 @@ class OtterGrade:
     cases: list[CaseResult] = field(default_factory=list)
     error: str | None = None
     timed_out: bool = False
+    network_isolated: bool = False  # student code ran without network (see sandbox.py)
     seconds: float = 0.0
     log: str = ""
 
@@ -129,6 +113,7 @@ def _grade_once(submission: Path, autograder_zip: Path, timeout: float | None, d
             env.update({name: str(threads) for name in THREAD_VARIABLES})
         if limits.cell_timeout:
             env[CELL_TIMEOUT_ENV_VAR] = str(limits.cell_timeout)
+        env[PARENT_NETNS_ENV_VAR] = network_namespace() or ""
         returncode, output, timed_out = _run_in_own_session(command, env, tmp, timeout, limits)
         if timed_out:
             grade = OtterGrade(error=f"grading stopped after {timeout:g} s (time limit)", timed_out=True)
@@ -146,7 +131,7 @@ def _run_in_own_session(command: list[str], env: dict[str, str], cwd: str,
                         timeout: float | None, limits: Limits) -> tuple[int, str, bool]:
     process = subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.PIPE,
                                stderr=subprocess.STDOUT, start_new_session=True, text=True,
-                               preexec_fn=lambda: _confine(limits))
+                               preexec_fn=lambda: confine(limits))
     try:
         output, _ = process.communicate(timeout=timeout)
         return process.returncode, output, False
@@ -154,19 +139,6 @@ def _run_in_own_session(command: list[str], env: dict[str, str], cwd: str,
         os.killpg(process.pid, signal.SIGKILL)
         output, _ = process.communicate()
         return -9, output or "", True
-
-
-def _confine(limits: Limits) -> None:
-    """Runs in the child between fork and exec: die with the grader, and apply the limits."""
-    try:  # a grader killed with -9 must not leave kernels running on
-        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
-    except (OSError, AttributeError):
-        pass  # not Linux: the process group kill on timeout still applies
-    for name, value in ((resource.RLIMIT_AS, limits.memory_mb and limits.memory_mb << 20),
-                        (resource.RLIMIT_FSIZE, limits.file_size_mb and limits.file_size_mb << 20),
-                        (resource.RLIMIT_NPROC, limits.max_processes)):
-        if value:
-            resource.setrlimit(name, (value, value))
 
 
 # Child side ------------------------------------------------------------------------------
@@ -202,6 +174,7 @@ def _child_main(submission: str, autograder_zip: str, report: str) -> None:
         grade = results_to_grade(results, test_function_names(Path(autograder_zip)))
     except Exception as error:  # Otter raises for invalid submissions; report, don't crash
         grade = OtterGrade(error=f"{type(error).__name__}: {error}")
+    grade.network_isolated = network_isolated()
     Path(report).write_text(json.dumps(grade.to_dict()))
 
 

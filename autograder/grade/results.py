@@ -30,6 +30,7 @@ class SubmissionResult:
     message: str = ""          # why it is not simply `graded`
     dataset: dict[str, Any] = field(default_factory=dict)
     seconds: float = 0.0
+    network_isolated: bool = False  # student code ran in a network namespace of its own
 
     def failed_cases(self) -> list[CaseResult]:
         return [case for case in self.cases if not case.passed]
@@ -51,6 +52,7 @@ def from_otter(assignment: str, submission: Submission, graded: OtterGrade, data
         assignment=assignment, submission=submission.name, source=str(submission.path),
         status=status, cases=graded.cases, message=_status_message(status, graded),
         dataset=dataset_summary(dataset), seconds=round(graded.seconds, 2),
+        network_isolated=graded.network_isolated,
     )
     _fill_scores(result)
     return result
