@@ -54,8 +54,12 @@ def build(assignments: tuple[str, ...], dist: Path, no_verify: bool) -> None:
               help="Seconds one submission may run (default: the assignment's grading.toml).")
 @click.option("--force", is_flag=True,
               help="Grade every submission again, even those already graded into --out.")
+@click.option("--executor", type=click.Choice(["local", "dask"]), default="local", show_default=True,
+              help="Grade on this machine, or on the workers of a Dask cluster.")
+@click.option("--scheduler", metavar="ADDRESS",
+              help="The Dask scheduler's address (tcp://host:8786), with --executor dask.")
 def grade(assignment: str, paths: tuple[Path, ...], out_dir: Path, dist: Path, jobs: int | None,
-          timeout: float | None, force: bool) -> None:
+          timeout: float | None, force: bool, executor: str, scheduler: str | None) -> None:
     """Grade the notebooks and Otter zips found in PATHS for ASSIGNMENT.
 
     Interrupted? Run the same command again: results already in --out for unchanged files
@@ -64,6 +68,7 @@ def grade(assignment: str, paths: tuple[Path, ...], out_dir: Path, dist: Path, j
     from tqdm import tqdm
 
     from autograder.grade import GradingSetupError, grade_submissions
+    from autograder.grade.executors import ExecutorSetupError
     from autograder.grade.intake import collect_submissions
     total = len(collect_submissions(list(paths), assignment))
     started = time.monotonic()
@@ -77,8 +82,9 @@ def grade(assignment: str, paths: tuple[Path, ...], out_dir: Path, dist: Path, j
 
         try:
             run = grade_submissions(assignment, list(paths), out_dir, dist=dist, jobs=jobs,
-                                    timeout=timeout, force=force, on_result=advance)
-        except GradingSetupError as error:
+                                    timeout=timeout, force=force, executor=executor,
+                                    scheduler=scheduler, on_result=advance)
+        except (GradingSetupError, ExecutorSetupError) as error:
             raise click.ClickException(str(error))
     counts = ", ".join(f"{n} {status}" for status, n in sorted(run.counts().items()))
     resumed = f", {run.resumed} kept from an earlier run" if run.resumed else ""

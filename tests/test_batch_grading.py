@@ -164,3 +164,45 @@ def test_student_code_has_no_network(toy, tmp_path):
             server.accept()
     assert "phones_home,graded,2.0,2.0,2.0" in gradebook(out)
     assert json.loads((out / ".journal" / "phones_home.json").read_text())["result"]["network_isolated"]
+
+
+@pytest.fixture(scope="module")
+def dask_scheduler():
+    """A local Dask cluster: one worker process with two threads, as on a course server."""
+    from distributed import LocalCluster
+    with LocalCluster(n_workers=1, threads_per_worker=2, processes=True,
+                      dashboard_address=None) as cluster:
+        yield cluster.scheduler_address
+
+
+def test_the_dask_executor_grades_on_the_cluster_to_the_same_gradebook(toy, batch, uninterrupted,
+                                                                      dask_scheduler, tmp_path):
+    out = tmp_path / "out"
+    run_grade(toy, batch, out, "--executor", "dask", "--scheduler", dask_scheduler)
+    assert gradebook(out) == gradebook(uninterrupted)
+    workers = {json.loads(p.read_text())["result"]["worker"] for p in (out / ".journal").glob("*.json")}
+    assert workers and all(w.startswith("tcp://127.0.0.1:") for w in workers), workers
+    local = {json.loads(p.read_text())["result"]["worker"] for p in (uninterrupted / ".journal").glob("*.json")}
+    assert local == {"local"}
+
+
+def test_the_dask_executor_without_a_scheduler_says_what_is_missing(toy, batch, tmp_path):
+    env = dict(os.environ, **{ASSIGNMENTS_DIR_ENV_VAR: str(toy[0])})
+    done = subprocess.run(grade_command(toy, batch, tmp_path / "out", "--executor", "dask"), env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode != 0 and "needs --scheduler ADDRESS" in done.stderr
+
+
+def test_a_failed_task_is_an_error_row_and_the_batch_goes_on(toy, batch, tmp_path, monkeypatch):
+    """A worker lost or a bug in the grader: that submission gets an `error` row saying to
+    grade it again, never a hole in the gradebook."""
+    import autograder.grade as grade
+    monkeypatch.setenv(ASSIGNMENTS_DIR_ENV_VAR, str(toy[0]))
+
+    def broken_worker(task):
+        raise ConnectionError("worker lost")
+    monkeypatch.setattr(grade, "run_grading_task", broken_worker)
+    run = grade.grade_submissions("toy", [batch], tmp_path / "out", dist=toy[1], jobs=2)
+    assert [(r.submission, r.status) for r in run.results] == [
+        ("alice", "error"), ("bob", "error"), ("carol", "error"), ("dan", "error")]
+    assert "worker lost" in run.results[0].message and "grade this submission again" in run.results[0].message

@@ -3,8 +3,9 @@
 The steps, each in its own module:
 
 1. ``intake``: find the submissions below the given paths and validate each one;
-2. ``otter_runner``: grade each valid one with the assignment's autograder zip, in a child
-   process with a time limit;
+2. ``executors``: hand each valid one, as a self-contained task, to this machine's worker
+   pool or to a Dask cluster; there ``otter_runner`` grades it with the assignment's
+   autograder zip in a child process confined by ``sandbox`` (limits, no network);
 3. ``results``: turn Otter's per-case results into one result per submission, with a
    status from SPEC §6 (``graded``, ``error``, ``timeout``, ``invalid``);
 4. ``journal``: record each result atomically as soon as it is known, so that running the
@@ -16,7 +17,7 @@ The steps, each in its own module:
 from __future__ import annotations
 
 import os
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -24,9 +25,10 @@ from typing import Callable
 from autograder.config import setting
 from autograder.grade.intake import Submission, collect_submissions
 from autograder.grade.journal import Journal, file_digest
-from autograder.grade.otter_runner import grade_with_otter
-from autograder.grade.sandbox import Limits
+from autograder.grade.executors import GradingTask, open_executor, run_grading_task
+from autograder.grade.otter_runner import OtterGrade
 from autograder.grade.results import SubmissionResult, from_otter, invalid_result
+from autograder.grade.sandbox import Limits
 
 
 class GradingSetupError(RuntimeError):
@@ -56,46 +58,74 @@ def autograder_zip(assignment: str, dist: Path) -> Path:
 
 def grade_submissions(assignment: str, paths: list[Path], out_dir: Path, *, dist: Path = Path("dist"),
                       jobs: int | None = None, timeout: float | None = None, force: bool = False,
+                      executor: str = "local", scheduler: str | None = None,
                       on_result: Callable[[SubmissionResult], None] | None = None) -> GradeRun:
     """Grade every submission found below ``paths`` and write all outputs to ``out_dir``.
 
     Results already in ``out_dir``'s journal for an unchanged file are reused unless
-    ``force``; every new result is journaled the moment it is known.
+    ``force``; every new result is journaled the moment it is known, here, whichever
+    executor (``local`` or ``dask`` at ``scheduler``) graded it.
     """
     from autograder.report import write_outputs, write_submission_files
-    zip_path = autograder_zip(assignment, dist)
-    dataset = setting(assignment, "grading", "dataset")
-    timeout = timeout or float(setting(assignment, "grading", "submission_timeout"))
+    zip_bytes = autograder_zip(assignment, dist).read_bytes()
     submissions = collect_submissions([Path(p) for p in paths], assignment)
-    jobs = jobs or os.cpu_count() or 1
-    threads = max(1, (os.cpu_count() or 1) // jobs)
-    limits = Limits.from_config(setting(assignment, "limits"))
     journal = Journal(out_dir)
     run = GradeRun(assignment=assignment, out_dir=Path(out_dir))
+    digests = {s.name: file_digest(s.path) for s in submissions}
 
-    def grade(submission: Submission) -> tuple[SubmissionResult, bool]:
-        digest = file_digest(submission.path)
-        kept = None if force else journal.recorded(submission, digest)
-        result = kept or _grade_one(assignment, submission, zip_path, timeout, dataset, threads, limits)
-        if kept is None:
-            journal.record(result, digest)
+    def settle(result: SubmissionResult, kept: bool) -> None:
+        if not kept:
+            journal.record(result, digests[result.submission])
             write_submission_files(run.out_dir, result)
+        run.results.append(result)
+        run.resumed += kept
         if on_result:
             on_result(result)
-        return result, kept is not None
 
-    with ThreadPoolExecutor(max_workers=jobs) as pool:
-        graded = list(pool.map(grade, submissions))
-    run.results = [result for result, _ in graded]
-    run.resumed = sum(kept for _, kept in graded)
+    to_grade = []
+    for submission in submissions:
+        kept = None if force else journal.recorded(submission, digests[submission.name])
+        if kept is not None:
+            settle(kept, True)
+        elif not submission.valid:
+            settle(invalid_result(assignment, submission), False)
+        else:
+            to_grade.append(submission)
+    local_jobs = (jobs or os.cpu_count() or 1) if executor == "local" else None
+    task_for = _task_factory(assignment, zip_bytes, timeout, local_jobs)
+    with open_executor(executor, jobs=jobs, scheduler=scheduler) as pool:
+        futures = {pool.submit(run_grading_task, task_for(s)): s for s in to_grade}
+        for future in as_completed(futures):
+            settle(_result_of(assignment, futures[future], future), False)
+    run.results.sort(key=lambda result: result.submission)
     write_outputs(run)
     return run
 
 
-def _grade_one(assignment: str, submission: Submission, zip_path: Path, timeout: float,
-               dataset: str, threads: int, limits: Limits) -> SubmissionResult:
-    if not submission.valid:
-        return invalid_result(assignment, submission)
-    graded = grade_with_otter(submission.path, zip_path, timeout=timeout, dataset=dataset,
-                              threads=threads, limits=limits)
-    return from_otter(assignment, submission, graded, dataset)
+def _task_factory(assignment: str, zip_bytes: bytes, timeout: float | None,
+                  local_jobs: int | None) -> Callable[[Submission], GradingTask]:
+    """The grading settings of ``assignment`` packed with each submission into a task."""
+    dataset = setting(assignment, "grading", "dataset")
+    timeout = timeout or float(setting(assignment, "grading", "submission_timeout"))
+    limits = Limits.from_config(setting(assignment, "limits"))
+    # local workers share this machine's cores; a Dask worker works out its own share
+    threads = max(1, (os.cpu_count() or 1) // local_jobs) if local_jobs else None
+
+    def task_for(submission: Submission) -> GradingTask:
+        return GradingTask(file_name=submission.path.name, submission=submission.path.read_bytes(),
+                           autograder_zip=zip_bytes, timeout=timeout, dataset=dataset,
+                           limits=limits, threads=threads)
+    return task_for
+
+
+def _result_of(assignment: str, submission: Submission, future: Future) -> SubmissionResult:
+    """The result of one task; a task that itself failed (a worker lost, a grader bug) is an
+    ``error`` row that says so, never a hole in the gradebook."""
+    dataset = setting(assignment, "grading", "dataset")
+    try:
+        graded = dict(future.result())
+    except Exception as error:  # the worker, not the student's code, failed
+        graded = OtterGrade(error=f"the grading worker failed ({type(error).__name__}: {error}); "
+                                  "grade this submission again").to_dict()
+    worker = graded.pop("worker", "")
+    return from_otter(assignment, submission, OtterGrade.from_dict(graded), dataset, worker=worker)

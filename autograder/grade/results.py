@@ -31,6 +31,7 @@ class SubmissionResult:
     dataset: dict[str, Any] = field(default_factory=dict)
     seconds: float = 0.0
     network_isolated: bool = False  # student code ran in a network namespace of its own
+    worker: str = ""                # who graded it: "local", or a Dask worker's address
 
     def failed_cases(self) -> list[CaseResult]:
         return [case for case in self.cases if not case.passed]
@@ -46,13 +47,14 @@ def dataset_summary(name: str) -> dict[str, Any]:
     return load_dataset(name, verbose=False).summary()
 
 
-def from_otter(assignment: str, submission: Submission, graded: OtterGrade, dataset: str) -> SubmissionResult:
+def from_otter(assignment: str, submission: Submission, graded: OtterGrade, dataset: str,
+               worker: str = "") -> SubmissionResult:
     status = "timeout" if graded.timed_out else "error" if graded.error else "graded"
     result = SubmissionResult(
         assignment=assignment, submission=submission.name, source=str(submission.path),
         status=status, cases=graded.cases, message=_status_message(status, graded),
         dataset=dataset_summary(dataset), seconds=round(graded.seconds, 2),
-        network_isolated=graded.network_isolated,
+        network_isolated=graded.network_isolated, worker=worker,
     )
     _fill_scores(result)
     return result
