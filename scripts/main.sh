@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The main job, offline on the bundled digits dataset: build every assignment (the build
 # grades its own solutions and fails if they are not perfect), then grade the bundled
-# submissions of each assignment into out/<assignment>/.
+# sample submissions of each assignment (submissions/<assignment>/) into out/<assignment>/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh
@@ -10,6 +10,5 @@ export TF_CPP_MIN_LOG_LEVEL=2
 for master in assignments/*/*.ipynb; do
   assignment=$(basename "$(dirname "$master")")
   [ "$assignment.ipynb" = "$(basename "$master")" ] || continue
-  .venv/bin/autograder grade "$assignment" "dist/$assignment/solutions" "dist/$assignment/known_wrong" \
-    --out "out/$assignment"
+  .venv/bin/autograder grade "$assignment" "submissions/$assignment" --out "out/$assignment"
 done

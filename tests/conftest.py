@@ -25,6 +25,7 @@ UNTOUCHED = "untouched_student_notebook"
 OTTER_BATCH_VARIANTS = {ASSIGNMENT: (DETERMINISM_COPY, "q5_tunes_on_test_set"),
                         KERAS: ("q1_no_flatten",)}
 SLOW_TRAINING_CELL = "keras_training_cell_never_ends"
+SAMPLES_DIR = Path(__file__).resolve().parent.parent / "submissions"
 
 
 @pytest.fixture(scope="session")
@@ -57,7 +58,8 @@ def keras_built(builds):
 
 
 def otter_batch(build, tmp_path_factory, extra: dict[str, Path] | None = None):
-    """Grade the solutions, the assignment's batch variants and ``extra`` through otter."""
+    """Grade the solutions, the assignment's batch variants, its bundled sample submissions
+    (submissions/<assignment>/) and ``extra`` through otter."""
     from autograder.grade import grade_submissions
     assignment = build.assignment
     batch = tmp_path_factory.mktemp(f"batch-{assignment}")
@@ -65,6 +67,8 @@ def otter_batch(build, tmp_path_factory, extra: dict[str, Path] | None = None):
     for name in OTTER_BATCH_VARIANTS[assignment]:
         shutil.copy(known_wrong / f"{name}.ipynb", batch / f"{name}.ipynb")
     shutil.copy(build.solutions_notebook, batch / f"{assignment}.ipynb")
+    for sample in (SAMPLES_DIR / assignment).glob("*.ipynb"):
+        shutil.copy(sample, batch / sample.name)
     for name, path in (extra or {}).items():
         shutil.copy(path, batch / f"{name}.ipynb")
     out = tmp_path_factory.mktemp(f"graded-{assignment}")

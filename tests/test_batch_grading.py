@@ -206,3 +206,38 @@ def test_a_failed_task_is_an_error_row_and_the_batch_goes_on(toy, batch, tmp_pat
     assert [(r.submission, r.status) for r in run.results] == [
         ("alice", "error"), ("bob", "error"), ("carol", "error"), ("dan", "error")]
     assert "worker lost" in run.results[0].message and "grade this submission again" in run.results[0].message
+
+
+def test_a_fork_bomb_is_capped_and_every_process_it_made_is_killed(toy, tmp_path):
+    """The toy allows 512 tasks per submission: forking 600 sleepers fails part-way, and once
+    the submission is over none of them is left, not even those that left the process group
+    with setsid. The sleepers hold every task the submission may have, so what grading
+    still needs cannot start either: the submission ends (here at its time limit) and the
+    one beside it is graded as usual."""
+    if not Path("/sys/fs/cgroup/pids").is_dir() and os.geteuid() == 0:
+        pytest.skip("no pids cgroup and root ignores RLIMIT_NPROC")
+    pids_file = tmp_path / "pids.txt"
+    folder = tmp_path / "subs"
+    submission(toy, folder, "forks", before=(
+        "import os, time\npids = []\ntry:\n    for _ in range(600):\n        pid = os.fork()\n"
+        "        if pid == 0:\n            os.setsid()\n            time.sleep(300)\n            os._exit(0)\n"
+        f"        pids.append(pid)\nexcept OSError:\n    pass\n"
+        f"open({str(pids_file)!r}, 'w').write(' '.join(map(str, pids)))"))
+    submission(toy, folder, "quick")
+    out = tmp_path / "out"
+    run_grade(toy, folder, out, "-j", "2", "--timeout", "45")
+    rows = dict(line.split(",", 1) for line in gradebook(out).splitlines()[1:])
+    assert rows["quick"] == "graded,2.0,2.0,2.0"
+    assert rows["forks"].split(",")[0] in ("graded", "timeout"), rows
+    forked = [int(pid) for pid in pids_file.read_text().split()]
+    assert 0 < len(forked) < 600
+    assert not [pid for pid in forked if alive(pid)]
+
+
+def alive(pid: int) -> bool:
+    """Running or sleeping; a zombie waiting for init to reap it is dead."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat[stat.rindex(")") + 2] != "Z"

@@ -27,7 +27,8 @@ from pathlib import Path
 from typing import Any
 
 from autograder.data import DATASET_ENV_VAR
-from autograder.grade.sandbox import PARENT_NETNS_ENV_VAR, Limits, confine, network_isolated, network_namespace
+from autograder.grade.sandbox import (PARENT_NETNS_ENV_VAR, Limits, ProcessCgroup, confine,
+                                      network_isolated, network_namespace)
 
 FAILURE_PREFIXES = ("CheckFailed: ", "AssertionError: ")
 # Each numeric library sizes its thread pool to the whole machine. With several submissions
@@ -129,16 +130,22 @@ def _grade_once(submission: Path, autograder_zip: Path, timeout: float | None, d
 
 def _run_in_own_session(command: list[str], env: dict[str, str], cwd: str,
                         timeout: float | None, limits: Limits) -> tuple[int, str, bool]:
+    cgroup = ProcessCgroup.create(limits.max_processes)
     process = subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.PIPE,
                                stderr=subprocess.STDOUT, start_new_session=True, text=True,
-                               preexec_fn=lambda: confine(limits))
+                               preexec_fn=lambda: confine(limits, cgroup))
     try:
         output, _ = process.communicate(timeout=timeout)
         return process.returncode, output, False
     except subprocess.TimeoutExpired:
         os.killpg(process.pid, signal.SIGKILL)
+        if cgroup:
+            cgroup.kill_all()  # what left the process group still holds the output pipe
         output, _ = process.communicate()
         return -9, output or "", True
+    finally:
+        if cgroup:
+            cgroup.remove()
 
 
 # Child side ------------------------------------------------------------------------------

@@ -4,7 +4,9 @@ Applied between fork and exec (``confine``), so the limits hold from the first
 instruction of the child, its Jupyter kernel and anything student code spawns:
 
 * it dies with the grader (``PR_SET_PDEATHSIG``), so a ``kill -9`` leaves no kernels behind;
-* address space, file size and process count (``setrlimit``);
+* address space, file size and process count (``setrlimit``); the process count is also a
+  ``pids`` cgroup of its own, because Linux never applies RLIMIT_NPROC to root, and the
+  cgroup is how the whole tree is killed, even processes that left the process group;
 * no network: a network namespace of its own that holds only a loopback interface (the
   kernel talks to its client over TCP on 127.0.0.1, so loopback is brought up). As root
   the namespace is created directly; otherwise inside a user namespace that maps only the
@@ -24,7 +26,10 @@ import resource
 import signal
 import socket
 import struct
+import time
+import uuid
 from dataclasses import dataclass
+from pathlib import Path
 
 PARENT_NETNS_ENV_VAR = "AUTOGRADER_PARENT_NETNS"
 _PR_SET_PDEATHSIG = 1
@@ -50,9 +55,97 @@ class Limits:
         return cls(**{key: values[key] for key in cls.__dataclass_fields__ if key in values})
 
 
-def confine(limits: Limits) -> None:
-    """Runs in the child between fork and exec. Must not raise: a refused step is skipped."""
+# cgroup v1's pids hierarchy, then v2's unified one (needs the pids controller delegated)
+CGROUP_ROOTS = (Path("/sys/fs/cgroup/pids"), Path("/sys/fs/cgroup"))
+CGROUP_PARENT = "autograder"
+
+
+@dataclass(frozen=True)
+class ProcessCgroup:
+    """A pids cgroup for one grading child: a ceiling on its tasks, and a list of every
+    process it started wherever they went (setsid, double fork), to kill them all."""
+
+    path: Path
+
+    @classmethod
+    def create(cls, max_processes: int | None) -> "ProcessCgroup | None":
+        """A fresh cgroup, or None where cgroups cannot be written (not root, no pids)."""
+        for root in CGROUP_ROOTS:
+            try:
+                if not (root / "cgroup.procs").exists() or not _has_pids_controller(root):
+                    continue
+                parent = root / CGROUP_PARENT
+                parent.mkdir(exist_ok=True)
+                _remove_stale(parent)
+                path = parent / uuid.uuid4().hex[:16]
+                path.mkdir()
+                if max_processes:
+                    (path / "pids.max").write_text(str(max_processes))
+                return cls(path)
+            except OSError:
+                continue
+        return None
+
+    def join(self) -> None:
+        """Called by the child itself between fork and exec."""
+        (self.path / "cgroup.procs").write_text(str(os.getpid()))
+
+    def members(self) -> list[int]:
+        try:
+            return [int(pid) for pid in (self.path / "cgroup.procs").read_text().split()]
+        except OSError:
+            return []
+
+    def kill_all(self) -> None:
+        """SIGKILL every member until none is left (members may still be forking)."""
+        for _ in range(200):
+            members = self.members()
+            if not members:
+                return
+            for pid in members:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+            time.sleep(0.02)
+
+    def remove(self) -> None:
+        self.kill_all()
+        for _ in range(50):
+            try:
+                self.path.rmdir()
+                return
+            except FileNotFoundError:
+                return
+            except OSError:
+                time.sleep(0.05)  # the last members are still being reaped
+
+
+def _has_pids_controller(root: Path) -> bool:
+    if root.name == "pids":
+        return True
+    controllers = root / "cgroup.controllers"
+    return controllers.exists() and "pids" in controllers.read_text().split()
+
+
+def _remove_stale(parent: Path) -> None:
+    """Cgroups left behind by a grader killed with -9 (their processes died with it)."""
+    for child in parent.iterdir():
+        if child.is_dir():
+            try:
+                child.rmdir()
+            except OSError:
+                pass  # in use by a grading child right now
+
+
+def confine(limits: Limits, cgroup: ProcessCgroup | None = None) -> None:
+    """Runs in the child between fork and exec. A refused step is skipped."""
     _die_with_parent()
+    if cgroup:
+        try:
+            cgroup.join()
+        except OSError:
+            pass
     for name, value in ((resource.RLIMIT_AS, limits.memory_mb and limits.memory_mb << 20),
                         (resource.RLIMIT_FSIZE, limits.file_size_mb and limits.file_size_mb << 20),
                         (resource.RLIMIT_NPROC, limits.max_processes)):

@@ -1,0 +1,131 @@
+"""Benchmark `autograder grade` on a batch: wall time and peak memory with 1 and 2 workers,
+and the time from a `kill -9` mid-batch to a resumed, finished gradebook.
+
+Needs a build (`autograder build nn_foundations`). The batch is N notebooks cycled from the
+build's solutions and known-wrong submissions, so every one runs all of its cells and all
+hidden checks. Peak memory is the largest sum of resident memory over the grader's whole
+process tree (grader, grading children, kernels), sampled every 0.2 s from /proc.
+
+    .venv/bin/python benchmarks/batch_grading.py [--submissions 20] [--jobs 1 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PAGE = os.sysconf("SC_PAGE_SIZE")
+
+
+def make_batch(assignment: str, dist: Path, folder: Path, count: int) -> None:
+    sources = [dist / assignment / "solutions" / f"{assignment}.ipynb",
+               *sorted((dist / assignment / "known_wrong").glob("*.ipynb"))]
+    folder.mkdir(parents=True)
+    for index in range(count):
+        shutil.copy(sources[index % len(sources)], folder / f"student_{index + 1:02d}.ipynb")
+
+
+def tree_rss(root: int) -> int:
+    """Resident bytes of ``root`` and all its descendants."""
+    parents: dict[int, int] = {}
+    rss: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_text()
+        except OSError:
+            continue
+        fields = stat[stat.rindex(")") + 2:].split()
+        parents[int(entry)] = int(fields[1])
+        rss[int(entry)] = int(fields[21]) * PAGE
+    members, frontier = {root}, [root]
+    while frontier:
+        parent = frontier.pop()
+        children = [pid for pid, ppid in parents.items() if ppid == parent and pid not in members]
+        members.update(children)
+        frontier.extend(children)
+    return sum(rss.get(pid, 0) for pid in members)
+
+
+class PeakMemory(threading.Thread):
+    def __init__(self, pid: int) -> None:
+        super().__init__(daemon=True)
+        self.pid, self.peak, self.done = pid, 0, threading.Event()
+
+    def run(self) -> None:
+        while not self.done.is_set():
+            self.peak = max(self.peak, tree_rss(self.pid))
+            time.sleep(0.2)
+
+
+def grade_command(assignment: str, folder: Path, out: Path, jobs: int, dist: Path) -> list[str]:
+    return [sys.executable, "-m", "autograder.cli", "grade", assignment, str(folder),
+            "--out", str(out), "-j", str(jobs), "--dist", str(dist)]
+
+
+def timed_run(command: list[str]) -> tuple[float, int]:
+    started = time.monotonic()
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    sampler = PeakMemory(process.pid)
+    sampler.start()
+    process.wait()
+    sampler.done.set()
+    sampler.join()
+    if process.returncode != 0:
+        raise SystemExit(f"grading failed ({process.returncode}): {' '.join(command)}")
+    return time.monotonic() - started, sampler.peak
+
+
+def kill_and_resume(command: list[str], out: Path, count: int) -> tuple[int, float]:
+    """Kill -9 once half the batch is journaled; time the same command to a finished gradebook."""
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    journal = out / ".journal"
+    while process.poll() is None and len(list(journal.glob("*.json"))) < count // 2:
+        time.sleep(0.2)
+    process.send_signal(signal.SIGKILL)
+    killed_at = time.monotonic()
+    process.wait()
+    kept = len(list(journal.glob("*.json")))
+    subprocess.run(command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return kept, time.monotonic() - killed_at
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--assignment", default="nn_foundations")
+    parser.add_argument("--submissions", type=int, default=20)
+    parser.add_argument("--jobs", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--dist", type=Path, default=ROOT / "dist")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="bench-grade-") as tmp:
+        folder = Path(tmp) / "batch"
+        make_batch(args.assignment, args.dist, folder, args.submissions)
+        print(f"{args.submissions} {args.assignment} submissions, {os.cpu_count()} cores")
+        gradebooks = {}
+        for jobs in args.jobs:
+            out = Path(tmp) / f"out-j{jobs}"
+            seconds, peak = timed_run(grade_command(args.assignment, folder, out, jobs, args.dist))
+            gradebooks[jobs] = (out / "gradebook.csv").read_text()
+            print(f"-j {jobs}: {seconds:.0f} s wall ({seconds / args.submissions:.1f} s per submission), "
+                  f"peak memory of the process tree {peak / 2**30:.2f} GiB")
+        jobs = max(args.jobs)
+        out = Path(tmp) / "out-killed"
+        kept, seconds = kill_and_resume(grade_command(args.assignment, folder, out, jobs, args.dist),
+                                        out, args.submissions)
+        same = (out / "gradebook.csv").read_text() == gradebooks[jobs]
+        print(f"kill -9 with {kept} of {args.submissions} journaled (-j {jobs}): {seconds:.0f} s from the kill "
+              f"to a finished gradebook; same gradebook as the uninterrupted run: {same}")
+
+
+if __name__ == "__main__":
+    main()

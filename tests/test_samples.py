@@ -1,0 +1,50 @@
+"""The bundled sample submissions (submissions/<assignment>/) grade as their expected.csv says.
+
+They are graded in the session's otter batch of each assignment (conftest ``otter_batch``),
+the same way `bash scripts/main.sh` grades them.
+"""
+
+from __future__ import annotations
+
+import csv
+
+import pytest
+
+from conftest import ASSIGNMENT, KERAS, SAMPLES_DIR
+
+pytestmark = pytest.mark.slow
+BATCHES = {ASSIGNMENT: "results_by_name", KERAS: "keras_results_by_name"}
+
+
+def expected(assignment: str) -> dict[str, tuple[str, float]]:
+    with open(SAMPLES_DIR / assignment / "expected.csv", newline="") as stream:
+        return {row["submission"]: (row["status"], float(row["total"])) for row in csv.DictReader(stream)}
+
+
+@pytest.mark.parametrize("assignment", sorted(BATCHES))
+def test_every_sample_has_an_expected_row_and_the_kinds_a_ta_meets(assignment):
+    names = {path.stem for path in (SAMPLES_DIR / assignment).glob("*.ipynb")}
+    assert names == set(expected(assignment))
+    assert {"full_marks", "partial", "crashes", "broken_file", "runaway_loop"} <= names
+
+
+@pytest.mark.parametrize("assignment", sorted(BATCHES))
+def test_samples_grade_to_their_expected_status_and_total(assignment, request):
+    results = request.getfixturevalue(BATCHES[assignment])
+    got = {name: (results[name].status, results[name].score) for name in expected(assignment)}
+    assert got == expected(assignment)
+    full = results["full_marks"]
+    assert full.score == full.possible
+    assert 0 < results["partial"].score < full.possible
+
+
+@pytest.mark.parametrize("assignment", sorted(BATCHES))
+def test_a_broken_file_is_invalid_with_a_reason(assignment, request):
+    broken = request.getfixturevalue(BATCHES[assignment])["broken_file"]
+    assert broken.status == "invalid" and "notebook" in broken.message.lower(), broken.message
+
+
+def test_the_leaking_sample_loses_the_tuning_question_for_the_leak(results_by_name):
+    leaking = results_by_name["leaks_test_set"]
+    assert leaking.question_scores["q5_tuning"] == 0
+    assert any("leaked into tuning" in case.message for case in leaking.failed_cases())
