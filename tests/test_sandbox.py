@@ -9,7 +9,9 @@ import socket
 
 import pytest
 
-from autograder.grade.sandbox import Limits, isolate_network, network_namespace
+import sys
+
+from autograder.grade.sandbox import Limits, ProcessCgroup, confine, isolate_network, network_namespace
 
 UNPRIVILEGED = 65534  # nobody
 PR_SET_DUMPABLE = 4  # a root process that drops its uid is made undumpable: /proc/self turns root-owned
@@ -73,3 +75,38 @@ def test_limits_read_from_grading_toml_keep_defaults_for_missing_keys():
     limits = Limits.from_config({"memory_mb": 100, "network": False})
     assert (limits.memory_mb, limits.network, limits.cell_timeout) == (100, False, None)
     assert Limits.from_config({}).network is True
+
+
+cgroups = pytest.mark.skipif(ProcessCgroup.create(None) is None, reason="no writable pids cgroup here")
+
+
+@cgroups
+def test_a_new_cgroup_does_not_remove_another_live_graders_empty_one():
+    first = ProcessCgroup.create(10)
+    second = ProcessCgroup.create(10)
+    try:
+        assert first.path.is_dir() and second.path.is_dir()
+        assert (first.path / "pids.max").read_text().strip() == "10"
+    finally:
+        first.remove()
+        second.remove()
+    assert not first.path.exists() and not second.path.exists()
+
+
+@cgroups
+def test_a_cgroup_caps_forks_and_kills_what_left_the_process_group(tmp_path):
+    import subprocess
+    cgroup = ProcessCgroup.create(20)
+    output = tmp_path / "made.txt"  # a file, not a pipe: the sleepers would hold a pipe open
+    script = ("import os, time\nmade = 0\ntry:\n    for _ in range(50):\n        if os.fork() == 0:\n"
+              "            os.setsid(); time.sleep(60); os._exit(0)\n        made += 1\nexcept OSError:\n    pass\n"
+              "print(made, flush=True)\n")
+    try:
+        with output.open("w") as stream:
+            subprocess.run([sys.executable, "-c", script], stdout=stream, timeout=60,
+                           preexec_fn=lambda: confine(Limits(), cgroup))
+        assert 0 < int(output.read_text()) < 50
+        assert cgroup.members()  # the sleepers outlived the process that made them
+    finally:
+        cgroup.remove()
+    assert not cgroup.path.exists()

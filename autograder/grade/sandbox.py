@@ -77,7 +77,7 @@ class ProcessCgroup:
                 parent = root / CGROUP_PARENT
                 parent.mkdir(exist_ok=True)
                 _remove_stale(parent)
-                path = parent / uuid.uuid4().hex[:16]
+                path = parent / f"{os.getpid()}-{uuid.uuid4().hex[:12]}"
                 path.mkdir()
                 if max_processes:
                     (path / "pids.max").write_text(str(max_processes))
@@ -129,23 +129,24 @@ def _has_pids_controller(root: Path) -> bool:
 
 
 def _remove_stale(parent: Path) -> None:
-    """Cgroups left behind by a grader killed with -9 (their processes died with it)."""
+    """Cgroups left behind by a grader killed with -9 (their processes died with it). Each is
+    named after the grader that made it; a live grader's may be empty only for now."""
     for child in parent.iterdir():
-        if child.is_dir():
+        grader = child.name.split("-", 1)[0]
+        if child.is_dir() and grader.isdigit() and not Path(f"/proc/{grader}").exists():
             try:
                 child.rmdir()
             except OSError:
-                pass  # in use by a grading child right now
+                pass
 
 
 def confine(limits: Limits, cgroup: ProcessCgroup | None = None) -> None:
-    """Runs in the child between fork and exec. A refused step is skipped."""
+    """Runs in the child between fork and exec. A refused step is skipped, except joining a
+    cgroup that was made for it: that failure fails the start (Popen raises) rather than run
+    student code without its process ceiling."""
     _die_with_parent()
     if cgroup:
-        try:
-            cgroup.join()
-        except OSError:
-            pass
+        cgroup.join()
     for name, value in ((resource.RLIMIT_AS, limits.memory_mb and limits.memory_mb << 20),
                         (resource.RLIMIT_FSIZE, limits.file_size_mb and limits.file_size_mb << 20),
                         (resource.RLIMIT_NPROC, limits.max_processes)):
