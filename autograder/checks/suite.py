@@ -141,38 +141,51 @@ def judge_answers(check: Check, inputs: Any, answers: Any) -> None:
     check.judge(inputs, answers)
 
 
-def verdict(assignment: str, check: Check, env: Mapping[str, Any]) -> CheckFailed | None:
+# (check, hidden inputs) -> the probe's answers, wherever the probe ran
+AnswerSource = Callable[[Check, Any], Any]
+
+
+def verdict(assignment: str, check: Check, answers_for: AnswerSource) -> CheckFailed | None:
     """Run one check end to end; None means it passed."""
     inputs = hidden_inputs(assignment, check)
     try:
-        judge_answers(check, inputs, collect_answers(assignment, check, env, inputs))
+        judge_answers(check, inputs, answers_for(check, inputs))
     except CheckFailed as failure:
         return failure
     return None
 
 
-def gate_failure(suite: Suite, check: Check, env: Mapping[str, Any]) -> CheckFailed | None:
-    """The first failing gate of the check's question, computed once per grading run."""
+def gate_failure(suite: Suite, check: Check, answers_for: AnswerSource,
+                 verdicts: dict[str, CheckFailed | None]) -> CheckFailed | None:
+    """The first failing gate of the check's question, computed once per grading run
+    (``verdicts`` remembers the gates already judged)."""
     if not check.gated:
         return None
-    verdicts = run_memory(env).gates
     for gate_name in suite.gates.get(check.question, []):
         if gate_name not in verdicts:
-            verdicts[gate_name] = verdict(suite.assignment, suite.checks[gate_name], env)
+            verdicts[gate_name] = verdict(suite.assignment, suite.checks[gate_name], answers_for)
         if verdicts[gate_name] is not None:
             return verdicts[gate_name]
     return None
 
 
+def outcome(suite: Suite, check: Check, answers_for: AnswerSource,
+            verdicts: dict[str, CheckFailed | None]) -> CheckFailed | None:
+    """A check's result with its question's gates applied: None means it passed."""
+    blocked = gate_failure(suite, check, answers_for, verdicts)
+    if blocked is not None:
+        return CheckFailed(f"No credit for this part of {check.question}: {blocked}")
+    return verdict(suite.assignment, check, answers_for)
+
+
 def run_check(env: Mapping[str, Any], assignment: str, name: str) -> None:
-    """Entry point of every hidden test: raise CheckFailed with feedback, or return."""
+    """Entry point of a hidden test run beside the student's code (Otter's way, and the
+    in-process tests'): raise CheckFailed with feedback, or return."""
     suite = load_suite(assignment)
     if name not in suite.checks:
         raise KeyError(f"{assignment} has no hidden check named {name!r}")
-    check = suite.checks[name]
-    blocked = gate_failure(suite, check, env)
-    if blocked is not None:
-        raise CheckFailed(f"No credit for this part of {check.question}: {blocked}")
-    failure = verdict(assignment, check, env)
+    failure = outcome(suite, suite.checks[name],
+                      lambda check, inputs: collect_answers(assignment, check, env, inputs),
+                      run_memory(env).gates)
     if failure is not None:
         raise failure

@@ -84,16 +84,19 @@ class OtterGrade:
         return cls(cases=cases, **data)
 
 
+RUNNERS = {"split": "autograder.grade.split_runner", "otter": "autograder.grade.otter_runner"}
+
+
 def grade_with_otter(submission: Path, autograder_zip: Path, *, timeout: float | None = None,
                      dataset: str | None = None, threads: int | None = None,
-                     limits: Limits = Limits()) -> OtterGrade:
+                     limits: Limits = Limits(), runner: str = "otter") -> OtterGrade:
     """Grade ``submission`` (a notebook or an Otter export zip) in a child process.
 
     ``threads`` caps the numeric libraries' thread pools in the child (see THREAD_VARIABLES).
     A kernel that failed to start is started again (KERNEL_START_ATTEMPTS in all).
     """
     for attempt in range(1, KERNEL_START_ATTEMPTS + 1):
-        grade = _grade_once(submission, autograder_zip, timeout, dataset, threads, limits)
+        grade = _grade_once(submission, autograder_zip, timeout, dataset, threads, limits, runner)
         if not (grade.error and KERNEL_START_FAILURE in grade.error) or attempt == KERNEL_START_ATTEMPTS:
             return grade
         time.sleep(random.uniform(0.5, 2.0))  # let the other kernel take its ports first
@@ -101,11 +104,11 @@ def grade_with_otter(submission: Path, autograder_zip: Path, *, timeout: float |
 
 
 def _grade_once(submission: Path, autograder_zip: Path, timeout: float | None, dataset: str | None,
-                threads: int | None, limits: Limits) -> OtterGrade:
+                threads: int | None, limits: Limits, runner: str) -> OtterGrade:
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="otter-run-") as tmp:
         report = Path(tmp) / "grade.json"
-        command = [sys.executable, "-m", "autograder.grade.otter_runner",
+        command = [sys.executable, "-m", RUNNERS[runner],
                    str(Path(submission).resolve()), str(Path(autograder_zip).resolve()), str(report)]
         env = dict(os.environ)
         if dataset:

@@ -19,6 +19,9 @@ from autograder.checks.probing import (Env, ProbeFailure, as_array, as_number, a
 from autograder.seeding import seed_everything
 
 TEST_SET_NAMES = ("X_test", "y_test", "X_test_flat")
+# Probes that read the submitted file, not the student's running code: the split grader
+# runs them on its own copy of the submission, which student code cannot rewrite.
+SUBMISSION_PROBES = ("notebook_cells",)
 
 
 # q1_vectorize ---------------------------------------------------------------------------

@@ -1,0 +1,254 @@
+"""Grade one submission with the judges outside the student's process.
+
+Otter runs hidden tests inside the student's kernel, beside the test files: student code
+can read them, monkeypatch the checker, or print a fake result. Here the grading child is
+the judge and the kernel (``student_kernel``) only answers:
+
+1. the kernel runs the notebook's cells, with no hidden test, probe or expected value
+   anywhere it can read;
+2. then the probe code goes in, and for each hidden check the judge sends the check's
+   hidden inputs and gets back plain values (``checks/channel.py``: JSON and ``.npz``);
+3. the judge (``checks/<assignment>/judges.py``, in this process) decides, and scores.
+
+The score is computed here from values, never read from anything the kernel printed or
+wrote about itself, so printing, writing files or exiting early cannot raise it; a kernel
+that dies keeps the points of the checks it answered before.
+
+    python -m autograder.grade.split_runner SUBMISSION AUTOGRADER_ZIP REPORT
+"""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+import json
+import os
+import shutil
+import sys
+import tempfile
+import time
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import nbformat
+
+from autograder.config import ASSIGNMENTS_DIR_ENV_VAR, PACKAGE_DIR
+from autograder.grade.otter_runner import CELL_TIMEOUT_ENV_VAR, CaseResult, OtterGrade
+from autograder.grade.sandbox import Limits, ProcessCgroup, isolate_network, network_isolated
+from autograder.grade.student_kernel import StudentKernel, notebook_code_cells
+
+PROBE_MODULES = ("checks/channel.py", "checks/probing.py")  # below the package, in order
+MAX_ANSWER_BYTES = 512 << 20
+
+
+def hidden_cases(autograder_zip: Path) -> list[tuple[str, str, float]]:
+    """(question, check, points) of every hidden check, in the zip's test files' order."""
+    cases = []
+    with zipfile.ZipFile(autograder_zip) as archive:
+        for member in sorted(archive.namelist()):
+            if not (member.startswith("tests/") and member.endswith(".py")):
+                continue
+            for node in ast.parse(archive.read(member).decode()).body:
+                if isinstance(node, ast.FunctionDef) and "run_check" in ast.unparse(node):
+                    call = next(n for n in ast.walk(node) if isinstance(n, ast.Call)
+                                and ast.unparse(n.func).endswith("run_check"))
+                    assignment, check = (arg.value for arg in call.args[1:3])
+                    points = next((kw.value.value for d in node.decorator_list if isinstance(d, ast.Call)
+                                   for kw in d.keywords if kw.arg == "points"), 0)
+                    cases.append((Path(member).stem, check, float(points or 0)))
+    return cases
+
+
+def zip_assignment(autograder_zip: Path) -> tuple[str, str]:
+    """The assignment's name and its grading.toml, as the zip ships them."""
+    with zipfile.ZipFile(autograder_zip) as archive:
+        for member in archive.namelist():
+            if member.startswith("files/autograder/_assignments/") and member.endswith("grading.toml"):
+                return Path(member).parent.name, archive.read(member).decode()
+    raise ValueError("the autograder zip has no files/autograder/_assignments/<name>/grading.toml")
+
+
+def submitted_notebook(submission: Path) -> nbformat.NotebookNode:
+    if submission.suffix == ".zip":
+        with zipfile.ZipFile(submission) as archive:
+            name = next(n for n in archive.namelist() if n.endswith(".ipynb") and "checkpoint" not in n)
+            return nbformat.reads(archive.read(name).decode(), as_version=4)
+    return nbformat.read(submission, as_version=4)
+
+
+class Judge:
+    """Asks the kernel for answers and keeps them per (probe, inputs), so checks that share a
+    probe run the student's code once."""
+
+    def __init__(self, assignment: str, kernel: StudentKernel, notebook_dir: Path) -> None:
+        self.assignment, self.kernel, self.notebook_dir = assignment, kernel, notebook_dir
+        self.answers: dict[tuple[str, str], Any] = {}
+        self.calls = 0
+
+    def install_probes(self) -> None:
+        """Sent only now, after every student cell has run."""
+        sources = [(f"autograder.{Path(p).with_suffix('').as_posix().replace('/', '.')}",
+                    (PACKAGE_DIR / p).read_text()) for p in PROBE_MODULES]
+        probes = f"autograder.checks.{self.assignment}.probes"
+        sources.append((probes, (PACKAGE_DIR / "checks" / self.assignment / "probes.py").read_text()))
+        self.kernel.run(_BOOTSTRAP + f"\n__autograder_install__({sources!r}, {self.assignment!r})\n"
+                        "del __autograder_install__\n")
+
+    def __call__(self, check, inputs: Any) -> Any:
+        from autograder.checks.channel import decode, encode
+        from autograder.checks.suite import check_seed, load_probes
+        key = (check.probe, hashlib.sha256(encode(inputs)).hexdigest())
+        if key in self.answers:
+            return self.answers[key]
+        probes = load_probes(self.assignment)
+        if check.probe in getattr(probes, "SUBMISSION_PROBES", ()):
+            answers = self._from_submission(getattr(probes, check.probe))
+        else:
+            answers = self._from_kernel(check.probe, encode(inputs), check_seed(self.assignment, check.probe))
+        self.answers[key] = answers
+        return answers
+
+    def _from_submission(self, probe) -> Any:
+        """Probes that read the submitted file read the grader's copy, which the student's
+        code could not touch."""
+        from autograder.checks.probing import ProbeFailure
+        here = os.getcwd()
+        os.chdir(self.notebook_dir)
+        try:
+            return probe({}, None)
+        except ProbeFailure as failure:
+            return {"probe_failure": str(failure)}
+        finally:
+            os.chdir(here)
+
+    def _from_kernel(self, probe: str, inputs: bytes, seed: int) -> Any:
+        from autograder.checks.channel import decode
+        if not self.kernel.alive:
+            return {"probe_failure": "your notebook's Python process had ended (it exited or was killed "
+                                     "more than once), so this check could not call your code"}
+        self.calls += 1
+        exchange = self.kernel.workdir / ".exchange"
+        exchange.mkdir(exist_ok=True)
+        request, reply = exchange / f"{self.calls}.in", exchange / f"{self.calls}.out"
+        request.write_bytes(inputs)
+        run = self.kernel.run(f"__autograder_answer__({probe!r}, {seed}, {str(request)!r}, {str(reply)!r})",
+                              replayable=False)
+        if run.status == "died":
+            self.install_probes()
+            return {"probe_failure": "your code ended the Python process (an exit, a kill or a crash) "
+                                     "when the grader called it; make your functions return instead"}
+        if run.status == "timeout":
+            return {"probe_failure": f"your code did not return within {self.kernel.limits.cell_timeout:g} s "
+                                     "when the grader called it: look for a loop that never ends"}
+        try:
+            if reply.stat().st_size > MAX_ANSWER_BYTES:
+                return {"probe_failure": "your code returned far more data than the check needs"}
+            return decode(reply.read_bytes())
+        except (OSError, ValueError) as error:
+            detail = run.error or f"{type(error).__name__}: {error}"
+            return {"probe_failure": f"the grader could not get an answer from your code ({detail})"}
+
+
+# Sent into the kernel after the student's cells: installs the probe modules from source
+# (the grader's package is not on the kernel's disk) and one function to call a probe.
+_BOOTSTRAP = '''
+def __autograder_install__(sources, assignment):
+    import sys, types
+    for package in ("autograder.checks", "autograder.checks." + assignment):
+        module = types.ModuleType(package)
+        module.__path__ = []
+        sys.modules[package] = module
+    for name, source in sources:
+        module = types.ModuleType(name)
+        sys.modules[name] = module
+        exec(compile(source, "<grader " + name + ">", "exec"), module.__dict__)
+    probes = sys.modules["autograder.checks." + assignment + ".probes"]
+
+    def answer(probe, seed, request, reply, _probes=probes, _ns=get_ipython().user_ns):
+        from autograder.seeding import seed_everything
+        channel = sys.modules["autograder.checks.channel"]
+        probing = sys.modules["autograder.checks.probing"]
+        with open(request, "rb") as stream:
+            inputs = channel.decode(stream.read())
+        seed_everything(seed)
+        try:
+            answers = getattr(_probes, probe)(_ns, inputs)
+        except probing.ProbeFailure as failure:
+            answers = {"probe_failure": str(failure)}
+        with open(reply, "wb") as stream:
+            stream.write(channel.encode(answers))
+    get_ipython().user_ns["__autograder_answer__"] = answer
+'''
+
+
+def grade_submission(submission: Path, autograder_zip: Path) -> OtterGrade:
+    from autograder.checks.suite import load_suite, outcome
+    assignment, grading_toml = zip_assignment(autograder_zip)
+    private = Path(tempfile.mkdtemp(prefix="judge-"))      # the grader's: never the kernel's cwd
+    workdir = Path(tempfile.mkdtemp(prefix="student-"))   # the kernel's
+    (private / "assignments" / assignment).mkdir(parents=True)
+    (private / "assignments" / assignment / "grading.toml").write_text(grading_toml)
+    os.environ[ASSIGNMENTS_DIR_ENV_VAR] = str(private / "assignments")
+    notebook = submitted_notebook(submission)
+    notebook_dir = private / "submitted"
+    notebook_dir.mkdir()
+    nbformat.write(notebook, notebook_dir / f"{assignment}.ipynb")
+    shutil.copy(notebook_dir / f"{assignment}.ipynb", workdir / f"{assignment}.ipynb")
+    from autograder.config import setting
+    limits = Limits.from_config(setting(assignment, "limits"))
+    if not limits.network and not network_isolated():
+        isolate_network()  # the kernel, started by this process, shares its namespace
+    cgroup = ProcessCgroup.create(limits.max_processes)
+    kernel = StudentKernel(workdir=workdir, limits=limits, env=_kernel_env(), cgroup=cgroup)
+    grade = OtterGrade()
+    try:
+        kernel.start()
+        runs = [kernel.run(source) for source in notebook_code_cells(notebook)]
+        judge = Judge(assignment, kernel, notebook_dir)
+        judge.install_probes()
+        suite = load_suite(assignment)
+        verdicts: dict = {}
+        for question, name, points in hidden_cases(autograder_zip):
+            failure = outcome(suite, suite.checks[name], judge, verdicts)
+            grade.cases.append(CaseResult(question=question, name=name, points=points,
+                                          score=0.0 if failure else points, hidden=True,
+                                          message=str(failure) if failure else "", passed=failure is None))
+        grade.log = _cell_log(runs, kernel.restarts)
+    finally:
+        kernel.shutdown()
+        if cgroup:
+            cgroup.remove()
+        shutil.rmtree(workdir, ignore_errors=True)
+        shutil.rmtree(private, ignore_errors=True)
+    grade.score = sum(case.score for case in grade.cases)
+    grade.possible = sum(case.points for case in grade.cases)
+    return grade
+
+
+def _kernel_env() -> dict[str, str]:
+    """The kernel's environment: the grader's, minus where the grader keeps its files."""
+    return {key: value for key, value in os.environ.items()
+            if key not in (ASSIGNMENTS_DIR_ENV_VAR, CELL_TIMEOUT_ENV_VAR)}
+
+
+def _cell_log(runs, restarts: int) -> str:
+    problems = [f"cell {run.index + 1}: {run.status} {run.error}".strip() for run in runs if run.status != "ok"]
+    if restarts:
+        problems.append(f"the kernel was started again {restarts} time(s) after it died")
+    return "\n".join(problems)
+
+
+def _child_main(submission: str, autograder_zip: str, report: str) -> None:
+    started = time.monotonic()
+    try:
+        grade = grade_submission(Path(submission), Path(autograder_zip))
+    except Exception as error:  # report, don't crash: the parent turns it into an error row
+        grade = OtterGrade(error=f"{type(error).__name__}: {error}")
+    grade.network_isolated = network_isolated()
+    grade.seconds = time.monotonic() - started
+    Path(report).write_text(json.dumps(grade.to_dict()))
+
+
+if __name__ == "__main__":
+    _child_main(*sys.argv[1:4])

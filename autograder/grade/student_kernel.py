@@ -1,0 +1,151 @@
+"""The student's process: a Jupyter kernel that runs the submission and answers probes.
+
+The kernel is the only process that ever runs student code. It starts through
+``autograder.grade.jail`` (the OS limits of ``sandbox``, in a cgroup of its own), in a
+folder that holds the submitted notebook and nothing of the grader. The grader drives it
+from outside: first the notebook's cells, one by one with a time limit each, then, only
+once they have all run, the probe code and the hidden inputs, one probe at a time.
+
+Whatever the kernel does (exit, kill itself, loop, flood its output) costs only the cell
+or probe that did it: a dead kernel is started again and the cells that ran before are
+replayed, so later probes still find the student's definitions.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import nbformat
+from jupyter_client import KernelManager
+from nbclient import NotebookClient
+from nbclient.exceptions import DeadKernelError
+
+from autograder.grade.sandbox import Limits, ProcessCgroup
+
+OUTPUT_BUDGET = 2 << 20  # characters of output kept per cell; the rest is counted, not stored
+RESTARTS = 3              # kernels started again after a death, per submission
+
+
+class JailedKernelManager(KernelManager):
+    """Starts the kernel through the jail, which confines it and then execs it."""
+
+    jail_config: dict = {}
+
+    def format_kernel_cmd(self, extra_arguments: list[str] | None = None) -> list[str]:
+        command = super().format_kernel_cmd(extra_arguments)
+        return [sys.executable, "-m", "autograder.grade.jail", json.dumps(self.jail_config), "--", *command]
+
+
+class BoundedOutputClient(NotebookClient):
+    """An nbclient whose cells keep at most OUTPUT_BUDGET characters of output: a cell that
+    prints a gigabyte must not make the grader hold a gigabyte."""
+
+    def output(self, outs, msg, display_id, cell_index):  # noqa: ANN001 (nbclient's signature)
+        size = len(json.dumps(msg.get("content", {}), default=str))
+        used = self._output_used.get(cell_index, 0) + size
+        self._output_used[cell_index] = used
+        if used > OUTPUT_BUDGET:
+            return None
+        return super().output(outs, msg, display_id, cell_index)
+
+    _output_used: dict[int, int] = {}
+
+
+@dataclass
+class CellRun:
+    index: int
+    status: str  # ok, error, timeout, died
+    error: str = ""
+
+
+@dataclass
+class StudentKernel:
+    workdir: Path
+    limits: Limits
+    env: dict[str, str]
+    cgroup: ProcessCgroup | None = None
+    cells: list[str] = field(default_factory=list)  # sources run so far (for a replay)
+    restarts: int = 0
+    client: BoundedOutputClient | None = None
+
+    def start(self) -> None:
+        manager = JailedKernelManager(kernel_name="python3",
+                                      connection_file=str(self.workdir / ".kernel.json"))
+        # the network namespace is the judge's, which the kernel shares: they talk over its
+        # loopback (the judge isolates itself first, see split_runner)
+        manager.jail_config = {"limits": {**self.limits.__dict__, "network": True},
+                               "cgroup": str(self.cgroup.path) if self.cgroup else None}
+        notebook = nbformat.v4.new_notebook()
+        client = BoundedOutputClient(notebook, km=manager, timeout=self.limits.cell_timeout,
+                                     interrupt_on_timeout=True, allow_errors=True,
+                                     kernel_name="python3", record_timing=False,
+                                     resources={"metadata": {"path": str(self.workdir)}})
+        client._output_used = {}
+        client.start_new_kernel(env=self.env)
+        client.start_new_kernel_client()
+        self.client = client
+
+    def run(self, source: str, *, replayable: bool = True) -> CellRun:
+        """Execute one cell; a cell that kills the kernel is not replayed."""
+        assert self.client is not None
+        cell = nbformat.v4.new_code_cell(source)
+        self.client.nb.cells.append(cell)
+        index = len(self.client.nb.cells) - 1
+        try:
+            self.client.execute_cell(cell, index)
+        except DeadKernelError:
+            self._revive()
+            return CellRun(index, "died", "the Python process ended while running this cell")
+        if replayable:
+            self.cells.append(source)
+        errors = [o for o in cell.outputs if o.get("output_type") == "error"]
+        if not errors:
+            return CellRun(index, "ok")
+        name = errors[0].get("ename", "")
+        status = "timeout" if name == "KeyboardInterrupt" else "error"
+        return CellRun(index, status, f"{name}: {errors[0].get('evalue', '')}")
+
+    def _revive(self) -> None:
+        """Start a fresh kernel and replay what had run, so later probes find the student's
+        definitions; after RESTARTS deaths the kernel stays dead and probes fail."""
+        self.shutdown()
+        if self.restarts >= RESTARTS:
+            return
+        self.restarts += 1
+        self.start()
+        for source in list(self.cells):
+            self.run(source, replayable=False)
+
+    @property
+    def alive(self) -> bool:
+        return self.client is not None and self.client.km is not None and self.client.km.is_alive()
+
+    def shutdown(self) -> None:
+        if self.client is None:
+            return
+        try:
+            self.client.km.shutdown_kernel(now=True)
+        except Exception:  # a kernel that is already gone
+            pass
+        if self.cgroup:
+            self.cgroup.kill_all()
+        self.client = None
+
+
+def notebook_code_cells(notebook: nbformat.NotebookNode) -> list[str]:
+    """The cells grading runs: code cells, except those tagged ``otter_ignore`` (training the
+    grader does itself) and those that only call the Otter grader (checks, export)."""
+    cells = []
+    for cell in notebook.cells:
+        if cell.cell_type != "code" or "otter_ignore" in cell.metadata.get("tags", []):
+            continue
+        lines = [line.strip() for line in cell.source.splitlines() if line.strip()
+                 and not line.strip().startswith("#")]
+        if lines and all(line.startswith("grader.") for line in lines):
+            continue
+        cells.append(cell.source)
+    return cells
