@@ -58,8 +58,11 @@ def build(assignments: tuple[str, ...], dist: Path, no_verify: bool) -> None:
               help="Grade on this machine, or on the workers of a Dask cluster.")
 @click.option("--scheduler", metavar="ADDRESS",
               help="The Dask scheduler's address (tcp://host:8786), with --executor dask.")
+@click.option("--runner", type=click.Choice(["otter", "split"]), default="otter", show_default=True,
+              help="otter: Otter runs the hidden tests in the student's kernel. split: the kernel only "
+                   "answers probes and the judges run in a process the student's code never touches.")
 def grade(assignment: str, paths: tuple[Path, ...], out_dir: Path, dist: Path, jobs: int | None,
-          timeout: float | None, force: bool, executor: str, scheduler: str | None) -> None:
+          timeout: float | None, force: bool, executor: str, scheduler: str | None, runner: str) -> None:
     """Grade the notebooks and Otter zips found in PATHS for ASSIGNMENT.
 
     Interrupted? Run the same command again: results already in --out for unchanged files
@@ -83,7 +86,7 @@ def grade(assignment: str, paths: tuple[Path, ...], out_dir: Path, dist: Path, j
         try:
             run = grade_submissions(assignment, list(paths), out_dir, dist=dist, jobs=jobs,
                                     timeout=timeout, force=force, executor=executor,
-                                    scheduler=scheduler, on_result=advance)
+                                    scheduler=scheduler, runner=runner, on_result=advance)
         except (GradingSetupError, ExecutorSetupError) as error:
             raise click.ClickException(str(error))
     counts = ", ".join(f"{n} {status}" for status, n in sorted(run.counts().items()))

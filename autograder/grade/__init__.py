@@ -58,7 +58,7 @@ def autograder_zip(assignment: str, dist: Path) -> Path:
 
 def grade_submissions(assignment: str, paths: list[Path], out_dir: Path, *, dist: Path = Path("dist"),
                       jobs: int | None = None, timeout: float | None = None, force: bool = False,
-                      executor: str = "local", scheduler: str | None = None,
+                      executor: str = "local", scheduler: str | None = None, runner: str = "otter",
                       on_result: Callable[[SubmissionResult], None] | None = None) -> GradeRun:
     """Grade every submission found below ``paths`` and write all outputs to ``out_dir``.
 
@@ -92,7 +92,7 @@ def grade_submissions(assignment: str, paths: list[Path], out_dir: Path, *, dist
         else:
             to_grade.append(submission)
     local_jobs = (jobs or os.cpu_count() or 1) if executor == "local" else None
-    task_for = _task_factory(assignment, zip_bytes, timeout, local_jobs)
+    task_for = _task_factory(assignment, zip_bytes, timeout, local_jobs, runner)
     with open_executor(executor, jobs=jobs, scheduler=scheduler) as pool:
         futures = {pool.submit(run_grading_task, task_for(s)): s for s in to_grade}
         for future in as_completed(futures):
@@ -103,7 +103,7 @@ def grade_submissions(assignment: str, paths: list[Path], out_dir: Path, *, dist
 
 
 def _task_factory(assignment: str, zip_bytes: bytes, timeout: float | None,
-                  local_jobs: int | None) -> Callable[[Submission], GradingTask]:
+                  local_jobs: int | None, runner: str) -> Callable[[Submission], GradingTask]:
     """The grading settings of ``assignment`` packed with each submission into a task."""
     dataset = setting(assignment, "grading", "dataset")
     timeout = timeout or float(setting(assignment, "grading", "submission_timeout"))
@@ -114,7 +114,7 @@ def _task_factory(assignment: str, zip_bytes: bytes, timeout: float | None,
     def task_for(submission: Submission) -> GradingTask:
         return GradingTask(file_name=submission.path.name, submission=submission.path.read_bytes(),
                            autograder_zip=zip_bytes, timeout=timeout, dataset=dataset,
-                           limits=limits, threads=threads)
+                           limits=limits, threads=threads, runner=runner)
     return task_for
 
 

@@ -39,6 +39,7 @@ class GradingTask:
     dataset: str
     limits: Limits
     threads: int | None = None  # None: this worker's share of its machine's cores
+    runner: str = "otter"       # "split": judges outside the student's process (issue 5)
 
 
 def run_grading_task(task: GradingTask) -> dict[str, Any]:
@@ -51,7 +52,7 @@ def run_grading_task(task: GradingTask) -> dict[str, Any]:
         autograder_zip.write_bytes(task.autograder_zip)
         graded = grade_with_otter(submission, autograder_zip, timeout=task.timeout,
                                   dataset=task.dataset, threads=task.threads or threads,
-                                  limits=task.limits)
+                                  limits=task.limits, runner=task.runner)
     return {**graded.to_dict(), "worker": worker}
 
 

@@ -20,7 +20,8 @@ from pathlib import Path
 from typing import Any
 
 import nbformat
-from jupyter_client import KernelManager
+from jupyter_client import AsyncKernelManager
+from jupyter_core.utils import run_sync
 from nbclient import NotebookClient
 from nbclient.exceptions import DeadKernelError
 
@@ -30,8 +31,10 @@ OUTPUT_BUDGET = 2 << 20  # characters of output kept per cell; the rest is count
 RESTARTS = 3              # kernels started again after a death, per submission
 
 
-class JailedKernelManager(KernelManager):
-    """Starts the kernel through the jail, which confines it and then execs it."""
+class JailedKernelManager(AsyncKernelManager):
+    """Starts the kernel through the jail, which confines it and then execs it. Asynchronous,
+    as nbclient expects: with a blocking manager, nbclient's wait for output would block the
+    event loop and never notice a kernel that died."""
 
     jail_config: dict = {}
 
@@ -122,13 +125,13 @@ class StudentKernel:
 
     @property
     def alive(self) -> bool:
-        return self.client is not None and self.client.km is not None and self.client.km.is_alive()
+        return self.client is not None and self.client.km is not None and run_sync(self.client.km.is_alive)()
 
     def shutdown(self) -> None:
         if self.client is None:
             return
         try:
-            self.client.km.shutdown_kernel(now=True)
+            run_sync(self.client.km.shutdown_kernel)(now=True)
         except Exception:  # a kernel that is already gone
             pass
         if self.cgroup:
