@@ -91,3 +91,34 @@ def test_a_kernel_killed_by_a_probe_costs_that_check_only_with_a_clear_message(s
     assert "ended the Python process" in failed["unrolled_length_counts_every_value"]
     assert "unroll_grayscale_batches" not in failed  # the kernel came back with the definitions
     assert result["score"] == honest_score() - 1
+
+
+@pytest.fixture
+def kernel(tmp_path):
+    from autograder.grade.sandbox import Limits
+    from autograder.grade.student_kernel import StudentKernel
+    student = StudentKernel(workdir=tmp_path, limits=Limits(cell_timeout=60), env=dict(os.environ))
+    student.start()
+    yield student
+    student.shutdown()
+
+
+def kept_text(kernel, run) -> str:
+    return "".join(o.get("text", "") for o in kernel.client.nb.cells[run.index].outputs)
+
+
+def test_a_cell_that_floods_its_output_keeps_only_the_budget(kernel):
+    """The kernel batches stream output, so whole messages past the budget are dropped; the
+    budget is per cell, so the next cell's output is kept."""
+    from autograder.grade.student_kernel import OUTPUT_BUDGET
+    flood = kernel.run("for _ in range(50):\n    print('x' * 100_000)")  # 5 M characters
+    after = kernel.run("print('still here')")
+    assert flood.status == "ok" and len(kept_text(kernel, flood)) <= OUTPUT_BUDGET
+    assert kept_text(kernel, after) == "still here\n"
+
+
+def test_a_cell_that_kills_the_kernel_costs_only_itself(kernel):
+    kernel.run("x = 41")
+    died = kernel.run("import os\nos._exit(0)")
+    after = kernel.run("x += 1\nassert x == 42")
+    assert (died.status, after.status, kernel.restarts) == ("died", "ok", 1)

@@ -96,7 +96,7 @@ class Judge:
                         "del __autograder_install__\n")
 
     def __call__(self, check, inputs: Any) -> Any:
-        from autograder.checks.channel import decode, encode
+        from autograder.checks.channel import encode
         from autograder.checks.suite import check_seed, load_probes
         key = (check.probe, hashlib.sha256(encode(inputs)).hexdigest())
         if key in self.answers:
@@ -126,7 +126,8 @@ class Judge:
         from autograder.checks.channel import decode
         if not self.kernel.alive:
             return {"probe_failure": "your notebook's Python process had ended (it exited or was killed "
-                                     "more than once), so this check could not call your code"}
+                                     "more than once), so this check could not call your code; remove "
+                                     "sys.exit, os._exit and os.kill calls from your notebook"}
         self.calls += 1
         exchange = self.kernel.workdir / ".exchange"
         exchange.mkdir(exist_ok=True)
@@ -143,7 +144,8 @@ class Judge:
                                      "when the grader called it: look for a loop that never ends"}
         try:
             if reply.stat().st_size > MAX_ANSWER_BYTES:
-                return {"probe_failure": "your code returned far more data than the check needs"}
+                return {"probe_failure": "your code returned far more data than the check needs; "
+                                         "return only what the question asks for"}
             return decode(reply.read_bytes())
         except (OSError, ValueError) as error:
             detail = run.error or f"{type(error).__name__}: {error}"

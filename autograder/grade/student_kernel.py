@@ -17,8 +17,6 @@ import json
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
 import nbformat
 from jupyter_client import AsyncKernelManager
 from jupyter_core.utils import run_sync
@@ -47,6 +45,10 @@ class BoundedOutputClient(NotebookClient):
     """An nbclient whose cells keep at most OUTPUT_BUDGET characters of output: a cell that
     prints a gigabyte must not make the grader hold a gigabyte."""
 
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._output_used: dict[int, int] = {}  # characters received per cell
+
     def output(self, outs, msg, display_id, cell_index):  # noqa: ANN001 (nbclient's signature)
         size = len(json.dumps(msg.get("content", {}), default=str))
         used = self._output_used.get(cell_index, 0) + size
@@ -54,8 +56,6 @@ class BoundedOutputClient(NotebookClient):
         if used > OUTPUT_BUDGET:
             return None
         return super().output(outs, msg, display_id, cell_index)
-
-    _output_used: dict[int, int] = {}
 
 
 @dataclass
@@ -87,7 +87,6 @@ class StudentKernel:
                                      interrupt_on_timeout=True, allow_errors=True,
                                      kernel_name="python3", record_timing=False,
                                      resources={"metadata": {"path": str(self.workdir)}})
-        client._output_used = {}
         client.start_new_kernel(env=self.env)
         client.start_new_kernel_client()
         self.client = client
