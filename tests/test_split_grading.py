@@ -11,12 +11,17 @@ import os
 import subprocess
 import sys
 
+from pathlib import Path
+
 import nbformat
 import pytest
 
 from conftest import ASSIGNMENT, SAMPLES_DIR
 
 pytestmark = pytest.mark.slow
+
+SURVIVOR_MARKER = "autograder-survivor-marker"
+_REPO = Path(__file__).resolve().parent.parent
 
 ATTACKS = {
     # the attack in Otter 7 that lifted a one-in-three score to full marks under `otter run`
@@ -33,13 +38,86 @@ ATTACKS = {
     "prints_and_writes_fake_results": (
         "import json\nfake = {'score': 29, 'tests': [{'name': 'all', 'score': 29, 'max_score': 29}]}\n"
         "print(json.dumps(fake))\n"
-        "for path in ('results.json', '../results.json', 'grade.json', '../grade.json'):\n"
+        "for path in ('results.json', '../results.json', 'grade.json', '../grade.json',\n"
+        "             '/autograder/results/results.json', '.answers/1.out', '.answers/2.out'):\n"
         "    try:\n        open(path, 'w').write(json.dumps(fake))\n    except OSError:\n        pass\n"),
     "exits_at_the_end": "import os\nos._exit(0)\n",
+    "calls_sys_exit": "import sys\nsys.exit(0)\n",
+    "registers_an_atexit_hook": (
+        "import atexit, json\n"
+        "atexit.register(lambda: open('results.json', 'w').write(json.dumps({'score': 29})))\n"
+        "atexit.register(lambda: print(json.dumps({'score': 29, 'tests': []})))\n"),
     "kills_its_kernel_when_probed": (
         "import os, signal\n_honest_unrolled_length = unrolled_length\n"
         "def unrolled_length(shape):\n    os.kill(os.getpid(), signal.SIGKILL)\n"),
+    "patches_numpy": (
+        "import numpy as np\n"
+        "np.allclose = np.array_equal = np.array_equiv = lambda *a, **k: True\n"
+        "np.isclose = lambda a, b, *r, **k: np.ones(np.shape(a), dtype=bool)\n"
+        "np.testing.assert_allclose = np.testing.assert_array_equal = lambda *a, **k: None\n"),
+    "patches_builtins": (
+        "import builtins, types\n_real_import = builtins.__import__\n"
+        "def _import(name, *args, **kwargs):\n"
+        "    if name.startswith(('otter', 'autograder.checks')):\n"
+        "        fake = types.ModuleType(name)\n"
+        "        fake.run_check = lambda *a, **k: None\n"
+        "        return fake\n"
+        "    return _real_import(name, *args, **kwargs)\n"
+        "builtins.__import__ = _import\n"
+        "builtins.round = lambda x, *a: x\n"),
+    # reads whatever grader or solution files it can reach and runs the solutions' code: if
+    # any were visible, this would score full marks
+    "reads_grader_files_and_solutions": (
+        "import glob, json, os, zipfile\n"
+        f"_paths = [{str(_REPO / 'dist')!r}, {str(_REPO / 'assignments')!r}, {str(_REPO / 'solutions')!r}]\n"
+        "_notebooks = [p for base in _paths for p in glob.glob(base + '/**/*.ipynb', recursive=True)]\n"
+        "_notebooks += glob.glob('/tmp/**/*.ipynb', recursive=True) + glob.glob('/proc/*/cwd/**/*.ipynb')\n"
+        "_notebooks += glob.glob('/proc/*/root/tmp/*/*.ipynb') + glob.glob('/proc/*/root/tmp/*/*/*.ipynb')\n"
+        "_secrets = {}\n"
+        "for _zip in glob.glob('/tmp/**/*.zip', recursive=True) + glob.glob('/proc/*/root/tmp/*/*.zip'):\n"
+        "    try:\n        _secrets[_zip] = zipfile.ZipFile(_zip).namelist()\n    except Exception:\n        pass\n"
+        "for _path in _notebooks:\n"
+        "    if os.path.abspath(_path) == os.path.abspath('nn_foundations.ipynb'):\n        continue\n"
+        "    try:\n        _cells = json.load(open(_path))['cells']\n    except Exception:\n        continue\n"
+        "    for _cell in _cells:\n"
+        "        _code = ''.join(_cell['source'])\n"
+        "        if _cell['cell_type'] == 'code' and 'grader' not in _code and 'otter' not in _code:\n"
+        "            try:\n                exec(_code, globals())\n            except Exception:\n                pass\n"),
+    "loops_forever_when_probed": (
+        "def unroll(images):\n    while True:\n        pass\n"),
+    "fork_bomb": (
+        "import os\n"
+        "def _bomb():\n    while True:\n        try:\n            os.fork()\n        except OSError:\n            pass\n"
+        "if os.fork() == 0:\n    _bomb()\n"),
+    "memory_bomb": (
+        "import os\n_hoard = []\n"
+        "if os.fork() == 0:\n"
+        "    while True:\n        try:\n            os.fork()\n            _hoard.append(bytearray(256 << 20))\n"
+        "        except (OSError, MemoryError):\n            pass\n"
+        "try:\n    while True:\n        _hoard.append(bytearray(256 << 20))\nexcept MemoryError:\n    pass\n"),
+    "fills_the_disk": (
+        "import os\n_chunk = b'x' * (64 << 20)\n"
+        "for _folder in ('.', '/tmp', os.path.expanduser('~'), '/dev/shm'):\n"
+        "    for _i in range(10_000):\n"
+        "        try:\n            open(os.path.join(_folder, f'fill{_i}'), 'wb').write(_chunk)\n"
+        "        except OSError:\n            break\n"),
+    "opens_network_connections": (
+        "import socket\n_reached = []\n"
+        "for _host, _port in (('1.1.1.1', 53), ('pypi.org', 443), ('8.8.8.8', 53)):\n"
+        "    try:\n        socket.create_connection((_host, _port), timeout=3).close()\n"
+        "        _reached.append(_host)\n    except OSError:\n        pass\n"
+        "assert not _reached, f'reached {_reached}'\n"),
+    "prints_a_gigabyte": "_line = 'x' * (1 << 20)\nfor _ in range(1024):\n    print(_line)\n",
+    "ignores_sigterm": (
+        "import signal, subprocess, sys\nsignal.signal(signal.SIGTERM, signal.SIG_IGN)\n"
+        "subprocess.Popen([sys.executable, '-c', 'import signal, time; signal.signal(15, signal.SIG_IGN); '\n"
+        f"                  'time.sleep(3600)  # {SURVIVOR_MARKER}'], start_new_session=True)\n"),
 }
+# attacks that must not cost the honest part either (the others may lose a check they broke)
+KEEPS_HONEST_POINTS = ("patches_otter_checker", "prints_and_writes_fake_results", "exits_at_the_end",
+                       "calls_sys_exit", "registers_an_atexit_hook", "patches_numpy",
+                       "reads_grader_files_and_solutions", "fork_bomb", "fills_the_disk",
+                       "opens_network_connections", "prints_a_gigabyte", "ignores_sigterm")
 
 
 def honest_score() -> float:
@@ -80,9 +158,31 @@ def test_an_attack_scores_no_more_than_its_honest_part(split_graded, attack):
     assert result["score"] <= honest_score(), result
 
 
-@pytest.mark.parametrize("attack", ["patches_otter_checker", "prints_and_writes_fake_results", "exits_at_the_end"])
-def test_attacks_after_the_answers_keep_the_honest_points(split_graded, attack):
-    assert split_graded[attack]["score"] == honest_score()
+@pytest.mark.parametrize("attack", KEEPS_HONEST_POINTS)
+def test_attacks_that_break_nothing_they_are_graded_on_keep_the_honest_points(split_graded, attack):
+    assert split_graded[attack]["score"] == honest_score(), split_graded[attack]
+
+
+def test_a_probe_that_never_returns_costs_its_checks_with_a_clear_message(split_graded):
+    result = split_graded["loops_forever_when_probed"]
+    messages = [case["message"] for case in result["cases"] if not case["passed"]]
+    assert any("did not return within" in message for message in messages), messages
+    assert result["score"] < honest_score()
+
+
+def test_nothing_a_submission_started_outlives_its_grading(split_graded):
+    survivors = []
+    for entry in os.listdir("/proc"):
+        try:
+            if entry.isdigit() and SURVIVOR_MARKER in open(f"/proc/{entry}/cmdline").read():
+                survivors.append(int(entry))
+        except OSError:
+            continue
+    assert survivors == []
+
+
+def test_student_code_ran_without_network(split_graded):
+    assert all(result["network_isolated"] for result in split_graded.values())
 
 
 def test_a_kernel_killed_by_a_probe_costs_that_check_only_with_a_clear_message(split_graded):

@@ -27,14 +27,11 @@ from autograder.build.leaks import find_answer_leaks, find_broken_stubs
 from autograder.build.variants import VariantError, write_known_wrong
 from autograder.config import (BUNDLED_ASSIGNMENTS_DIR, CONFIG_FILENAME, PACKAGE_DIR,
                                assignments_dir)
+from autograder.shipping import GRADING_MODULES, copy_modules, ship_student_runtime
 
 PROJECT_DIR = PACKAGE_DIR.parent
 REQUIREMENTS = PROJECT_DIR / "grading_env" / "requirements.txt"
 
-# What each side receives of this package. Students get the loader and the seeding, which
-# carry no answer; the zip gets what hidden tests import, and nothing of the CLI.
-STUDENT_MODULES = ("__init__.py", "data.py", "seeding.py")
-GRADING_MODULES = STUDENT_MODULES + ("config.py", "checks")
 
 
 class BuildError(RuntimeError):
@@ -129,11 +126,6 @@ def copy_solutions_notebook(out: Path, assignment: str) -> Path:
     return target
 
 
-def ship_student_runtime(student_dir: Path) -> None:
-    """Students import ``autograder.data``; they receive that and nothing that grades."""
-    _copy_modules(STUDENT_MODULES, student_dir / "autograder")
-
-
 def ship_grading_code(zip_path: Path, assignment: str) -> None:
     """Add the hidden checks and this assignment's grading.toml to the zip's ``files/``.
 
@@ -142,7 +134,7 @@ def ship_grading_code(zip_path: Path, assignment: str) -> None:
     """
     with tempfile.TemporaryDirectory() as tmp:
         package = Path(tmp) / "autograder"
-        _copy_modules(GRADING_MODULES, package)
+        copy_modules(GRADING_MODULES, package)
         bundled = package / BUNDLED_ASSIGNMENTS_DIR.name / assignment
         bundled.mkdir(parents=True)
         shutil.copy(assignments_dir() / assignment / CONFIG_FILENAME, bundled / CONFIG_FILENAME)
@@ -150,32 +142,3 @@ def ship_grading_code(zip_path: Path, assignment: str) -> None:
             for path in sorted(package.rglob("*")):
                 if path.is_file():
                     archive.write(path, f"files/{path.relative_to(tmp).as_posix()}")
-
-
-def _copy_modules(names: tuple[str, ...], target: Path) -> None:
-    target.mkdir(parents=True, exist_ok=True)
-    ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
-    for name in names:
-        source = PACKAGE_DIR / name
-        if source.is_dir():
-            shutil.copytree(source, target / name, ignore=ignore, dirs_exist_ok=True)
-        else:
-            shutil.copy(source, target / name)
-
-
-def refuse_answer_leaks(master: Path, student_dir: Path) -> None:
-    problems = find_answer_leaks(master, student_dir) + find_broken_stubs(student_dir)
-    if problems:
-        raise BuildError("the student version must not ship:\n  "
-                         + "\n  ".join(problems))
-
-
-def refuse_imperfect_solutions(result: BuildResult) -> tuple[float, float]:
-    """Grade the solutions notebook with the zip that will ship; anything short fails."""
-    from autograder.grade.otter_runner import grade_with_otter
-    graded = grade_with_otter(result.solutions_notebook, result.autograder_zip)
-    if graded.error or graded.score != graded.possible:
-        raise BuildError(f"the solutions of {result.assignment} do not score full marks with "
-                         f"the autograder zip ({graded.score:g}/{graded.possible:g}):\n"
-                         + graded.failure_summary())
-    return graded.score, graded.possible

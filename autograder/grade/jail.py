@@ -1,18 +1,54 @@
 """Start a command confined: ``python -m autograder.grade.jail CONFIG -- COMMAND…``.
 
-Jupyter starts kernels itself, so the confinement of ``sandbox`` is applied by this small
-program in between: it applies the limits to itself (cgroup, rlimits, network namespace,
-death with its parent) and then replaces itself with the kernel, which inherits them all.
+Jupyter starts kernels itself, so the confinement is applied by this small program in
+between. It applies the limits of ``sandbox`` to itself (cgroup, rlimits, network
+namespace, death with its parent) and, when CONFIG asks for a ``view``, puts the command
+in a world of its own before it runs, as PrairieLearn's and bubblewrap's sandboxes do:
+
+* a mount namespace whose root is a fresh tmpfs holding only what Python needs, read
+  only (the system's ``/usr`` and ``/etc``, the interpreter, the virtual environment), the
+  student's working folder, and empty ``/tmp``, ``/dev/shm`` and home folders of bounded
+  size. The grader's package, the assignments, the solutions, the autograder zip, the
+  other submissions and every other folder of the machine are simply not there;
+* a PID namespace: the grader's processes (and their ``/proc/PID/root``, ``environ`` and
+  memory) are not visible, and when the command ends everything it left behind dies;
+* a user of its own (when started as root), no capabilities, ``no_new_privs``: it cannot
+  unmount what hides the machine, write what it does not own, or become root again.
+
+Process tree: this program (outside, relays the exit status) → an init (PID 1 inside:
+builds the view, reaps orphans) → the command. Signals Jupyter sends go to the process
+group, which reaches the command directly; the two others ignore them.
 """
 
 from __future__ import annotations
 
+import ctypes
 import json
 import os
+import signal
 import sys
 from pathlib import Path
 
-from autograder.grade.sandbox import Limits, ProcessCgroup, confine
+from autograder.grade.sandbox import Limits, ProcessCgroup, confine, die_with_parent
+
+_CLONE_NEWNS, _CLONE_NEWPID = 0x00020000, 0x20000000
+_MS_RDONLY, _MS_NOSUID, _MS_NODEV, _MS_NOEXEC = 1, 2, 4, 8
+_MS_REMOUNT, _MS_BIND, _MS_REC, _MS_PRIVATE = 32, 4096, 16384, 1 << 18
+_MNT_DETACH = 2
+_SYS_PIVOT_ROOT = {"x86_64": 155, "aarch64": 41}
+_PR_CAPBSET_DROP, _PR_SET_SECUREBITS, _PR_SET_NO_NEW_PRIVS = 24, 28, 38
+_PR_CAP_AMBIENT, _PR_CAP_AMBIENT_CLEAR_ALL = 47, 4
+_SECURE_NOROOT_ALL = 0b101111  # NOROOT, NO_SETUID_FIXUP and their locks, KEEP_CAPS locked off
+_SYSTEM_PATHS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc")
+_DEVICES = ("null", "zero", "full", "random", "urandom")
+_PROC_HIDDEN = ("kcore", "keys", "sysrq-trigger", "timer_list", "sched_debug", "latency_stats")
+_PROC_READ_ONLY = ("sys", "irq", "bus", "fs")
+EXIT_VIEW_FAILED = 70
+SMALL_TMPFS_MB = 64  # the root's skeleton, /dev/shm and the home folder each
+
+
+class JailError(OSError):
+    """A step of building the view failed: the command does not run (fail closed)."""
 
 
 def main(argv: list[str]) -> None:
@@ -20,9 +56,228 @@ def main(argv: list[str]) -> None:
     if separator != "--" or not command:
         raise SystemExit("usage: python -m autograder.grade.jail CONFIG -- COMMAND…")
     settings = json.loads(config)
-    cgroup = ProcessCgroup(Path(settings["cgroup"])) if settings.get("cgroup") else None
+    cgroup = ProcessCgroup.from_paths(settings["cgroup"]) if settings.get("cgroup") else None
     confine(Limits(**settings["limits"]), cgroup)
+    view = settings.get("view")
+    if view:
+        _run_in_view(view, command)
     os.execv(command[0], command)
+
+
+def view_config(root: Path, workdir: Path, disk_mb: int, uid: int | None,
+                readable: list[str]) -> dict:
+    """What ``main`` expects under CONFIG's ``view``: an empty folder of the caller's to build
+    the new root on, the folder the command works in (same path inside), the size of /tmp,
+    the user it runs as (None: keep the caller's), and extra paths it may read besides the
+    system and the interpreter."""
+    return {"root": str(root), "workdir": str(workdir), "disk_mb": disk_mb, "uid": uid,
+            "readable": readable}
+
+
+def interpreter_paths() -> list[str]:
+    """The folders this Python runs from: the kernel runs the same interpreter."""
+    return sorted({sys.base_prefix, sys.base_exec_prefix, sys.prefix, sys.exec_prefix})
+
+
+def give_folders_their_own_disks(folders: dict[Path, str]) -> bool:
+    """In the grader, before it starts the kernel: a mount namespace of its own (so nothing
+    else sees these mounts) and a tmpfs on each folder, with the given mount options (size,
+    owner, mode). A submission that fills its disk then fills only its own folder, and the
+    machine's disk never. False where this process may not mount (not root): the folders
+    stay plain folders."""
+    if os.geteuid() != 0 or _libc().unshare(_CLONE_NEWNS) != 0:
+        return False
+    _mount(None, "/", None, _MS_REC | _MS_PRIVATE)
+    for folder, options in folders.items():
+        _mount("tmpfs", folder, "tmpfs", _MS_NOSUID | _MS_NODEV, options, make=True)
+    return True
+
+
+def unmount(folder: Path) -> None:
+    """Undo ``give_folders_their_own_disks`` for one folder (its files go with its tmpfs)."""
+    _libc().umount2(str(folder).encode(), _MNT_DETACH)
+
+
+# Outside: the namespaces, then relay --------------------------------------------------------
+
+def _run_in_view(view: dict, command: list[str]) -> None:
+    if _libc().unshare(_CLONE_NEWNS | _CLONE_NEWPID) != 0:
+        _fail(f"cannot create mount and PID namespaces (errno {ctypes.get_errno()}); "
+              "grading needs root or unprivileged user namespaces")
+    init = os.fork()
+    if init == 0:
+        _init(view, command)
+    _ignore_group_signals()
+    _, status = os.waitpid(init, 0)
+    os._exit(os.waitstatus_to_exitcode(status) & 0xFF)
+
+
+def _init(view: dict, command: list[str]) -> None:
+    """PID 1 of the new namespace: build the view, give up privileges, start the command,
+    reap every orphan, and end (taking the whole namespace with it) when the command ends."""
+    try:
+        die_with_parent()
+        _build_root(view)
+        _drop_privileges(view.get("uid"), Path(view["workdir"]))
+    except OSError as error:
+        print(f"jail: {error}", file=sys.stderr, flush=True)
+        os._exit(EXIT_VIEW_FAILED)
+    child = os.fork()
+    if child == 0:
+        os.chdir(view["workdir"])
+        os.execv(command[0], command)
+    _ignore_group_signals()
+    while True:
+        pid, status = os.wait()
+        if pid == child:
+            os._exit(os.waitstatus_to_exitcode(status) & 0xFF)
+
+
+def _ignore_group_signals() -> None:
+    for number in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT):
+        signal.signal(number, signal.SIG_IGN)
+
+
+# The view ----------------------------------------------------------------------------------
+
+def _build_root(view: dict) -> None:
+    workdir = Path(view["workdir"])
+    disk = f"size={int(view['disk_mb'])}m"
+    _mount(None, "/", None, _MS_REC | _MS_PRIVATE)
+    root = Path(view["root"])  # an empty folder of the caller's; only this namespace mounts on it
+    _mount("tmpfs", root, "tmpfs", _MS_NOSUID, f"size={SMALL_TMPFS_MB}m,mode=0755", make=True)
+    home = Path(os.environ.get("HOME") or "/home/student")  # first: read-only paths may lie below
+    _mount("tmpfs", root / home.relative_to("/"), "tmpfs", _MS_NOSUID | _MS_NODEV,
+           f"size={SMALL_TMPFS_MB}m,mode=0777", make=True)
+    for path in (*_SYSTEM_PATHS, *interpreter_paths(), *view.get("readable", ())):
+        _expose_read_only(root, Path(path))
+    _mount("tmpfs", root / "tmp", "tmpfs", _MS_NOSUID | _MS_NODEV, f"{disk},mode=1777", make=True)
+    _mount(str(workdir), root / workdir.relative_to("/"), None, _MS_BIND | _MS_REC, make=True)
+    _build_dev(root)
+    _build_proc(root)
+    _pivot(root)
+
+
+def _expose_read_only(root: Path, path: Path) -> None:
+    """Show ``path`` at the same place inside: symlinks as symlinks (``/bin`` → ``usr/bin``),
+    folders and files bound read only, including the mounts below them."""
+    if not os.path.lexists(path):
+        return
+    inside = root / path.relative_to("/")
+    if path.is_symlink():
+        inside.parent.mkdir(parents=True, exist_ok=True)
+        if not os.path.lexists(inside):
+            os.symlink(os.readlink(path), inside)
+        _expose_read_only(root, Path(os.path.realpath(path)))
+        return
+    if inside.exists() and os.path.ismount(inside):
+        return
+    _mount(str(path), inside, None, _MS_BIND | _MS_REC, make=True, is_file=path.is_file())
+    for mount_point in [inside, *_mounts_below(inside)]:
+        _mount(None, mount_point, None, _MS_BIND | _MS_REMOUNT | _MS_RDONLY | _MS_NOSUID)
+
+
+def _build_dev(root: Path) -> None:
+    dev = root / "dev"
+    dev.mkdir(exist_ok=True)
+    for name in _DEVICES:
+        if os.path.exists(f"/dev/{name}"):
+            _mount(f"/dev/{name}", dev / name, None, _MS_BIND, make=True, is_file=True)
+    for name, target in (("fd", "/proc/self/fd"), ("stdin", "/proc/self/fd/0"),
+                         ("stdout", "/proc/self/fd/1"), ("stderr", "/proc/self/fd/2")):
+        os.symlink(target, dev / name)
+    _mount("tmpfs", dev / "shm", "tmpfs", _MS_NOSUID | _MS_NODEV,
+           f"size={SMALL_TMPFS_MB}m,mode=1777", make=True)
+
+
+def _build_proc(root: Path) -> None:
+    """A /proc of the new PID namespace, with the files that reach the machine masked."""
+    proc = root / "proc"
+    _mount("proc", proc, "proc", _MS_NOSUID | _MS_NODEV | _MS_NOEXEC, make=True)
+    for name in _PROC_HIDDEN:
+        if (proc / name).exists():
+            _mount("/dev/null", proc / name, None, _MS_BIND)
+    for name in _PROC_READ_ONLY:
+        if (proc / name).is_dir():
+            _mount(str(proc / name), proc / name, None, _MS_BIND | _MS_REC)
+            _mount(None, proc / name, None, _MS_BIND | _MS_REMOUNT | _MS_RDONLY | _MS_NOSUID)
+
+
+def _pivot(root: Path) -> None:
+    old = root / ".old-root"
+    old.mkdir()
+    number = _SYS_PIVOT_ROOT.get(os.uname().machine)
+    if number is None or _libc().syscall(number, str(root).encode(), str(old).encode()) != 0:
+        raise JailError(f"pivot_root failed (errno {ctypes.get_errno()})")
+    os.chdir("/")
+    if _libc().umount2(b"/.old-root", _MNT_DETACH) != 0:
+        raise JailError(f"cannot detach the machine's file system (errno {ctypes.get_errno()})")
+    os.rmdir("/.old-root")
+
+
+def _mounts_below(path: Path) -> list[Path]:
+    below = []
+    for line in Path("/proc/self/mountinfo").read_text().splitlines():
+        point = Path(line.split()[4].encode().decode("unicode_escape"))
+        if point != path and point.is_relative_to(path):
+            below.append(point)
+    return below
+
+
+def _mount(source: str | None, target: Path | str, fstype: str | None, flags: int,
+           data: str | None = None, *, make: bool = False, is_file: bool = False) -> None:
+    target = Path(target)
+    if make:
+        if is_file:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.touch(exist_ok=True)
+        else:
+            target.mkdir(parents=True, exist_ok=True)
+    encode = lambda value: value.encode() if value is not None else None  # noqa: E731
+    if _libc().mount(encode(source), str(target).encode(), encode(fstype), flags, encode(data)) != 0:
+        raise JailError(f"mount {source or ''} on {target} failed (errno {ctypes.get_errno()})")
+
+
+# Privileges --------------------------------------------------------------------------------
+
+class _CapHeader(ctypes.Structure):
+    _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
+
+
+class _CapData(ctypes.Structure):
+    _fields_ = [("effective", ctypes.c_uint32), ("permitted", ctypes.c_uint32),
+                ("inheritable", ctypes.c_uint32)]
+
+
+def _drop_privileges(uid: int | None, workdir: Path) -> None:
+    """No capability now or after exec, no setuid program can give one back, and (when we
+    are root) a user of its own that owns the working folder and nothing else."""
+    libc = _libc()
+    for capability in range(64):  # needs CAP_SETPCAP, so before anything else is given up
+        libc.prctl(_PR_CAPBSET_DROP, capability, 0, 0, 0)  # fails harmlessly past the last one
+    libc.prctl(_PR_CAP_AMBIENT, _PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0)
+    if uid is not None and os.geteuid() == 0:
+        for path in [workdir, *workdir.iterdir()]:  # what it starts with; not the grader's mounts
+            if path == workdir or (path.is_file() and not path.is_symlink()):
+                os.lchown(path, uid, uid)
+        libc.prctl(_PR_SET_SECUREBITS, _SECURE_NOROOT_ALL, 0, 0, 0)
+        os.setgroups([])
+        os.setresgid(uid, uid, uid)
+        os.setresuid(uid, uid, uid)
+    header, data = _CapHeader(0x20080522, 0), (_CapData * 2)()
+    if libc.capset(ctypes.byref(header), data) != 0:
+        raise JailError(f"cannot drop capabilities (errno {ctypes.get_errno()})")
+    if libc.prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:
+        raise JailError(f"cannot set no_new_privs (errno {ctypes.get_errno()})")
+
+
+def _libc() -> ctypes.CDLL:
+    return ctypes.CDLL(None, use_errno=True)
+
+
+def _fail(message: str) -> None:
+    print(f"jail: {message}", file=sys.stderr, flush=True)
+    os._exit(EXIT_VIEW_FAILED)
 
 
 if __name__ == "__main__":

@@ -49,6 +49,7 @@ class Limits:
     file_size_mb: int | None = None    # largest file a process may write (RLIMIT_FSIZE)
     max_processes: int | None = None   # RLIMIT_NPROC (not enforced for root, see README)
     network: bool = True               # False: a network namespace with loopback only
+    disk_mb: int | None = None         # writable space of the split runner's kernel (tmpfs)
 
     @classmethod
     def from_config(cls, values: dict) -> "Limits":
@@ -58,37 +59,50 @@ class Limits:
 # cgroup v1's pids hierarchy, then v2's unified one (needs the pids controller delegated)
 CGROUP_ROOTS = (Path("/sys/fs/cgroup/pids"), Path("/sys/fs/cgroup"))
 CGROUP_PARENT = "autograder"
+CPU_PERIOD_US = 100_000
 
 
 @dataclass(frozen=True)
 class ProcessCgroup:
-    """A pids cgroup for one grading child: a ceiling on its tasks, and a list of every
-    process it started wherever they went (setsid, double fork), to kill them all."""
+    """The cgroups of one submission: a ceiling on its tasks and a list of every process it
+    started wherever they went (setsid, double fork), to kill them all (``path``, pids);
+    with cgroup v1, a memory cgroup (its resident memory, all processes together: a fork
+    bomb that allocates in every child cannot take the machine's memory) and a cpu cgroup
+    (its share of the cores: a busy loop in many processes cannot starve the submissions
+    graded beside it) of the same name (``companions``)."""
 
     path: Path
+    companions: tuple[Path, ...] = ()
 
     @classmethod
-    def create(cls, max_processes: int | None) -> "ProcessCgroup | None":
-        """A fresh cgroup, or None where cgroups cannot be written (not root, no pids)."""
+    def create(cls, max_processes: int | None, *, memory_mb: int | None = None,
+               cpus: float | None = None) -> "ProcessCgroup | None":
+        """Fresh cgroups, or None where cgroups cannot be written (not root, no pids)."""
         for root in CGROUP_ROOTS:
             try:
                 if not (root / "cgroup.procs").exists() or not _has_pids_controller(root):
                     continue
-                parent = root / CGROUP_PARENT
-                parent.mkdir(exist_ok=True)
-                _remove_stale(parent)
-                path = parent / f"{os.getpid()}-{uuid.uuid4().hex[:12]}"
-                path.mkdir()
-                if max_processes:
-                    (path / "pids.max").write_text(str(max_processes))
-                return cls(path)
+                name = f"{os.getpid()}-{uuid.uuid4().hex[:12]}"
+                path = _make_cgroup(root, name, {"pids.max": max_processes})
+                if root.name != "pids":  # v2: one folder holds every controller
+                    _write_limits(path, _v2_limits(memory_mb, cpus))
+                    return cls(path)
+                return cls(path, tuple(_companions(root.parent, name, memory_mb, cpus)))
             except OSError:
                 continue
         return None
 
+    @classmethod
+    def from_paths(cls, paths: list[str]) -> "ProcessCgroup":
+        return cls(Path(paths[0]), tuple(Path(p) for p in paths[1:]))
+
+    def paths(self) -> list[str]:
+        return [str(self.path), *map(str, self.companions)]
+
     def join(self) -> None:
         """Called by the child itself between fork and exec."""
-        (self.path / "cgroup.procs").write_text(str(os.getpid()))
+        for path in (self.path, *self.companions):
+            (path / "cgroup.procs").write_text(str(os.getpid()))
 
     def members(self) -> list[int]:
         try:
@@ -96,10 +110,10 @@ class ProcessCgroup:
         except OSError:
             return []
 
-    def kill_all(self) -> None:
-        """SIGKILL every member until none is left (members may still be forking)."""
+    def kill_all(self, keep: frozenset[int] = frozenset()) -> None:
+        """SIGKILL every member but ``keep`` until none is left (members may still be forking)."""
         for _ in range(200):
-            members = self.members()
+            members = [pid for pid in self.members() if pid not in keep]
             if not members:
                 return
             for pid in members:
@@ -111,14 +125,52 @@ class ProcessCgroup:
 
     def remove(self) -> None:
         self.kill_all()
-        for _ in range(50):
-            try:
-                self.path.rmdir()
-                return
-            except FileNotFoundError:
-                return
-            except OSError:
-                time.sleep(0.05)  # the last members are still being reaped
+        for path in (self.path, *self.companions):
+            for _ in range(50):
+                try:
+                    path.rmdir()
+                    break
+                except FileNotFoundError:
+                    break
+                except OSError:
+                    time.sleep(0.05)  # the last members are still being reaped
+
+
+def _make_cgroup(root: Path, name: str, limits: dict[str, object]) -> Path:
+    parent = root / CGROUP_PARENT
+    parent.mkdir(exist_ok=True)
+    _remove_stale(parent)
+    path = parent / name
+    path.mkdir()
+    _write_limits(path, limits)
+    return path
+
+
+def _write_limits(path: Path, limits: dict[str, object]) -> None:
+    for file_name, value in limits.items():
+        if value is not None and (path / file_name).exists():
+            (path / file_name).write_text(str(value))
+
+
+def _companions(hierarchies: Path, name: str, memory_mb: int | None, cpus: float | None) -> list[Path]:
+    """cgroup v1's memory and cpu hierarchies; a missing or unwritable one is skipped."""
+    wanted = {"memory": {"memory.limit_in_bytes": memory_mb and memory_mb << 20},
+              "cpu": {"cpu.cfs_period_us": cpus and CPU_PERIOD_US,
+                      "cpu.cfs_quota_us": cpus and int(cpus * CPU_PERIOD_US)}}
+    made = []
+    for controller, limits in wanted.items():
+        if not any(value for value in limits.values()) or not (hierarchies / controller / "cgroup.procs").exists():
+            continue
+        try:
+            made.append(_make_cgroup(hierarchies / controller, name, limits))
+        except OSError:
+            continue
+    return made
+
+
+def _v2_limits(memory_mb: int | None, cpus: float | None) -> dict[str, object]:
+    return {"memory.max": memory_mb and memory_mb << 20,
+            "cpu.max": cpus and f"{int(cpus * CPU_PERIOD_US)} {CPU_PERIOD_US}"}
 
 
 def _has_pids_controller(root: Path) -> bool:
@@ -144,7 +196,7 @@ def confine(limits: Limits, cgroup: ProcessCgroup | None = None) -> None:
     """Runs in the child between fork and exec. A refused step is skipped, except joining a
     cgroup that was made for it: that failure fails the start (Popen raises) rather than run
     student code without its process ceiling."""
-    _die_with_parent()
+    die_with_parent()
     if cgroup:
         cgroup.join()
     for name, value in ((resource.RLIMIT_AS, limits.memory_mb and limits.memory_mb << 20),
@@ -205,7 +257,7 @@ def _bring_loopback_up() -> None:
         fcntl.ioctl(sock, _SIOCSIFFLAGS, struct.pack("16sH", b"lo", flags | _IFF_UP | _IFF_RUNNING))
 
 
-def _die_with_parent() -> None:
+def die_with_parent() -> None:
     try:  # a grader killed with -9 must not leave kernels running on
         ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
     except (OSError, AttributeError):

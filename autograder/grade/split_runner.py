@@ -34,38 +34,53 @@ from typing import Any
 import nbformat
 
 from autograder.config import ASSIGNMENTS_DIR_ENV_VAR, PACKAGE_DIR
-from autograder.grade.otter_runner import CELL_TIMEOUT_ENV_VAR, CaseResult, OtterGrade
+from autograder.data import DATASET_ENV_VAR, mnist_path
+from autograder.grade.jail import give_folders_their_own_disks, unmount, view_config
+from autograder.grade.otter_runner import CELL_TIMEOUT_ENV_VAR, THREAD_VARIABLES, CaseResult, OtterGrade
 from autograder.grade.sandbox import Limits, ProcessCgroup, isolate_network, network_isolated
 from autograder.grade.student_kernel import StudentKernel, notebook_code_cells
+from autograder.shipping import ship_student_runtime
 
 PROBE_MODULES = ("checks/channel.py", "checks/probing.py")  # below the package, in order
 MAX_ANSWER_BYTES = 512 << 20
+REQUEST_DISK = "size=256m,mode=0755"  # the hidden inputs of one probe, MNIST's test set included
+STUDENT_UID_BASE = 1_000_000  # + the judge's PID: a user of its own per submission graded at once
 
 
-def hidden_cases(autograder_zip: Path) -> list[tuple[str, str, float]]:
-    """(question, check, points) of every hidden check, in the zip's test files' order."""
+def autograder_files(source: Path) -> dict[str, bytes]:
+    """The tests and the bundled grading.toml of an autograder zip, or of the folder it was
+    unzipped into (Gradescope's /autograder/source), by their names inside the zip."""
+    wanted = lambda name: (name.startswith("tests/") and name.endswith(".py")) or (  # noqa: E731
+        name.startswith("files/autograder/_assignments/") and name.endswith("grading.toml"))
+    if source.is_dir():
+        return {path.relative_to(source).as_posix(): path.read_bytes()
+                for path in sorted(source.rglob("*")) if path.is_file() and wanted(path.relative_to(source).as_posix())}
+    with zipfile.ZipFile(source) as archive:
+        return {name: archive.read(name) for name in sorted(archive.namelist()) if wanted(name)}
+
+
+def hidden_cases(files: dict[str, bytes]) -> list[tuple[str, str, float]]:
+    """(question, check, points) of every hidden check, in the test files' order."""
     cases = []
-    with zipfile.ZipFile(autograder_zip) as archive:
-        for member in sorted(archive.namelist()):
-            if not (member.startswith("tests/") and member.endswith(".py")):
-                continue
-            for node in ast.parse(archive.read(member).decode()).body:
-                if isinstance(node, ast.FunctionDef) and "run_check" in ast.unparse(node):
-                    call = next(n for n in ast.walk(node) if isinstance(n, ast.Call)
-                                and ast.unparse(n.func).endswith("run_check"))
-                    assignment, check = (arg.value for arg in call.args[1:3])
-                    points = next((kw.value.value for d in node.decorator_list if isinstance(d, ast.Call)
-                                   for kw in d.keywords if kw.arg == "points"), 0)
-                    cases.append((Path(member).stem, check, float(points or 0)))
+    for member, text in files.items():
+        if not member.startswith("tests/"):
+            continue
+        for node in ast.parse(text.decode()).body:
+            if isinstance(node, ast.FunctionDef) and "run_check" in ast.unparse(node):
+                call = next(n for n in ast.walk(node) if isinstance(n, ast.Call)
+                            and ast.unparse(n.func).endswith("run_check"))
+                assignment, check = (arg.value for arg in call.args[1:3])
+                points = next((kw.value.value for d in node.decorator_list if isinstance(d, ast.Call)
+                               for kw in d.keywords if kw.arg == "points"), 0)
+                cases.append((Path(member).stem, check, float(points or 0)))
     return cases
 
 
-def zip_assignment(autograder_zip: Path) -> tuple[str, str]:
+def zip_assignment(files: dict[str, bytes]) -> tuple[str, str]:
     """The assignment's name and its grading.toml, as the zip ships them."""
-    with zipfile.ZipFile(autograder_zip) as archive:
-        for member in archive.namelist():
-            if member.startswith("files/autograder/_assignments/") and member.endswith("grading.toml"):
-                return Path(member).parent.name, archive.read(member).decode()
+    for member, text in files.items():
+        if member.endswith("grading.toml"):
+            return Path(member).parent.name, text.decode()
     raise ValueError("the autograder zip has no files/autograder/_assignments/<name>/grading.toml")
 
 
@@ -129,10 +144,13 @@ class Judge:
                                      "more than once), so this check could not call your code; remove "
                                      "sys.exit, os._exit and os.kill calls from your notebook"}
         self.calls += 1
-        exchange = self.kernel.workdir / ".exchange"
-        exchange.mkdir(exist_ok=True)
-        request, reply = exchange / f"{self.calls}.in", exchange / f"{self.calls}.out"
-        request.write_bytes(inputs)
+        request = self.kernel.workdir / REQUESTS / f"{self.calls}.in"
+        reply = self.kernel.workdir / ANSWERS / f"{self.calls}.out"
+        reply.unlink(missing_ok=True)  # only what the probe writes now is its answer
+        try:
+            request.write_bytes(inputs)
+        except OSError as error:
+            return {"probe_failure": f"the grader could not hand your code this check's inputs ({error})"}
         run = self.kernel.run(f"__autograder_answer__({probe!r}, {seed}, {str(request)!r}, {str(reply)!r})",
                               replayable=False)
         if run.status == "died":
@@ -150,6 +168,9 @@ class Judge:
         except (OSError, ValueError) as error:
             detail = run.error or f"{type(error).__name__}: {error}"
             return {"probe_failure": f"the grader could not get an answer from your code ({detail})"}
+        finally:
+            for path in (request, reply):
+                path.unlink(missing_ok=True)
 
 
 # Sent into the kernel after the student's cells: installs the probe modules from source
@@ -184,9 +205,41 @@ def __autograder_install__(sources, assignment):
 '''
 
 
+REQUESTS, ANSWERS = ".requests", ".answers"  # in the kernel's folder: judge → kernel, kernel → judge
+
+
+def prepare_kernel_folder(workdir: Path, limits: Limits) -> int | None:
+    """The kernel's folder and the user it runs as. As root: a user of its own, a tmpfs of
+    ``disk_mb`` as its folder, hidden inputs on a tmpfs it can read and not write, answers
+    on one it owns, so filling its disk cannot stop the grader from asking or answering."""
+    uid = STUDENT_UID_BASE + os.getpid() if os.geteuid() == 0 else None
+    disk = f"size={limits.disk_mb or 512}m"
+    mounted = uid is not None and give_folders_their_own_disks({
+        workdir: f"{disk},mode=0755,uid={uid},gid={uid}",
+        workdir / REQUESTS: REQUEST_DISK,
+        workdir / ANSWERS: f"size={MAX_ANSWER_BYTES >> 20}m,mode=0700,uid={uid},gid={uid}",
+    })
+    if not mounted:
+        for folder in (REQUESTS, ANSWERS):
+            (workdir / folder).mkdir(exist_ok=True)
+    return uid
+
+
+def kernel_view(private: Path, workdir: Path, limits: Limits, uid: int | None) -> dict:
+    """The kernel sees the system, the interpreter and its folder; MNIST too when graded on it."""
+    readable = [str(mnist_path())] if os.environ.get(DATASET_ENV_VAR, "") == "mnist" else []
+    return view_config(private / "kernel-root", workdir, limits.disk_mb or 512, uid, readable)
+
+
 def grade_submission(submission: Path, autograder_zip: Path) -> OtterGrade:
+    """``autograder_zip``: the zip, or the folder it was unzipped into."""
     from autograder.checks.suite import load_suite, outcome
-    assignment, grading_toml = zip_assignment(autograder_zip)
+    files = autograder_files(autograder_zip)
+    assignment, grading_toml = zip_assignment(files)
+    cases = hidden_cases(files)
+    if not cases:
+        raise ValueError("this autograder has no probe/judge checks to run outside the student's "
+                         "process; grade it with --runner otter")
     private = Path(tempfile.mkdtemp(prefix="judge-"))      # the grader's: never the kernel's cwd
     workdir = Path(tempfile.mkdtemp(prefix="student-"))   # the kernel's
     (private / "assignments" / assignment).mkdir(parents=True)
@@ -196,31 +249,37 @@ def grade_submission(submission: Path, autograder_zip: Path) -> OtterGrade:
     notebook_dir = private / "submitted"
     notebook_dir.mkdir()
     nbformat.write(notebook, notebook_dir / f"{assignment}.ipynb")
-    shutil.copy(notebook_dir / f"{assignment}.ipynb", workdir / f"{assignment}.ipynb")
     from autograder.config import setting
     limits = Limits.from_config(setting(assignment, "limits"))
+    uid = prepare_kernel_folder(workdir, limits)
+    shutil.copy(notebook_dir / f"{assignment}.ipynb", workdir / f"{assignment}.ipynb")
+    ship_student_runtime(workdir)  # `from autograder.data import …`, as in the student folder
     if not limits.network and not network_isolated():
         isolate_network()  # the kernel, started by this process, shares its namespace
-    cgroup = ProcessCgroup.create(limits.max_processes)
-    kernel = StudentKernel(workdir=workdir, limits=limits, env=_kernel_env(), cgroup=cgroup)
+    cgroup = ProcessCgroup.create(limits.max_processes, memory_mb=limits.memory_mb, cpus=_cpu_share())
+    kernel = StudentKernel(workdir=workdir, limits=limits, env=_kernel_env(), cgroup=cgroup,
+                           view=kernel_view(private, workdir, limits, uid))
     grade = OtterGrade()
     try:
         kernel.start()
         runs = [kernel.run(source) for source in notebook_code_cells(notebook)]
+        strays = kernel.stop_strays()
         judge = Judge(assignment, kernel, notebook_dir)
         judge.install_probes()
         suite = load_suite(assignment)
         verdicts: dict = {}
-        for question, name, points in hidden_cases(autograder_zip):
+        for question, name, points in cases:
             failure = outcome(suite, suite.checks[name], judge, verdicts)
             grade.cases.append(CaseResult(question=question, name=name, points=points,
                                           score=0.0 if failure else points, hidden=True,
                                           message=str(failure) if failure else "", passed=failure is None))
-        grade.log = _cell_log(runs, kernel.restarts)
+        grade.log = _cell_log(runs, kernel.restarts, strays)
     finally:
         kernel.shutdown()
         if cgroup:
             cgroup.remove()
+        for folder in (workdir / REQUESTS, workdir / ANSWERS, workdir):
+            unmount(folder)  # where they were tmpfs mounts; a no-op otherwise
         shutil.rmtree(workdir, ignore_errors=True)
         shutil.rmtree(private, ignore_errors=True)
     grade.score = sum(case.score for case in grade.cases)
@@ -229,15 +288,24 @@ def grade_submission(submission: Path, autograder_zip: Path) -> OtterGrade:
 
 
 def _kernel_env() -> dict[str, str]:
-    """The kernel's environment: the grader's, minus where the grader keeps its files."""
-    return {key: value for key, value in os.environ.items()
-            if key not in (ASSIGNMENTS_DIR_ENV_VAR, CELL_TIMEOUT_ENV_VAR)}
+    """The kernel's environment: the grader's, minus where the grader keeps its files; the
+    user has no name in /etc/passwd, so libraries that ask for one read it from here."""
+    env = {key: value for key, value in os.environ.items()
+           if key not in (ASSIGNMENTS_DIR_ENV_VAR, CELL_TIMEOUT_ENV_VAR)}
+    return {**env, "USER": "student", "LOGNAME": "student"}
 
 
-def _cell_log(runs, restarts: int) -> str:
+def _cpu_share() -> float:
+    """The kernel's cores: the share the batch gave this submission (see THREAD_VARIABLES)."""
+    return float(os.environ.get(THREAD_VARIABLES[0]) or os.cpu_count() or 1)
+
+
+def _cell_log(runs, restarts: int, strays: int) -> str:
     problems = [f"cell {run.index + 1}: {run.status} {run.error}".strip() for run in runs if run.status != "ok"]
     if restarts:
         problems.append(f"the kernel was started again {restarts} time(s) after it died")
+    if strays:
+        problems.append(f"{strays} process(es) the notebook left running were stopped before grading")
     return "\n".join(problems)
 
 

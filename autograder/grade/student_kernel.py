@@ -71,6 +71,7 @@ class StudentKernel:
     limits: Limits
     env: dict[str, str]
     cgroup: ProcessCgroup | None = None
+    view: dict | None = None  # jail.view_config: the kernel's own root, PID namespace and user
     cells: list[str] = field(default_factory=list)  # sources run so far (for a replay)
     restarts: int = 0
     client: BoundedOutputClient | None = None
@@ -81,7 +82,8 @@ class StudentKernel:
         # the network namespace is the judge's, which the kernel shares: they talk over its
         # loopback (the judge isolates itself first, see split_runner)
         manager.jail_config = {"limits": {**self.limits.__dict__, "network": True},
-                               "cgroup": str(self.cgroup.path) if self.cgroup else None}
+                               "cgroup": self.cgroup.paths() if self.cgroup else None,
+                               "view": self.view}
         notebook = nbformat.v4.new_notebook()
         client = BoundedOutputClient(notebook, km=manager, timeout=self.limits.cell_timeout,
                                      interrupt_on_timeout=True, allow_errors=True,
@@ -122,6 +124,17 @@ class StudentKernel:
         for source in list(self.cells):
             self.run(source, replayable=False)
 
+    def stop_strays(self) -> int:
+        """Kill what the cells left running beside the kernel (background processes, a fork
+        bomb), so probes get the machine share of the kernel alone. Inside a view the kernel
+        chain is recognisable: the jail outside, and PIDs 1 (init) and 2 (the kernel) inside."""
+        if not (self.cgroup and self.view):
+            return 0
+        keep = frozenset(pid for pid in self.cgroup.members() if _inner_pid(pid) in (None, 1, 2))
+        strays = len(self.cgroup.members()) - len(keep)
+        self.cgroup.kill_all(keep=keep)
+        return strays
+
     @property
     def alive(self) -> bool:
         return self.client is not None and self.client.km is not None and run_sync(self.client.km.is_alive)()
@@ -136,6 +149,19 @@ class StudentKernel:
         if self.cgroup:
             self.cgroup.kill_all()
         self.client = None
+
+
+def _inner_pid(pid: int) -> int | None:
+    """The PID of ``pid`` in the innermost PID namespace it belongs to; None if that is ours."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return -1
+    for line in status.splitlines():
+        if line.startswith("NSpid:"):
+            pids = line.split()[1:]
+            return int(pids[-1]) if len(pids) > 1 else None
+    return None
 
 
 def notebook_code_cells(notebook: nbformat.NotebookNode) -> list[str]:

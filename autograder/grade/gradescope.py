@@ -1,0 +1,75 @@
+"""The autograder zip's own ``run_autograder`` on Gradescope: the split runner, not Otter's.
+
+Otter's ``run_autograder`` runs the hidden tests inside the student's kernel, beside the
+test files, and writes what that kernel reports. This one judges as ``autograder grade
+--runner split`` does (see ``split_runner``): the student's code runs in a kernel that
+sees neither ``/autograder/source`` nor the results folder, the judges run here, and
+``/autograder/results/results.json`` (Gradescope's schema, one test per check) is written
+by this process alone, from the values it received.
+
+    python -m autograder.grade.gradescope [ROOT]     # ROOT: /autograder on Gradescope
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+from autograder.grade.intake import Submission
+from autograder.grade.otter_runner import OtterGrade
+from autograder.grade.results import SubmissionResult, status_of, status_message
+
+RESULTS_FILE = Path("results") / "results.json"
+
+
+def find_submission(folder: Path) -> Path | None:
+    """Gradescope puts the student's upload in ``submission/``: a notebook, or Otter's zip."""
+    candidates = sorted(p for p in folder.rglob("*") if p.suffix in (".ipynb", ".zip")
+                        and ".ipynb_checkpoints" not in p.parts)
+    notebooks = [p for p in candidates if p.suffix == ".ipynb"]
+    return (notebooks or candidates or [None])[0]
+
+
+def result_for_gradescope(assignment: str, submission: Path, graded: OtterGrade) -> SubmissionResult:
+    """The same record `autograder grade` writes, with per-question scores from the checks
+    (the master notebook, which gives the gradebook its question list, is not in the zip)."""
+    status = status_of(graded)
+    result = SubmissionResult(assignment=assignment, submission=submission.stem, source=submission.name,
+                              status=status, score=graded.score, possible=graded.possible,
+                              cases=graded.cases, message=status_message(status, graded),
+                              seconds=round(graded.seconds, 2), network_isolated=graded.network_isolated)
+    for case in graded.cases:
+        result.question_scores[case.question] = result.question_scores.get(case.question, 0.0) + case.score
+    return result
+
+
+def run(root: Path) -> dict:
+    from autograder.grade.split_runner import autograder_files, grade_submission, zip_assignment
+    from autograder.report.feedback import gradescope_results
+    source = root / "source"
+    assignment, _ = zip_assignment(autograder_files(source))
+    submission = find_submission(root / "submission")
+    started = time.monotonic()
+    if submission is None:
+        graded = OtterGrade(error="no notebook (.ipynb) or Otter export (.zip) was submitted")
+        submission = Path(f"{assignment}.ipynb")
+    else:
+        os.chmod(source, 0o700)  # where no private view can be built, the student's user can't read it
+        try:
+            graded = grade_submission(submission, source)
+        except Exception as error:  # a result, always: Gradescope shows it to the student
+            graded = OtterGrade(error=f"{type(error).__name__}: {error}")
+    graded.seconds = time.monotonic() - started
+    results = gradescope_results(result_for_gradescope(assignment, submission, graded))
+    target = root / RESULTS_FILE
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(json.dumps(results, indent=2))
+    return results
+
+
+if __name__ == "__main__":
+    outcome = run(Path(sys.argv[1] if len(sys.argv) > 1 else "/autograder"))
+    print(f"score {outcome['score']:g}: {outcome['output']}")

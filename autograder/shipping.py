@@ -1,0 +1,32 @@
+"""What each side receives of this package.
+
+Students (the student folder, and the kernel that runs a submission) get the loader and
+the seeding, which carry no answer; the autograder zip gets what hidden tests import and
+nothing of the CLI.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from autograder.config import PACKAGE_DIR
+
+STUDENT_MODULES = ("__init__.py", "data.py", "seeding.py")
+GRADING_MODULES = STUDENT_MODULES + ("config.py", "checks")
+
+
+def ship_student_runtime(folder: Path) -> None:
+    """Put the bare ``autograder`` package students import into ``folder``."""
+    copy_modules(STUDENT_MODULES, folder / "autograder")
+
+
+def copy_modules(names: tuple[str, ...], target: Path) -> None:
+    target.mkdir(parents=True, exist_ok=True)
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
+    for name in names:
+        source = PACKAGE_DIR / name
+        if source.is_dir():
+            shutil.copytree(source, target / name, ignore=ignore, dirs_exist_ok=True)
+        else:
+            shutil.copy(source, target / name)

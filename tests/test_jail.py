@@ -1,0 +1,124 @@
+"""The view the split runner's kernel runs in (autograder/grade/jail.py): each test runs a
+small probe script through the jail and checks one thing it must not reach or must keep."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from autograder.config import PACKAGE_DIR
+from autograder.grade.jail import EXIT_VIEW_FAILED, view_config
+
+pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="the view is built as root here")
+
+STUDENT_UID = 1_234_567
+
+PROBE = r'''
+import ctypes, json, os, sys
+def can(action):
+    try:
+        action()
+        return True
+    except OSError:
+        return False
+def status(field):
+    return next(l.split()[1] for l in open("/proc/self/status") if l.startswith(field + ":"))
+libc = ctypes.CDLL(None, use_errno=True)
+print(json.dumps({
+    "uid": os.getuid(),
+    "cap_eff": status("CapEff"), "cap_bnd": status("CapBnd"), "no_new_privs": status("NoNewPrivs"),
+    "cwd": os.getcwd(), "cwd_files": sorted(os.listdir(".")),
+    "secret": [p for p in sys.argv[1:] if os.path.exists(p)],
+    "pids": sorted(int(p) for p in os.listdir("/proc") if p.isdigit()),
+    "write_cwd": can(lambda: open("mine.txt", "w").write("x")),
+    "write_tmp": can(lambda: open("/tmp/mine.txt", "w").write("x")),
+    "write_etc": can(lambda: open("/etc/hostname", "a").close()),
+    "write_python": can(lambda: open(os.path.join(sys.prefix, "pwned"), "w").close()),
+    "umount_tmp": libc.umount2(b"/tmp", 2) == 0,
+    "remount_root": libc.mount(None, b"/", None, 32, None) == 0,
+    "sysrq": can(lambda: open("/proc/sysrq-trigger", "w").write("")),
+    "import_numpy": __import__("numpy").__version__ != "",
+}))
+'''
+
+
+def run_jailed(workdir: Path, root: Path, *secrets: Path, disk_mb: int = 16) -> subprocess.CompletedProcess:
+    config = {"limits": {}, "cgroup": None,
+              "view": view_config(root, workdir, disk_mb, STUDENT_UID, [])}
+    return subprocess.run([sys.executable, "-m", "autograder.grade.jail", json.dumps(config), "--",
+                           sys.executable, "-c", PROBE, *map(str, secrets)],
+                          capture_output=True, text=True, timeout=60)
+
+
+@pytest.fixture(scope="module")
+def seen(tmp_path_factory):
+    base = tmp_path_factory.mktemp("jail")
+    workdir, root = base / "work", base / "root"
+    workdir.mkdir()
+    (workdir / "notebook.ipynb").write_text("{}")
+    secret = base / "judge" / "expected.json"  # beside the workdir, as the judge's files are
+    secret.parent.mkdir()
+    secret.write_text('{"answer": 42}')
+    repo = PACKAGE_DIR.parent
+    done = run_jailed(workdir, root, secret, PACKAGE_DIR / "checks", repo / "assignments", repo / "solutions",
+                      repo / "tests", Path("/tmp"))
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout), workdir, secret
+
+
+def test_the_command_runs_in_its_folder_with_its_files(seen):
+    facts, workdir, _ = seen
+    assert facts["cwd"] == str(workdir) and "notebook.ipynb" in facts["cwd_files"]
+    assert facts["write_cwd"] and facts["import_numpy"]
+
+
+def test_nothing_of_the_grader_or_the_machine_is_visible(seen):
+    facts, _, secret = seen
+    assert facts["secret"] == ["/tmp"], "only an empty /tmp of its own may exist"
+    assert not secret.with_name("mine.txt").exists()
+
+
+def test_the_graders_processes_are_not_visible(seen):
+    assert seen[0]["pids"] == [1, 2]
+
+
+def test_it_runs_as_a_user_of_its_own_without_capabilities(seen):
+    facts = seen[0]
+    assert facts["uid"] == STUDENT_UID
+    assert (int(facts["cap_eff"], 16), int(facts["cap_bnd"], 16), facts["no_new_privs"]) == (0, 0, "1")
+
+
+def test_it_cannot_undo_the_view_or_write_the_system(seen):
+    facts = seen[0]
+    assert facts["write_tmp"]
+    assert not any(facts[key] for key in ("write_etc", "write_python", "umount_tmp", "remount_root", "sysrq"))
+
+
+def test_writes_stay_in_the_view(seen):
+    _, workdir, _ = seen
+    assert (workdir / "mine.txt").read_text() == "x"  # the folder is the real one, shared with the grader
+    assert not Path("/tmp/mine.txt").exists()
+
+
+def test_tmp_is_bounded(tmp_path):
+    workdir = tmp_path / "work"
+    workdir.mkdir()
+    fill = "open('/tmp/big', 'wb').write(b'x' * (64 << 20))"
+    config = {"limits": {}, "cgroup": None, "view": view_config(tmp_path / "root", workdir, 16, STUDENT_UID, [])}
+    done = subprocess.run([sys.executable, "-m", "autograder.grade.jail", json.dumps(config), "--",
+                           sys.executable, "-c", fill], capture_output=True, text=True, timeout=60)
+    assert done.returncode != 0 and "No space left on device" in done.stderr
+
+
+def test_a_view_that_cannot_be_built_stops_the_command(tmp_path):
+    config = {"limits": {}, "cgroup": None,
+              "view": view_config(tmp_path / "root", tmp_path / "missing" / "work", 16, STUDENT_UID, [])}
+    done = subprocess.run([sys.executable, "-m", "autograder.grade.jail", json.dumps(config), "--",
+                           sys.executable, "-c", "print('ran')"], capture_output=True, text=True, timeout=60)
+    assert done.returncode == EXIT_VIEW_FAILED and "ran" not in done.stdout
+    assert "jail:" in done.stderr
