@@ -55,6 +55,10 @@ ATTACKS = {
         "np.allclose = np.array_equal = np.array_equiv = lambda *a, **k: True\n"
         "np.isclose = lambda a, b, *r, **k: np.ones(np.shape(a), dtype=bool)\n"
         "np.testing.assert_allclose = np.testing.assert_array_equal = lambda *a, **k: None\n"),
+    "breaks_python_for_the_grader": (
+        "import builtins\ndel __autograder_restore__\n"
+        "def _no_imports(*args, **kwargs):\n    raise ImportError('no imports today')\n"
+        "builtins.__import__ = _no_imports\n"),
     "patches_builtins": (
         "import builtins, types\n_real_import = builtins.__import__\n"
         "def _import(name, *args, **kwargs):\n"
@@ -115,7 +119,7 @@ ATTACKS = {
 }
 # attacks that must not cost the honest part either (the others may lose a check they broke)
 KEEPS_HONEST_POINTS = ("patches_otter_checker", "prints_and_writes_fake_results", "exits_at_the_end",
-                       "calls_sys_exit", "registers_an_atexit_hook", "patches_numpy",
+                       "calls_sys_exit", "registers_an_atexit_hook", "patches_numpy", "patches_builtins",
                        "reads_grader_files_and_solutions", "fork_bomb", "fills_the_disk",
                        "opens_network_connections", "prints_a_gigabyte", "ignores_sigterm")
 
@@ -168,6 +172,13 @@ def test_a_probe_that_never_returns_costs_its_checks_with_a_clear_message(split_
     messages = [case["message"] for case in result["cases"] if not case["passed"]]
     assert any("did not return within" in message for message in messages), messages
     assert result["score"] < honest_score()
+
+
+def test_a_notebook_that_breaks_python_for_the_grader_is_told_so(split_graded):
+    result = split_graded["breaks_python_for_the_grader"]
+    messages = {case["message"] for case in result["cases"] if not case["passed"] and case["points"]}
+    assert messages and all("changed Python itself" in message for message in messages
+                            if "placeholder" not in message), messages
 
 
 def test_nothing_a_submission_started_outlives_its_grading(split_graded):

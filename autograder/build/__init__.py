@@ -33,7 +33,6 @@ PROJECT_DIR = PACKAGE_DIR.parent
 REQUIREMENTS = PROJECT_DIR / "grading_env" / "requirements.txt"
 
 
-
 class BuildError(RuntimeError):
     """The build produced something that must not ship."""
 
@@ -142,3 +141,21 @@ def ship_grading_code(zip_path: Path, assignment: str) -> None:
             for path in sorted(package.rglob("*")):
                 if path.is_file():
                     archive.write(path, f"files/{path.relative_to(tmp).as_posix()}")
+
+
+def refuse_answer_leaks(master: Path, student_dir: Path) -> None:
+    problems = find_answer_leaks(master, student_dir) + find_broken_stubs(student_dir)
+    if problems:
+        raise BuildError("the student version must not ship:\n  "
+                         + "\n  ".join(problems))
+
+
+def refuse_imperfect_solutions(result: BuildResult) -> tuple[float, float]:
+    """Grade the solutions notebook with the zip that will ship; anything short fails."""
+    from autograder.grade.otter_runner import grade_with_otter
+    graded = grade_with_otter(result.solutions_notebook, result.autograder_zip)
+    if graded.error or graded.score != graded.possible:
+        raise BuildError(f"the solutions of {result.assignment} do not score full marks with "
+                         f"the autograder zip ({graded.score:g}/{graded.possible:g}):\n"
+                         + graded.failure_summary())
+    return graded.score, graded.possible

@@ -125,7 +125,10 @@ def _init(view: dict, command: list[str]) -> None:
     child = os.fork()
     if child == 0:
         os.chdir(view["workdir"])
-        os.execv(command[0], command)
+        # Jupyter names its own PID, which ipykernel would watch and, finding that the
+        # kernel's parent is this init, take for gone. Its parent is PID 1 now, which
+        # ipykernel knows never goes away; the kernel dies with its namespace anyway.
+        os.execve(command[0], command, {**os.environ, "JPY_PARENT_PID": "1"})
     _ignore_group_signals()
     while True:
         pid, status = os.wait()

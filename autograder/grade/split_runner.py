@@ -100,6 +100,8 @@ class Judge:
         self.assignment, self.kernel, self.notebook_dir = assignment, kernel, notebook_dir
         self.answers: dict[tuple[str, str], Any] = {}
         self.calls = 0
+        self.install_error = ""             # why the probes could not be installed, if they could not
+        self.timed_out: dict[str, str] = {}  # probe → its failure: a probe that hung is not called again
 
     def install_probes(self) -> None:
         """Sent only now, after every student cell has run."""
@@ -107,8 +109,12 @@ class Judge:
                     (PACKAGE_DIR / p).read_text()) for p in PROBE_MODULES]
         probes = f"autograder.checks.{self.assignment}.probes"
         sources.append((probes, (PACKAGE_DIR / "checks" / self.assignment / "probes.py").read_text()))
-        self.kernel.run(_BOOTSTRAP + f"\n__autograder_install__({sources!r}, {self.assignment!r})\n"
-                        "del __autograder_install__\n")
+        run = self.kernel.run(_BOOTSTRAP + f"\n__autograder_install__({sources!r}, {self.assignment!r})\n"
+                              "del __autograder_install__\n", replayable=False)
+        self.install_error = "" if run.status == "ok" else (
+            "your notebook changed Python itself (its built-in functions, the import system or the "
+            f"grader's helpers), so the grader's code could not run beside it ({run.error}); remove "
+            "those changes")
 
     def __call__(self, check, inputs: Any) -> Any:
         from autograder.checks.channel import encode
@@ -143,6 +149,8 @@ class Judge:
             return {"probe_failure": "your notebook's Python process had ended (it exited or was killed "
                                      "more than once), so this check could not call your code; remove "
                                      "sys.exit, os._exit and os.kill calls from your notebook"}
+        if self.install_error or probe in self.timed_out:
+            return {"probe_failure": self.install_error or self.timed_out[probe]}
         self.calls += 1
         request = self.kernel.workdir / REQUESTS / f"{self.calls}.in"
         reply = self.kernel.workdir / ANSWERS / f"{self.calls}.out"
@@ -158,8 +166,9 @@ class Judge:
             return {"probe_failure": "your code ended the Python process (an exit, a kill or a crash) "
                                      "when the grader called it; make your functions return instead"}
         if run.status == "timeout":
-            return {"probe_failure": f"your code did not return within {self.kernel.limits.cell_timeout:g} s "
-                                     "when the grader called it: look for a loop that never ends"}
+            self.timed_out[probe] = (f"your code did not return within {self.kernel.limits.cell_timeout:g} s "
+                                     "when the grader called it: look for a loop that never ends")
+            return {"probe_failure": self.timed_out[probe]}
         try:
             if reply.stat().st_size > MAX_ANSWER_BYTES:
                 return {"probe_failure": "your code returned far more data than the check needs; "
@@ -173,10 +182,18 @@ class Judge:
                 path.unlink(missing_ok=True)
 
 
+# Run before the student's cells: a copy of the built-ins as Python made them, so that the
+# probes run with those even if the notebook replaced some (the copy lives in the kernel,
+# so a notebook can still break it, and only its own grading with it).
+_SNAPSHOT = (
+    "def __autograder_restore__(_saved=dict(vars(__import__('builtins'))), _builtins=__import__('builtins')):\n"
+    "    _builtins.__dict__.update(_saved)\n")
+
 # Sent into the kernel after the student's cells: installs the probe modules from source
 # (the grader's package is not on the kernel's disk) and one function to call a probe.
 _BOOTSTRAP = '''
 def __autograder_install__(sources, assignment):
+    __autograder_restore__()
     import sys, types
     for package in ("autograder.checks", "autograder.checks." + assignment):
         module = types.ModuleType(package)
@@ -262,6 +279,7 @@ def grade_submission(submission: Path, autograder_zip: Path) -> OtterGrade:
     grade = OtterGrade()
     try:
         kernel.start()
+        kernel.run(_SNAPSHOT)
         runs = [kernel.run(source) for source in notebook_code_cells(notebook)]
         strays = kernel.stop_strays()
         judge = Judge(assignment, kernel, notebook_dir)
@@ -301,7 +319,8 @@ def _cpu_share() -> float:
 
 
 def _cell_log(runs, restarts: int, strays: int) -> str:
-    problems = [f"cell {run.index + 1}: {run.status} {run.error}".strip() for run in runs if run.status != "ok"]
+    problems = [f"code cell {number}: {run.status} {run.error}".strip()
+                for number, run in enumerate(runs, 1) if run.status != "ok"]
     if restarts:
         problems.append(f"the kernel was started again {restarts} time(s) after it died")
     if strays:
