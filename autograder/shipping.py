@@ -1,8 +1,8 @@
 """What each side receives of this package.
 
 Students (the student folder, and the kernel that runs a submission) get the loader and
-the seeding, which carry no answer; the autograder zip gets what hidden tests import and
-nothing of the CLI.
+the seeding, which carry no answer; the autograder zip gets the grading code and nothing
+of the CLI or the build.
 """
 
 from __future__ import annotations
@@ -13,7 +13,9 @@ from pathlib import Path
 from autograder.config import PACKAGE_DIR
 
 STUDENT_MODULES = ("__init__.py", "data.py", "seeding.py")
-GRADING_MODULES = STUDENT_MODULES + ("config.py", "checks")
+# what the hidden tests import, and what the zip's own run_autograder needs to judge outside
+# the student's process (the split runner, its jail, and the results.json writer)
+GRADING_MODULES = STUDENT_MODULES + ("config.py", "checks", "assignment.py", "shipping.py", "grade", "report")
 
 
 def ship_student_runtime(folder: Path) -> None:

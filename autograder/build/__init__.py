@@ -7,6 +7,7 @@ Otter Assign does the splitting; this module wraps it in a chain of small, named
 2. run Otter Assign;
 3. give the autograder zip a stable name;
 4. put the grading code into the zip, and only the student runtime into the student folder;
+   the zip's ``run_autograder`` runs our split runner (judges outside the student's kernel);
 5. copy the solutions notebook to a stable place, and make the known-wrong submissions
    from it (``solutions/<assignment>/known_wrong.toml``);
 6. refuse a student version that carries a solution or a hidden test, or whose stubs do
@@ -69,6 +70,7 @@ def build_assignment(assignment: str, dist: Path, *, verify: bool = True) -> Bui
         raise BuildError(str(error)) from error
     ship_student_runtime(result.student_dir)
     ship_grading_code(result.autograder_zip, assignment)
+    judge_outside_the_kernel(result.autograder_zip)
     refuse_answer_leaks(master, result.student_dir)
     if verify:
         result.solution_score = refuse_imperfect_solutions(result)
@@ -141,6 +143,27 @@ def ship_grading_code(zip_path: Path, assignment: str) -> None:
             for path in sorted(package.rglob("*")):
                 if path.is_file():
                     archive.write(path, f"files/{path.relative_to(tmp).as_posix()}")
+
+
+OTTER_ENTRY = "python /autograder/source/run_otter.py"
+SPLIT_ENTRY = ("cd /autograder/source/files && python -m autograder.grade.gradescope /autograder"
+               "  # judges outside the student's kernel (autograder/grade/gradescope.py)")
+
+
+def judge_outside_the_kernel(zip_path: Path) -> None:
+    """Make the zip's ``run_autograder`` start our split runner instead of Otter's, keeping
+    the lines before it that activate Otter's environment on Gradescope."""
+    with zipfile.ZipFile(zip_path) as archive:
+        members = {info: archive.read(info.filename) for info in archive.infolist()}
+    entry = next(info for info in members if info.filename == "run_autograder")
+    script = members[entry].decode()
+    if OTTER_ENTRY not in script:
+        raise BuildError(f"Otter's run_autograder no longer ends with `{OTTER_ENTRY}`; "
+                         "update build.judge_outside_the_kernel for this Otter version")
+    members[entry] = script.replace(OTTER_ENTRY, SPLIT_ENTRY).encode()
+    with zipfile.ZipFile(zip_path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for info, data in members.items():
+            archive.writestr(info, data)
 
 
 def refuse_answer_leaks(master: Path, student_dir: Path) -> None:

@@ -16,9 +16,11 @@ import json
 import os
 import sys
 import time
+import tomllib
 from pathlib import Path
 
-from autograder.grade.intake import Submission
+from autograder.data import DATASET_ENV_VAR
+
 from autograder.grade.otter_runner import OtterGrade
 from autograder.grade.results import SubmissionResult, status_of, status_message
 
@@ -50,7 +52,10 @@ def run(root: Path) -> dict:
     from autograder.grade.split_runner import autograder_files, grade_submission, zip_assignment
     from autograder.report.feedback import gradescope_results
     source = root / "source"
-    assignment, _ = zip_assignment(autograder_files(source))
+    assignment, grading_toml = zip_assignment(autograder_files(source))
+    dataset = tomllib.loads(grading_toml).get("grading", {}).get("dataset")
+    if dataset:  # the dataset the checks were written for, as `autograder grade` forces it
+        os.environ[DATASET_ENV_VAR] = dataset
     submission = find_submission(root / "submission")
     started = time.monotonic()
     if submission is None:

@@ -49,10 +49,10 @@ def dataset_summary(name: str) -> dict[str, Any]:
 
 def from_otter(assignment: str, submission: Submission, graded: OtterGrade, dataset: str,
                worker: str = "") -> SubmissionResult:
-    status = "timeout" if graded.timed_out else "error" if graded.error else "graded"
+    status = status_of(graded)
     result = SubmissionResult(
         assignment=assignment, submission=submission.name, source=str(submission.path),
-        status=status, cases=graded.cases, message=_status_message(status, graded),
+        status=status, cases=graded.cases, message=status_message(status, graded),
         dataset=dataset_summary(dataset), seconds=round(graded.seconds, 2),
         network_isolated=graded.network_isolated, worker=worker,
     )
@@ -78,7 +78,11 @@ def _fill_scores(result: SubmissionResult) -> None:
     result.score = sum(case.score for case in result.cases)
 
 
-def _status_message(status: str, graded: OtterGrade) -> str:
+def status_of(graded: OtterGrade) -> str:
+    return "timeout" if graded.timed_out else "error" if graded.error else "graded"
+
+
+def status_message(status: str, graded: OtterGrade) -> str:
     if status == "timeout":
         return (f"{graded.error}. The notebook did not finish in time: look for a loop that never "
                 "ends or training that runs far longer than the assignment asks.")
