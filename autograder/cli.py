@@ -58,9 +58,10 @@ def build(assignments: tuple[str, ...], dist: Path, no_verify: bool) -> None:
               help="Grade on this machine, or on the workers of a Dask cluster.")
 @click.option("--scheduler", metavar="ADDRESS",
               help="The Dask scheduler's address (tcp://host:8786), with --executor dask.")
-@click.option("--runner", type=click.Choice(["otter", "split"]), default="otter", show_default=True,
-              help="otter: Otter runs the hidden tests in the student's kernel. split: the kernel only "
-                   "answers probes and the judges run in a process the student's code never touches.")
+@click.option("--runner", type=click.Choice(["auto", "split", "otter"]), default="auto", show_default=True,
+              help="split: the student's kernel only answers probes and the judges run in a process its "
+                   "code never touches. otter: Otter runs the hidden tests in the student's kernel (for "
+                   "plain Otter tests only). auto: split when the tests are probes and judges.")
 def grade(assignment: str, paths: tuple[Path, ...], out_dir: Path, dist: Path, jobs: int | None,
           timeout: float | None, force: bool, executor: str, scheduler: str | None, runner: str) -> None:
     """Grade the notebooks and Otter zips found in PATHS for ASSIGNMENT.

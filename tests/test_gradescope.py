@@ -57,6 +57,8 @@ def test_an_attack_on_gradescope_scores_its_honest_part(gradescope):
     _, results, _ = gradescope
     assert results["score"] == honest_score()
     assert results["extra_data"]["status"] == "graded"
+    if os.geteuid() == 0:
+        assert results["extra_data"]["sandbox"] == "view"
 
 
 def test_results_follow_gradescopes_schema_one_test_per_check(gradescope):

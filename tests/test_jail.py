@@ -5,14 +5,17 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
+import time
 from pathlib import Path
 
 import pytest
 
 from autograder.config import PACKAGE_DIR
-from autograder.grade.jail import EXIT_VIEW_FAILED, view_config
+from autograder.grade.jail import EXIT_VIEW_FAILED, isolation_of, view_config
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="the view is built as root here")
 
@@ -122,3 +125,41 @@ def test_a_view_that_cannot_be_built_stops_the_command(tmp_path):
                            sys.executable, "-c", "print('ran')"], capture_output=True, text=True, timeout=60)
     assert done.returncode == EXIT_VIEW_FAILED and "ran" not in done.stdout
     assert "jail:" in done.stderr
+
+
+def test_where_namespaces_are_refused_it_still_runs_as_its_own_user_without_capabilities(tmp_path):
+    """As in a container that forbids namespaces (Gradescope's may): no view, but the user
+    drop still hides every file kept in a folder only root may enter."""
+    workdir, private = Path(tempfile.mkdtemp(prefix="student-")), tmp_path / "judge"  # as the judge makes them
+    private.mkdir(mode=0o700)
+    (private / "expected.json").write_text("42")
+    view = view_config(tmp_path / "root", workdir, 16, STUDENT_UID, [], namespaces=False)
+    script = f"id -u; grep CapEff /proc/self/status; cat {private / 'expected.json'}; pwd"
+    done = subprocess.run([sys.executable, "-m", "autograder.grade.jail",
+                           json.dumps({"limits": {}, "cgroup": None, "view": view}), "--",
+                           "/bin/sh", "-c", script], capture_output=True, text=True, timeout=60)
+    uid, caps, where = done.stdout.split("\n")[:3]
+    assert (int(uid), caps.split()[1], where) == (STUDENT_UID, "0000000000000000", str(workdir))
+    assert "42" not in done.stdout and "Permission denied" in done.stderr
+    assert "without a private view" in done.stderr
+    shutil.rmtree(workdir)
+
+
+@pytest.mark.parametrize("namespaces, expected", [(True, "view"), (False, "user")])
+def test_the_isolation_a_command_got_is_read_from_outside(tmp_path, namespaces, expected):
+    workdir = Path(tempfile.mkdtemp(prefix="student-"))
+    view = view_config(tmp_path / "root", workdir, 16, STUDENT_UID, [], namespaces=namespaces)
+    jailed = subprocess.Popen([sys.executable, "-m", "autograder.grade.jail",
+                               json.dumps({"limits": {}, "cgroup": None, "view": view}), "--",
+                               "/bin/sh", "-c", "touch started; sleep 30"], stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(100):
+            if (workdir / "started").exists():
+                break
+            time.sleep(0.05)
+        assert isolation_of(jailed.pid) == expected
+    finally:
+        jailed.kill()
+        jailed.wait()
+        shutil.rmtree(workdir)
+    assert isolation_of(os.getpid()) == "none"

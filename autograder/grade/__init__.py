@@ -4,9 +4,11 @@ The steps, each in its own module:
 
 1. ``intake``: find the submissions below the given paths and validate each one;
 2. ``executors``: hand each valid one, as a self-contained task, to this machine's worker
-   pool or to a Dask cluster; there ``otter_runner`` grades it with the assignment's
-   autograder zip in a child process confined by ``sandbox`` (limits, no network);
-3. ``results``: turn Otter's per-case results into one result per submission, with a
+   pool or to a Dask cluster; there it is graded with the assignment's autograder zip in a
+   child process confined by ``sandbox`` (limits, no network): by ``split_runner`` (the
+   student's kernel, jailed by ``jail`` in ``student_kernel``, only answers probes; the
+   judges run in the child), or for plain Otter tests by ``otter_runner`` (``otter run``);
+3. ``results``: turn the per-check results into one result per submission, with a
    status from SPEC §6 (``graded``, ``error``, ``timeout``, ``invalid``);
 4. ``journal``: record each result atomically as soon as it is known, so that running the
    same command again after a crash grades only what is missing or changed;
@@ -58,16 +60,18 @@ def autograder_zip(assignment: str, dist: Path) -> Path:
 
 def grade_submissions(assignment: str, paths: list[Path], out_dir: Path, *, dist: Path = Path("dist"),
                       jobs: int | None = None, timeout: float | None = None, force: bool = False,
-                      executor: str = "local", scheduler: str | None = None, runner: str = "otter",
+                      executor: str = "local", scheduler: str | None = None, runner: str = "auto",
                       on_result: Callable[[SubmissionResult], None] | None = None) -> GradeRun:
     """Grade every submission found below ``paths`` and write all outputs to ``out_dir``.
 
     Results already in ``out_dir``'s journal for an unchanged file are reused unless
     ``force``; every new result is journaled the moment it is known, here, whichever
-    executor (``local`` or ``dask`` at ``scheduler``) graded it.
+    executor (``local`` or ``dask`` at ``scheduler``) graded it. ``runner``: see RUNNERS.
     """
     from autograder.report import write_outputs, write_submission_files
-    zip_bytes = autograder_zip(assignment, dist).read_bytes()
+    zip_path = autograder_zip(assignment, dist)
+    zip_bytes = zip_path.read_bytes()
+    runner = choose_runner(zip_path, runner)
     submissions = collect_submissions([Path(p) for p in paths], assignment)
     journal = Journal(out_dir)
     run = GradeRun(assignment=assignment, out_dir=Path(out_dir))
@@ -100,6 +104,16 @@ def grade_submissions(assignment: str, paths: list[Path], out_dir: Path, *, dist
     run.results.sort(key=lambda result: result.submission)
     write_outputs(run)
     return run
+
+
+def choose_runner(zip_path: Path, runner: str = "auto") -> str:
+    """``auto``: ``split`` (the judges outside the student's process) for an assignment whose
+    hidden tests are probes and judges, as every bundled one; ``otter`` for plain Otter tests,
+    which can only run inside the student's kernel."""
+    if runner != "auto":
+        return runner
+    from autograder.grade.split_runner import autograder_files, hidden_cases
+    return "split" if hidden_cases(autograder_files(zip_path)) else "otter"
 
 
 def _task_factory(assignment: str, zip_bytes: bytes, timeout: float | None,

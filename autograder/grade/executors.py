@@ -39,7 +39,7 @@ class GradingTask:
     dataset: str
     limits: Limits
     threads: int | None = None  # None: this worker's share of its machine's cores
-    runner: str = "otter"       # "split": judges outside the student's process (issue 5)
+    runner: str = "split"       # or "otter" (grade.choose_runner)
 
 
 def run_grading_task(task: GradingTask) -> dict[str, Any]:

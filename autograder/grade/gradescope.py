@@ -42,7 +42,8 @@ def result_for_gradescope(assignment: str, submission: Path, graded: OtterGrade)
     result = SubmissionResult(assignment=assignment, submission=submission.stem, source=submission.name,
                               status=status, score=graded.score, possible=graded.possible,
                               cases=graded.cases, message=status_message(status, graded),
-                              seconds=round(graded.seconds, 2), network_isolated=graded.network_isolated)
+                              seconds=round(graded.seconds, 2), network_isolated=graded.network_isolated,
+                              sandbox=graded.sandbox)
     for case in graded.cases:
         result.question_scores[case.question] = result.question_scores.get(case.question, 0.0) + case.score
     return result

@@ -66,6 +66,7 @@ class OtterGrade:
     error: str | None = None
     timed_out: bool = False
     network_isolated: bool = False  # student code ran without network (see sandbox.py)
+    sandbox: str = ""               # split runner: the kernel's isolation (jail.isolation_of)
     seconds: float = 0.0
     log: str = ""
 

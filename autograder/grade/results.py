@@ -31,6 +31,7 @@ class SubmissionResult:
     dataset: dict[str, Any] = field(default_factory=dict)
     seconds: float = 0.0
     network_isolated: bool = False  # student code ran in a network namespace of its own
+    sandbox: str = ""               # split runner: view, user or none (grade/jail.py)
     worker: str = ""                # who graded it: "local", or a Dask worker's address
 
     def failed_cases(self) -> list[CaseResult]:
@@ -54,7 +55,7 @@ def from_otter(assignment: str, submission: Submission, graded: OtterGrade, data
         assignment=assignment, submission=submission.name, source=str(submission.path),
         status=status, cases=graded.cases, message=status_message(status, graded),
         dataset=dataset_summary(dataset), seconds=round(graded.seconds, 2),
-        network_isolated=graded.network_isolated, worker=worker,
+        network_isolated=graded.network_isolated, sandbox=graded.sandbox, worker=worker,
     )
     _fill_scores(result)
     return result

@@ -237,17 +237,26 @@ def isolate_network() -> bool:
         return False
 
 
-def _unshare_as_user(libc: ctypes.CDLL) -> bool:
+def _unshare_as_user(libc: ctypes.CDLL, namespaces: int = _CLONE_NEWNET) -> bool:
     """An unprivileged user gets CAP_NET_ADMIN over a network namespace it owns through a
-    user namespace; the uid and gid are mapped to themselves, so files keep their owner."""
+    user namespace (and CAP_SYS_ADMIN over mount namespaces the same way); the uid and gid
+    are mapped to themselves, so files keep their owner."""
     uid, gid = os.geteuid(), os.getegid()
-    if libc.unshare(_CLONE_NEWUSER | _CLONE_NEWNET) != 0:
+    if libc.unshare(_CLONE_NEWUSER | namespaces) != 0:
         return False
     for path, text in (("/proc/self/setgroups", "deny"), ("/proc/self/uid_map", f"{uid} {uid} 1"),
                        ("/proc/self/gid_map", f"{gid} {gid} 1")):
         with open(path, "w") as stream:
             stream.write(text)
     return True
+
+
+def unshare_as_user(namespaces: int) -> bool:
+    """``namespaces`` (CLONE_* flags) inside a new user namespace; see ``_unshare_as_user``."""
+    try:
+        return _unshare_as_user(ctypes.CDLL(None, use_errno=True), namespaces)
+    except OSError:
+        return False
 
 
 def _bring_loopback_up() -> None:

@@ -239,6 +239,8 @@ def prepare_kernel_folder(workdir: Path, limits: Limits) -> int | None:
     if not mounted:
         for folder in (REQUESTS, ANSWERS):
             (workdir / folder).mkdir(exist_ok=True)
+        if uid is not None:
+            os.chown(workdir / ANSWERS, uid, uid)
     return uid
 
 
@@ -279,6 +281,7 @@ def grade_submission(submission: Path, autograder_zip: Path) -> OtterGrade:
     grade = OtterGrade()
     try:
         kernel.start()
+        grade.sandbox = kernel.isolation
         kernel.run(_SNAPSHOT)
         runs = [kernel.run(source) for source in notebook_code_cells(notebook)]
         strays = kernel.stop_strays()

@@ -23,6 +23,7 @@ from jupyter_core.utils import run_sync
 from nbclient import NotebookClient
 from nbclient.exceptions import DeadKernelError
 
+from autograder.grade.jail import isolation_of
 from autograder.grade.sandbox import Limits, ProcessCgroup
 
 OUTPUT_BUDGET = 2 << 20  # characters of output kept per cell; the rest is counted, not stored
@@ -134,6 +135,12 @@ class StudentKernel:
         strays = len(self.cgroup.members()) - len(keep)
         self.cgroup.kill_all(keep=keep)
         return strays
+
+    @property
+    def isolation(self) -> str:
+        """``view``, ``user`` or ``none`` (see jail.isolation_of), read from outside the kernel."""
+        process = getattr(getattr(self.client.km, "provisioner", None), "process", None) if self.client else None
+        return isolation_of(process.pid) if process else "none"
 
     @property
     def alive(self) -> bool:
