@@ -6,7 +6,11 @@ build's solutions and known-wrong submissions, so every one runs all of its cell
 hidden checks. Peak memory is the largest sum of resident memory over the grader's whole
 process tree (grader, grading children, kernels), sampled every 0.2 s from /proc.
 
-    .venv/bin/python benchmarks/batch_grading.py [--submissions 20] [--jobs 1 2]
+    .venv/bin/python benchmarks/batch_grading.py [--submissions 20] [--jobs 1 2] [--runner split]
+                                                 [--no-kill]
+
+``--runner otter`` against ``--runner split`` gives the cost of judging outside the
+student's process (issue 5) per submission.
 """
 
 from __future__ import annotations
@@ -68,9 +72,9 @@ class PeakMemory(threading.Thread):
             time.sleep(0.2)
 
 
-def grade_command(assignment: str, folder: Path, out: Path, jobs: int, dist: Path) -> list[str]:
+def grade_command(assignment: str, folder: Path, out: Path, jobs: int, dist: Path, runner: str) -> list[str]:
     return [sys.executable, "-m", "autograder.cli", "grade", assignment, str(folder),
-            "--out", str(out), "-j", str(jobs), "--dist", str(dist)]
+            "--out", str(out), "-j", str(jobs), "--dist", str(dist), "--runner", runner]
 
 
 def timed_run(command: list[str]) -> tuple[float, int]:
@@ -106,21 +110,25 @@ def main() -> None:
     parser.add_argument("--submissions", type=int, default=20)
     parser.add_argument("--jobs", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--dist", type=Path, default=ROOT / "dist")
+    parser.add_argument("--runner", default="auto", choices=("auto", "split", "otter"))
+    parser.add_argument("--no-kill", action="store_true", help="skip the kill -9 and resume run")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-grade-") as tmp:
         folder = Path(tmp) / "batch"
         make_batch(args.assignment, args.dist, folder, args.submissions)
-        print(f"{args.submissions} {args.assignment} submissions, {os.cpu_count()} cores")
+        print(f"{args.submissions} {args.assignment} submissions, {os.cpu_count()} cores, runner {args.runner}")
         gradebooks = {}
         for jobs in args.jobs:
             out = Path(tmp) / f"out-j{jobs}"
-            seconds, peak = timed_run(grade_command(args.assignment, folder, out, jobs, args.dist))
+            seconds, peak = timed_run(grade_command(args.assignment, folder, out, jobs, args.dist, args.runner))
             gradebooks[jobs] = (out / "gradebook.csv").read_text()
             print(f"-j {jobs}: {seconds:.0f} s wall ({seconds / args.submissions:.1f} s per submission), "
                   f"peak memory of the process tree {peak / 2**30:.2f} GiB")
+        if args.no_kill:
+            return
         jobs = max(args.jobs)
         out = Path(tmp) / "out-killed"
-        kept, seconds = kill_and_resume(grade_command(args.assignment, folder, out, jobs, args.dist),
+        kept, seconds = kill_and_resume(grade_command(args.assignment, folder, out, jobs, args.dist, args.runner),
                                         out, args.submissions)
         same = (out / "gradebook.csv").read_text() == gradebooks[jobs]
         print(f"kill -9 with {kept} of {args.submissions} journaled (-j {jobs}): {seconds:.0f} s from the kill "

@@ -1,6 +1,6 @@
 """The bundled sample submissions (submissions/<assignment>/) grade as their expected.csv says.
 
-They are graded in the session's otter batch of each assignment (conftest ``otter_batch``),
+They are graded in the session's batch of each assignment (conftest ``otter_batch``, runner auto),
 the same way `bash scripts/main.sh` grades them.
 """
 
@@ -48,3 +48,11 @@ def test_the_leaking_sample_loses_the_tuning_question_for_the_leak(results_by_na
     leaking = results_by_name["leaks_test_set"]
     assert leaking.question_scores["q5_tuning"] == 0
     assert any("leaked into tuning" in case.message for case in leaking.failed_cases())
+
+
+def test_patching_keras_count_params_keeps_the_honest_score(keras_results_by_name):
+    """The judge counts parameters from the model's config it rebuilt, never by asking the
+    student's Keras, so a patched count_params changes nothing (issue 5's corpus)."""
+    from conftest import PATCHES_COUNT_PARAMS
+    patched, honest = keras_results_by_name[PATCHES_COUNT_PARAMS], keras_results_by_name["partial"]
+    assert (patched.status, patched.score) == ("graded", honest.score) == ("graded", expected(KERAS)["partial"][1])

@@ -56,9 +56,11 @@ ATTACKS = {
         "np.isclose = lambda a, b, *r, **k: np.ones(np.shape(a), dtype=bool)\n"
         "np.testing.assert_allclose = np.testing.assert_array_equal = lambda *a, **k: None\n"),
     "breaks_python_for_the_grader": (
-        "import builtins\ndel __autograder_restore__\n"
-        "def _no_imports(*args, **kwargs):\n    raise ImportError('no imports today')\n"
-        "builtins.__import__ = _no_imports\n"),
+        "import builtins\ndel __autograder_restore__\n_real_import = builtins.__import__\n"
+        "def _no_grader_imports(name, *args, **kwargs):\n"
+        "    if name.startswith(('autograder', 'types')):\n        raise ImportError('not today')\n"
+        "    return _real_import(name, *args, **kwargs)\n"
+        "builtins.__import__ = _no_grader_imports\n"),
     "patches_builtins": (
         "import builtins, types\n_real_import = builtins.__import__\n"
         "def _import(name, *args, **kwargs):\n"
@@ -228,6 +230,26 @@ def test_a_cell_that_floods_its_output_keeps_only_the_budget(kernel):
     after = kernel.run("print('still here')")
     assert flood.status == "ok" and len(kept_text(kernel, flood)) <= OUTPUT_BUDGET
     assert kept_text(kernel, after) == "still here\n"
+
+
+def test_a_kernel_that_stops_answering_costs_its_cells_not_the_grading(tmp_path):
+    """A notebook that breaks the kernel's own machinery (here: every import fails, so it can
+    no longer even flush its output) gets no reply to an interrupt; the grader stops waiting
+    at the cell limit instead of forever, and does not replay the cell that hung."""
+    from autograder.grade.sandbox import Limits
+    from autograder.grade.student_kernel import StudentKernel
+    student = StudentKernel(workdir=tmp_path, limits=Limits(cell_timeout=5), env=dict(os.environ))
+    student.start()
+    try:
+        student.run("x = 1")
+        broken = student.run("import builtins\n"
+                             "def _no(*a, **k):\n    raise ImportError('no')\n"
+                             "builtins.__import__ = _no\nprint('broken')\nwhile True:\n    pass\n")
+        after = student.run("x")
+        assert (broken.status, after.status) == ("timeout", "timeout")
+        assert student.cells == ["x = 1"]
+    finally:
+        student.shutdown()
 
 
 def test_a_cell_that_kills_the_kernel_costs_only_itself(kernel):

@@ -144,6 +144,7 @@ def _run_as_user_only(view: dict, command: list[str]) -> None:
           file=sys.stderr, flush=True)
     try:
         _drop_privileges(view.get("uid"), Path(view["workdir"]))
+        die_with_parent()  # after the user change, which clears it
         os.chdir(view["workdir"])
     except OSError as error:
         _fail(str(error))
@@ -154,9 +155,9 @@ def _init(view: dict, command: list[str]) -> None:
     """PID 1 of the new namespace: build the view, give up privileges, start the command,
     reap every orphan, and end (taking the whole namespace with it) when the command ends."""
     try:
-        die_with_parent()
         _build_root(view)
         _drop_privileges(view.get("uid"), Path(view["workdir"]))
+        die_with_parent()  # after the user change, which clears it
     except OSError as error:
         print(f"jail: {error}", file=sys.stderr, flush=True)
         os._exit(EXIT_VIEW_FAILED)

@@ -267,6 +267,8 @@ def _bring_loopback_up() -> None:
 
 
 def die_with_parent() -> None:
+    """SIGKILL this process when its parent ends. Linux clears the setting when the process
+    changes user, so it is set again after any such change."""
     try:  # a grader killed with -9 must not leave kernels running on
         ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
     except (OSError, AttributeError):

@@ -28,6 +28,9 @@ from autograder.grade.sandbox import Limits, ProcessCgroup
 
 OUTPUT_BUDGET = 2 << 20  # characters of output kept per cell; the rest is counted, not stored
 RESTARTS = 3              # kernels started again after a death, per submission
+# A cell past its time limit is interrupted; a kernel that does not even answer the interrupt
+# (its event loop broken by the notebook) gets this reply instead of being waited for forever.
+UNANSWERED = "CellTimeoutError"
 
 
 class JailedKernelManager(AsyncKernelManager):
@@ -49,6 +52,11 @@ class BoundedOutputClient(NotebookClient):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self._output_used: dict[int, int] = {}  # characters received per cell
+        self.replies: dict[int, dict] = {}      # execute_reply content per cell (ours when unanswered)
+        self.on_cell_executed = self._keep_reply
+
+    def _keep_reply(self, cell, cell_index: int, execute_reply: dict) -> None:  # noqa: ANN001
+        self.replies[cell_index] = (execute_reply or {}).get("content", {})
 
     def output(self, outs, msg, display_id, cell_index):  # noqa: ANN001 (nbclient's signature)
         size = len(json.dumps(msg.get("content", {}), default=str))
@@ -88,6 +96,8 @@ class StudentKernel:
         notebook = nbformat.v4.new_notebook()
         client = BoundedOutputClient(notebook, km=manager, timeout=self.limits.cell_timeout,
                                      interrupt_on_timeout=True, allow_errors=True,
+                                     error_on_timeout={"ename": UNANSWERED, "traceback": [],
+                                                       "evalue": "the cell did not finish in time"},
                                      kernel_name="python3", record_timing=False,
                                      resources={"metadata": {"path": str(self.workdir)}})
         client.start_new_kernel(env=self.env)
@@ -105,14 +115,10 @@ class StudentKernel:
         except DeadKernelError:
             self._revive()
             return CellRun(index, "died", "the Python process ended while running this cell")
-        if replayable:
+        run = _outcome(index, cell, self.client)
+        if replayable and run.status != "timeout":  # a cell that ran out of time would again
             self.cells.append(source)
-        errors = [o for o in cell.outputs if o.get("output_type") == "error"]
-        if not errors:
-            return CellRun(index, "ok")
-        name = errors[0].get("ename", "")
-        status = "timeout" if name == "KeyboardInterrupt" else "error"
-        return CellRun(index, status, f"{name}: {errors[0].get('evalue', '')}")
+        return run
 
     def _revive(self) -> None:
         """Start a fresh kernel and replay what had run, so later probes find the student's
@@ -156,6 +162,18 @@ class StudentKernel:
         if self.cgroup:
             self.cgroup.kill_all()
         self.client = None
+
+
+def _outcome(index: int, cell: nbformat.NotebookNode, client: BoundedOutputClient) -> CellRun:
+    reply = client.replies.get(index, {})
+    errors = [o for o in cell.outputs if o.get("output_type") == "error"]
+    if reply.get("ename") == UNANSWERED:
+        errors = [reply]
+    if not errors:
+        return CellRun(index, "ok")
+    name = errors[0].get("ename", "")
+    status = "timeout" if name in ("KeyboardInterrupt", UNANSWERED) else "error"
+    return CellRun(index, status, f"{name}: {errors[0].get('evalue', '')}")
 
 
 def _inner_pid(pid: int) -> int | None:
