@@ -163,3 +163,37 @@ def test_the_isolation_a_command_got_is_read_from_outside(tmp_path, namespaces, 
         jailed.wait()
         shutil.rmtree(workdir)
     assert isolation_of(os.getpid()) == "none"
+
+
+def test_nothing_in_the_view_outlives_a_starter_killed_with_9(tmp_path):
+    """The starter (the judge) killed with -9: the jail dies with it, its init with the jail
+    (set again after the user change, which clears it), and the namespace with its init."""
+    marker = "3007.5"
+    config = {"limits": {}, "cgroup": None, "view": view_config(tmp_path / "root", tmp_path, 16, STUDENT_UID, [])}
+    starter = subprocess.Popen([sys.executable, "-c", (
+        "import subprocess, sys, time\n"
+        f"subprocess.Popen([sys.executable, '-m', 'autograder.grade.jail', {json.dumps(config)!r}, '--', "
+        f"'/bin/sleep', {marker!r}])\n"
+        "time.sleep(300)\n")])
+
+    def sleepers() -> list[int]:
+        found = []
+        for entry in os.listdir("/proc"):
+            try:
+                if entry.isdigit() and open(f"/proc/{entry}/cmdline").read() == f"/bin/sleep\0{marker}\0":
+                    found.append(int(entry))
+            except OSError:
+                continue
+        return found
+    for _ in range(200):
+        if sleepers():
+            break
+        time.sleep(0.05)
+    assert sleepers(), "the jailed command never started"
+    starter.kill()
+    starter.wait()
+    for _ in range(100):
+        if not sleepers():
+            break
+        time.sleep(0.05)
+    assert sleepers() == []

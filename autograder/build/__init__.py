@@ -174,9 +174,12 @@ def refuse_answer_leaks(master: Path, student_dir: Path) -> None:
 
 
 def refuse_imperfect_solutions(result: BuildResult) -> tuple[float, float]:
-    """Grade the solutions notebook with the zip that will ship; anything short fails."""
-    from autograder.grade.otter_runner import grade_with_otter
-    graded = grade_with_otter(result.solutions_notebook, result.autograder_zip)
+    """Grade the solutions notebook with the zip that will ship, as `autograder grade` and the
+    zip's run_autograder will (the split runner); anything short fails."""
+    from autograder.grade import choose_runner
+    from autograder.grade.otter_runner import grade_in_child
+    graded = grade_in_child(result.solutions_notebook, result.autograder_zip,
+                            runner=choose_runner(result.autograder_zip))
     if graded.error or graded.score != graded.possible:
         raise BuildError(f"the solutions of {result.assignment} do not score full marks with "
                          f"the autograder zip ({graded.score:g}/{graded.possible:g}):\n"

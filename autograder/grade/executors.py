@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
 
-from autograder.grade.otter_runner import grade_with_otter
+from autograder.grade.otter_runner import grade_in_child
 from autograder.grade.sandbox import Limits
 
 EXECUTORS = ("local", "dask")
@@ -50,7 +50,7 @@ def run_grading_task(task: GradingTask) -> dict[str, Any]:
         submission.write_bytes(task.submission)
         autograder_zip = Path(folder) / "autograder.zip"
         autograder_zip.write_bytes(task.autograder_zip)
-        graded = grade_with_otter(submission, autograder_zip, timeout=task.timeout,
+        graded = grade_in_child(submission, autograder_zip, timeout=task.timeout,
                                   dataset=task.dataset, threads=task.threads or threads,
                                   limits=task.limits, runner=task.runner)
     return {**graded.to_dict(), "worker": worker}

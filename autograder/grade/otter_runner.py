@@ -1,4 +1,5 @@
-"""Grade one notebook with an autograder zip through ``otter run``, in a child process.
+"""Grade one notebook with an autograder zip in a child process (``grade_in_child``), with
+the split runner (``split_runner``) or, for plain Otter tests, through ``otter run`` (below).
 
 Otter runs the notebook in a kernel of its own, but the code that drives it (nbclient,
 Otter's runner) would still share our process: a submission that hangs the kernel, or a
@@ -88,10 +89,11 @@ class OtterGrade:
 RUNNERS = {"split": "autograder.grade.split_runner", "otter": "autograder.grade.otter_runner"}
 
 
-def grade_with_otter(submission: Path, autograder_zip: Path, *, timeout: float | None = None,
+def grade_in_child(submission: Path, autograder_zip: Path, *, timeout: float | None = None,
                      dataset: str | None = None, threads: int | None = None,
                      limits: Limits = Limits(), runner: str = "otter") -> OtterGrade:
-    """Grade ``submission`` (a notebook or an Otter export zip) in a child process.
+    """Grade ``submission`` (a notebook or an Otter export zip) in a child process, with the
+    split runner or ``otter run`` (``runner``, see RUNNERS).
 
     ``threads`` caps the numeric libraries' thread pools in the child (see THREAD_VARIABLES).
     A kernel that failed to start is started again (KERNEL_START_ATTEMPTS in all).
@@ -119,7 +121,7 @@ def _grade_once(submission: Path, autograder_zip: Path, timeout: float | None, d
         if limits.cell_timeout:
             env[CELL_TIMEOUT_ENV_VAR] = str(limits.cell_timeout)
         env[PARENT_NETNS_ENV_VAR] = network_namespace() or ""
-        returncode, output, timed_out = _run_in_own_session(command, env, tmp, timeout, limits)
+        returncode, output, timed_out = _run_in_own_session(command, env, tmp, timeout, limits, threads)
         if timed_out:
             grade = OtterGrade(error=f"grading stopped after {timeout:g} s (time limit)", timed_out=True)
         elif report.is_file():
@@ -132,9 +134,9 @@ def _grade_once(submission: Path, autograder_zip: Path, timeout: float | None, d
     return grade
 
 
-def _run_in_own_session(command: list[str], env: dict[str, str], cwd: str,
-                        timeout: float | None, limits: Limits) -> tuple[int, str, bool]:
-    cgroup = ProcessCgroup.create(limits.max_processes)
+def _run_in_own_session(command: list[str], env: dict[str, str], cwd: str, timeout: float | None,
+                        limits: Limits, threads: int | None) -> tuple[int, str, bool]:
+    cgroup = ProcessCgroup.create(limits.max_processes, memory_mb=limits.memory_mb, cpus=threads)
     process = subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.PIPE,
                                stderr=subprocess.STDOUT, start_new_session=True, text=True,
                                preexec_fn=lambda: confine(limits, cgroup))
