@@ -64,7 +64,7 @@ def main(argv: list[str]) -> None:
     os.execv(command[0], command)
 
 
-def view_config(root: Path, workdir: Path, disk_mb: int, uid: int | None,
+def view_config(root: Path, workdir: Path, disk_mb: int | None, uid: int | None,
                 readable: list[str], *, namespaces: bool = True) -> dict:
     """What ``main`` expects under CONFIG's ``view``: an empty folder of the caller's to build
     the new root on, the folder the command works in (same path inside), the size of /tmp,
@@ -106,6 +106,11 @@ def give_folders_their_own_disks(folders: dict[Path, str]) -> bool:
     for folder, options in folders.items():
         _mount("tmpfs", folder, "tmpfs", _MS_NOSUID | _MS_NODEV, options, make=True)
     return True
+
+
+def tmpfs_size(megabytes: int | None) -> str:
+    """tmpfs's size option (with its comma), or nothing: tmpfs's own default, half the memory."""
+    return f"size={int(megabytes)}m," if megabytes else ""
 
 
 def unmount(folder: Path) -> None:
@@ -184,7 +189,7 @@ def _ignore_group_signals() -> None:
 
 def _build_root(view: dict) -> None:
     workdir = Path(view["workdir"])
-    disk = f"size={int(view['disk_mb'])}m"
+    disk = tmpfs_size(view.get("disk_mb"))
     _mount(None, "/", None, _MS_REC | _MS_PRIVATE)
     root = Path(view["root"])  # an empty folder of the caller's; only this namespace mounts on it
     _mount("tmpfs", root, "tmpfs", _MS_NOSUID, f"size={SMALL_TMPFS_MB}m,mode=0755", make=True)
@@ -193,7 +198,7 @@ def _build_root(view: dict) -> None:
            f"size={SMALL_TMPFS_MB}m,mode=0777", make=True)
     for path in (*_SYSTEM_PATHS, *interpreter_paths(), *view.get("readable", ())):
         _expose_read_only(root, Path(path))
-    _mount("tmpfs", root / "tmp", "tmpfs", _MS_NOSUID | _MS_NODEV, f"{disk},mode=1777", make=True)
+    _mount("tmpfs", root / "tmp", "tmpfs", _MS_NOSUID | _MS_NODEV, f"{disk}mode=1777", make=True)
     _mount(str(workdir), root / workdir.relative_to("/"), None, _MS_BIND | _MS_REC, make=True)
     _build_dev(root)
     _build_proc(root)

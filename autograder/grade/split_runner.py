@@ -35,7 +35,7 @@ import nbformat
 
 from autograder.config import ASSIGNMENTS_DIR_ENV_VAR, PACKAGE_DIR
 from autograder.data import DATASET_ENV_VAR, mnist_path
-from autograder.grade.jail import give_folders_their_own_disks, unmount, view_config
+from autograder.grade.jail import give_folders_their_own_disks, tmpfs_size, unmount, view_config
 from autograder.grade.otter_runner import CELL_TIMEOUT_ENV_VAR, THREAD_VARIABLES, CaseResult, OtterGrade
 from autograder.grade.sandbox import Limits, ProcessCgroup, isolate_network, network_isolated
 from autograder.grade.student_kernel import StudentKernel, notebook_code_cells
@@ -230,9 +230,9 @@ def prepare_kernel_folder(workdir: Path, limits: Limits) -> int | None:
     ``disk_mb`` as its folder, hidden inputs on a tmpfs it can read and not write, answers
     on one it owns, so filling its disk cannot stop the grader from asking or answering."""
     uid = STUDENT_UID_BASE + os.getpid() if os.geteuid() == 0 else None
-    disk = f"size={limits.disk_mb or 512}m"
+    disk = tmpfs_size(limits.disk_mb)
     mounted = uid is not None and give_folders_their_own_disks({
-        workdir: f"{disk},mode=0755,uid={uid},gid={uid}",
+        workdir: f"{disk}mode=0755,uid={uid},gid={uid}",
         workdir / REQUESTS: REQUEST_DISK,
         workdir / ANSWERS: f"size={MAX_ANSWER_BYTES >> 20}m,mode=0700,uid={uid},gid={uid}",
     })
@@ -247,7 +247,7 @@ def prepare_kernel_folder(workdir: Path, limits: Limits) -> int | None:
 def kernel_view(private: Path, workdir: Path, limits: Limits, uid: int | None) -> dict:
     """The kernel sees the system, the interpreter and its folder; MNIST too when graded on it."""
     readable = [str(mnist_path())] if os.environ.get(DATASET_ENV_VAR, "") == "mnist" else []
-    return view_config(private / "kernel-root", workdir, limits.disk_mb or 512, uid, readable)
+    return view_config(private / "kernel-root", workdir, limits.disk_mb, uid, readable)
 
 
 def grade_submission(submission: Path, autograder_zip: Path) -> OtterGrade:
