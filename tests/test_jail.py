@@ -55,7 +55,7 @@ def run_jailed(workdir: Path, root: Path, *secrets: Path, disk_mb: int = 16) -> 
               "view": view_config(root, workdir, disk_mb, STUDENT_UID, [])}
     return subprocess.run([sys.executable, "-m", "autograder.grade.jail", json.dumps(config), "--",
                            sys.executable, "-c", PROBE, *map(str, secrets)],
-                          capture_output=True, text=True, timeout=60)
+                          capture_output=True, text=True, timeout=60, cwd=workdir)
 
 
 @pytest.fixture(scope="module")
