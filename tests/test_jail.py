@@ -50,9 +50,10 @@ print(json.dumps({
 '''
 
 
-def run_jailed(workdir: Path, root: Path, *secrets: Path, disk_mb: int = 16) -> subprocess.CompletedProcess:
+def run_jailed(workdir: Path, root: Path, *secrets: Path, readable: tuple[Path, ...] = (),
+               disk_mb: int = 16) -> subprocess.CompletedProcess:
     config = {"limits": {}, "cgroup": None,
-              "view": view_config(root, workdir, disk_mb, STUDENT_UID, [])}
+              "view": view_config(root, workdir, disk_mb, STUDENT_UID, [str(p) for p in readable])}
     return subprocess.run([sys.executable, "-m", "autograder.grade.jail", json.dumps(config), "--",
                            sys.executable, "-c", PROBE, *map(str, secrets)],
                           capture_output=True, text=True, timeout=60, cwd=workdir)
@@ -67,9 +68,12 @@ def seen(tmp_path_factory):
     secret = base / "judge" / "expected.json"  # beside the workdir, as the judge's files are
     secret.parent.mkdir()
     secret.write_text('{"answer": 42}')
+    shared = base / "shared" / "mnist.npz"  # a path it may read, below /tmp as a checkout may be
+    shared.parent.mkdir()
+    shared.write_text("digits")
     repo = PACKAGE_DIR.parent
     done = run_jailed(workdir, root, secret, PACKAGE_DIR / "checks", repo / "assignments", repo / "solutions",
-                      repo / "tests", Path("/tmp"))
+                      repo / "tests", Path("/tmp"), shared, readable=(shared,))
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout), workdir, secret
 
@@ -81,8 +85,9 @@ def test_the_command_runs_in_its_folder_with_its_files(seen):
 
 
 def test_nothing_of_the_grader_or_the_machine_is_visible(seen):
-    facts, _, secret = seen
-    assert facts["secret"] == ["/tmp"], "only an empty /tmp of its own may exist"
+    facts, workdir, secret = seen
+    shared = str(workdir.parent / "shared" / "mnist.npz")
+    assert facts["secret"] == ["/tmp", shared], "only its own /tmp and what it may read may exist"
     assert not secret.with_name("mine.txt").exists()
 
 

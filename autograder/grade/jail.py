@@ -193,12 +193,15 @@ def _build_root(view: dict) -> None:
     _mount(None, "/", None, _MS_REC | _MS_PRIVATE)
     root = Path(view["root"])  # an empty folder of the caller's; only this namespace mounts on it
     _mount("tmpfs", root, "tmpfs", _MS_NOSUID, f"size={SMALL_TMPFS_MB}m,mode=0755", make=True)
-    home = Path(os.environ.get("HOME") or "/home/student")  # first: read-only paths may lie below
-    _mount("tmpfs", root / home.relative_to("/"), "tmpfs", _MS_NOSUID | _MS_NODEV,
-           f"size={SMALL_TMPFS_MB}m,mode=0777", make=True)
+    # the writable places first: the read-only paths and the folder may lie below them (a
+    # virtual environment in a checkout under /tmp or the home folder)
+    _mount("tmpfs", root / "tmp", "tmpfs", _MS_NOSUID | _MS_NODEV, f"{disk}mode=1777", make=True)
+    home = Path(os.environ.get("HOME") or "/home/student")
+    if not (root / home.relative_to("/")).is_mount():
+        _mount("tmpfs", root / home.relative_to("/"), "tmpfs", _MS_NOSUID | _MS_NODEV,
+               f"size={SMALL_TMPFS_MB}m,mode=0777", make=True)
     for path in (*_SYSTEM_PATHS, *interpreter_paths(), *view.get("readable", ())):
         _expose_read_only(root, Path(path))
-    _mount("tmpfs", root / "tmp", "tmpfs", _MS_NOSUID | _MS_NODEV, f"{disk}mode=1777", make=True)
     _mount(str(workdir), root / workdir.relative_to("/"), None, _MS_BIND | _MS_REC, make=True)
     _build_dev(root)
     _build_proc(root)
