@@ -10,5 +10,5 @@ export TF_CPP_MIN_LOG_LEVEL=2
 for master in assignments/*/*.ipynb; do
   assignment=$(basename "$(dirname "$master")")
   [ "$assignment.ipynb" = "$(basename "$master")" ] || continue
-  .venv/bin/autograder grade "$assignment" "submissions/$assignment" --out "out/$assignment"
+  .venv/bin/autograder grade "$assignment" "submissions/$assignment"/*.ipynb --out "out/$assignment"
 done

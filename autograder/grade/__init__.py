@@ -18,6 +18,7 @@ The steps, each in its own module:
 
 from __future__ import annotations
 
+import hashlib
 import os
 from concurrent.futures import Future, as_completed
 from dataclasses import dataclass, field
@@ -73,7 +74,7 @@ def grade_submissions(assignment: str, paths: list[Path], out_dir: Path, *, dist
     zip_bytes = zip_path.read_bytes()
     runner = choose_runner(zip_path, runner)
     submissions = collect_submissions([Path(p) for p in paths], assignment)
-    journal = Journal(out_dir)
+    journal = Journal(out_dir, grader=f"{runner}:{hashlib.sha256(zip_bytes).hexdigest()}")
     run = GradeRun(assignment=assignment, out_dir=Path(out_dir))
     digests = {s.name: file_digest(s.path) for s in submissions}
 

@@ -28,8 +28,12 @@ def file_digest(path: Path) -> str:
 
 
 class Journal:
-    def __init__(self, out_dir: Path) -> None:
+    """``grader`` names what grades (the autograder zip's digest and the runner): a result
+    recorded by another grader (a rebuilt zip, another runner) is not reused."""
+
+    def __init__(self, out_dir: Path, grader: str = "") -> None:
         self.folder = Path(out_dir) / JOURNAL_DIR
+        self.grader = grader
 
     def path(self, name: str) -> Path:
         return self.folder / f"{name}.json"
@@ -40,13 +44,15 @@ class Journal:
             record = json.loads(self.path(submission.name).read_text(encoding="utf-8"))
         except (OSError, ValueError):
             return None
-        if record.get("source_sha256") != digest or record.get("source") != str(submission.path):
+        if (record.get("source_sha256") != digest or record.get("source") != str(submission.path)
+                or record.get("grader", "") != self.grader):
             return None
         return result_from_dict(record["result"])
 
     def record(self, result: SubmissionResult, digest: str) -> None:
         from autograder.report import write_atomically
-        record = {"source": result.source, "source_sha256": digest, "result": result.to_dict()}
+        record = {"source": result.source, "source_sha256": digest, "grader": self.grader,
+                  "result": result.to_dict()}
         write_atomically(self.path(result.submission), json.dumps(record))
 
 
