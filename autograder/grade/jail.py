@@ -18,6 +18,10 @@ in a world of its own before it runs, as PrairieLearn's and bubblewrap's sandbox
 Process tree: this program (outside, relays the exit status) → an init (PID 1 inside:
 builds the view, reaps orphans) → the command. Signals Jupyter sends go to the process
 group, which reaches the command directly; the two others ignore them.
+
+Where the system refuses the namespaces (a container that forbids them), the command runs
+without a view but still as its own user without capabilities (``_run_as_user_only``); the
+caller reads which it got from outside with ``isolation_of``.
 """
 
 from __future__ import annotations
