@@ -118,12 +118,19 @@ ATTACKS = {
         "import signal, subprocess, sys\nsignal.signal(signal.SIGTERM, signal.SIG_IGN)\n"
         "subprocess.Popen([sys.executable, '-c', 'import signal, time; signal.signal(15, signal.SIG_IGN); '\n"
         f"                  'time.sleep(3600)  # {SURVIVOR_MARKER}'], start_new_session=True)\n"),
+    # right after the first question's answer: a loop that ignores the interrupt and SIGTERM
+    "ignores_the_interrupt": (
+        "import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\n"
+        "signal.signal(signal.SIGTERM, signal.SIG_IGN)\nwhile True:\n    pass\n"),
 }
+# where an attack goes when not at the end: its cell's number in the notebook (from 1)
+ATTACK_CELL = {"ignores_the_interrupt": 8}
 # attacks that must not cost the honest part either (the others may lose a check they broke)
 KEEPS_HONEST_POINTS = ("patches_otter_checker", "prints_and_writes_fake_results", "exits_at_the_end",
                        "calls_sys_exit", "registers_an_atexit_hook", "patches_numpy", "patches_builtins",
                        "reads_grader_files_and_solutions", "fork_bomb", "fills_the_disk",
-                       "opens_network_connections", "prints_a_gigabyte", "ignores_sigterm")
+                       "opens_network_connections", "prints_a_gigabyte", "ignores_sigterm",
+                       "ignores_the_interrupt")
 
 
 def honest_score() -> float:
@@ -138,7 +145,8 @@ def split_graded(built, tmp_path_factory):
     nbformat.write(partial, folder / "honest.ipynb")
     for name, attack in ATTACKS.items():
         notebook = nbformat.from_dict(partial)
-        notebook.cells.append(nbformat.v4.new_code_cell(attack))
+        number = ATTACK_CELL.get(name, len(notebook.cells) + 1)
+        notebook.cells.insert(number - 1, nbformat.v4.new_code_cell(attack))
         nbformat.write(notebook, folder / f"{name}.ipynb")
     out = tmp_path_factory.mktemp("split-out")
     done = subprocess.run([sys.executable, "-m", "autograder.cli", "grade", ASSIGNMENT, str(folder),
@@ -174,6 +182,15 @@ def test_a_probe_that_never_returns_costs_its_checks_with_a_clear_message(split_
     messages = [case["message"] for case in result["cases"] if not case["passed"]]
     assert any("did not return within" in message for message in messages), messages
     assert result["score"] < honest_score()
+
+
+def test_a_cell_that_ignores_the_interrupt_is_named_and_costs_nothing_else(split_graded):
+    """The kernel is replaced, the cells before and after run without it, and the student is
+    told which cell was stopped, why, and what to change."""
+    result = split_graded["ignores_the_interrupt"]
+    assert (result["status"], result["score"]) == ("graded", honest_score()), result["message"]
+    stopped = [note for note in result["notes"] if note.startswith("Cell 8 (`import signal`)")]
+    assert stopped and "did not stop when interrupted" in stopped[0] and "60 s" in stopped[0], result["notes"]
 
 
 def test_a_notebook_that_breaks_python_for_the_grader_is_told_so(split_graded):
@@ -232,24 +249,54 @@ def test_a_cell_that_floods_its_output_keeps_only_the_budget(kernel):
     assert kept_text(kernel, after) == "still here\n"
 
 
-def test_a_kernel_that_stops_answering_costs_its_cells_not_the_grading(tmp_path):
-    """A notebook that breaks the kernel's own machinery (here: every import fails, so it can
-    no longer even flush its output) gets no reply to an interrupt; the grader stops waiting
-    at the cell limit instead of forever, and does not replay the cell that hung."""
+@pytest.mark.parametrize("hang", [
+    # breaks the kernel's own machinery: every import fails, so it cannot even flush output
+    "import builtins\ndef _no(*a, **k):\n    raise ImportError('no')\n"
+    "builtins.__import__ = _no\nprint('broken')\nwhile True:\n    pass\n",
+    # ignores the interrupt (and the polite signal that would follow)
+    "import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\n"
+    "signal.signal(signal.SIGTERM, signal.SIG_IGN)\nwhile True:\n    pass\n",
+    # swallows KeyboardInterrupt and goes on
+    "import time\nwhile True:\n    try:\n        time.sleep(100)\n    except KeyboardInterrupt:\n        pass\n",
+])
+def test_a_cell_that_will_not_be_interrupted_costs_only_itself(tmp_path, hang):
+    """The grader stops waiting at the cell limit, replaces the kernel, replays the cells
+    before the one that hung (not that one), and the cells after it run as usual."""
     from autograder.grade.sandbox import Limits
     from autograder.grade.student_kernel import StudentKernel
-    student = StudentKernel(workdir=tmp_path, limits=Limits(cell_timeout=5), env=dict(os.environ))
+    student = StudentKernel(workdir=tmp_path, limits=Limits(cell_timeout=3), env=dict(os.environ))
     student.start()
     try:
         student.run("x = 1")
-        broken = student.run("import builtins\n"
-                             "def _no(*a, **k):\n    raise ImportError('no')\n"
-                             "builtins.__import__ = _no\nprint('broken')\nwhile True:\n    pass\n")
-        after = student.run("x")
-        assert (broken.status, after.status) == ("timeout", "timeout")
-        assert student.cells == ["x = 1"]
+        hung = student.run(hang)
+        after = student.run("x += 1\nassert x == 2")
+        assert (hung.status, after.status, student.restarts) == ("stopped", "ok", 1)
+        assert student.cells == ["x = 1", "x += 1\nassert x == 2"]
     finally:
         student.shutdown()
+
+
+def test_a_cell_that_stops_when_interrupted_keeps_its_kernel(kernel):
+    kernel.limits = type(kernel.limits)(cell_timeout=3)
+    kernel.client.timeout = 3
+    kernel.run("x = 1")
+    slow = kernel.run("import time\ntime.sleep(100)")
+    after = kernel.run("x += 1\nassert x == 2")
+    assert (slow.status, after.status, kernel.restarts) == ("timeout", "ok", 0)
+
+
+def test_cells_the_grader_had_to_stop_are_named_to_the_student():
+    import nbformat
+    from autograder.grade.student_kernel import CellRun, cell_notes, notebook_code_cells
+    notebook = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_markdown_cell("# Q1"), nbformat.v4.new_code_cell("x = 1"),
+        nbformat.v4.new_code_cell("while True:\n    pass"), nbformat.v4.new_code_cell("y = z")])
+    cells = notebook_code_cells(notebook)
+    notes = cell_notes(cells, [CellRun(0, "ok"), CellRun(1, "stopped", "…"),
+                               CellRun(2, "error", "NameError: name 'z' is not defined")], 60)
+    assert len(notes) == 2
+    assert notes[0].startswith("Cell 3 (`while True:`)") and "60 s" in notes[0] and "interrupted" in notes[0]
+    assert notes[1].startswith("Cell 4 (`y = z`) raised NameError")
 
 
 def test_a_cell_that_kills_the_kernel_costs_only_itself(kernel):

@@ -70,6 +70,7 @@ class OtterGrade:
     sandbox: str = ""               # split runner: the kernel's isolation (jail.isolation_of)
     seconds: float = 0.0
     log: str = ""
+    notes: list[str] = field(default_factory=list)  # for the student: cells stopped, restarts
 
     def failure_summary(self) -> str:
         if self.error:

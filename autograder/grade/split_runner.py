@@ -38,7 +38,7 @@ from autograder.data import DATASET_ENV_VAR, mnist_path
 from autograder.grade.jail import give_folders_their_own_disks, tmpfs_size, unmount, view_config
 from autograder.grade.otter_runner import CELL_TIMEOUT_ENV_VAR, THREAD_VARIABLES, CaseResult, OtterGrade
 from autograder.grade.sandbox import Limits, ProcessCgroup, isolate_network, network_isolated
-from autograder.grade.student_kernel import StudentKernel, notebook_code_cells
+from autograder.grade.student_kernel import StudentKernel, cell_notes, notebook_code_cells
 from autograder.shipping import ship_student_runtime
 
 PROBE_MODULES = ("checks/channel.py", "checks/probing.py")  # below the package, in order
@@ -161,14 +161,18 @@ class Judge:
             return {"probe_failure": f"the grader could not hand your code this check's inputs ({error})"}
         run = self.kernel.run(f"__autograder_answer__({probe!r}, {seed}, {str(request)!r}, {str(reply)!r})",
                               replayable=False)
-        if run.status == "died":
+        if run.status in ("died", "stopped"):  # a fresh kernel, with the student's cells replayed
             self.install_probes()
+        if run.status == "died":
             return {"probe_failure": "your code ended the Python process (an exit, a kill or a crash) "
                                      "when the grader called it; make your functions return instead"}
-        if run.status == "timeout":
+        if run.status in ("timeout", "stopped"):
             self.timed_out[probe] = (f"your code did not return within {self.kernel.limits.cell_timeout:g} s "
-                                     "when the grader called it: look for a loop that never ends")
+                                     "(the per-cell limit) when the grader called it: look for a loop "
+                                     "that never ends")
             return {"probe_failure": self.timed_out[probe]}
+        if run.status == "lost":
+            return {"probe_failure": f"this check could not call your code: {run.error}"}
         try:
             if reply.stat().st_size > MAX_ANSWER_BYTES:
                 return {"probe_failure": "your code returned far more data than the check needs; "
@@ -283,7 +287,8 @@ def grade_submission(submission: Path, autograder_zip: Path) -> OtterGrade:
         kernel.start()
         grade.sandbox = kernel.isolation
         kernel.run(_SNAPSHOT)
-        runs = [kernel.run(source) for source in notebook_code_cells(notebook)]
+        cells = notebook_code_cells(notebook)
+        runs = [kernel.run(cell.source) for cell in cells]
         strays = kernel.stop_strays()
         judge = Judge(assignment, kernel, notebook_dir)
         judge.install_probes()
@@ -294,7 +299,7 @@ def grade_submission(submission: Path, autograder_zip: Path) -> OtterGrade:
             grade.cases.append(CaseResult(question=question, name=name, points=points,
                                           score=0.0 if failure else points, hidden=True,
                                           message=str(failure) if failure else "", passed=failure is None))
-        grade.log = _cell_log(runs, kernel.restarts, strays)
+        grade.notes = cell_notes(cells, runs, limits.cell_timeout) + _grader_notes(kernel.restarts, strays)
     finally:
         kernel.shutdown()
         if cgroup:
@@ -321,14 +326,15 @@ def _cpu_share() -> float:
     return float(os.environ.get(THREAD_VARIABLES[0]) or os.cpu_count() or 1)
 
 
-def _cell_log(runs, restarts: int, strays: int) -> str:
-    problems = [f"code cell {number}: {run.status} {run.error}".strip()
-                for number, run in enumerate(runs, 1) if run.status != "ok"]
+def _grader_notes(restarts: int, strays: int) -> list[str]:
+    notes = []
     if restarts:
-        problems.append(f"the kernel was started again {restarts} time(s) after it died")
+        notes.append(f"Your notebook's Python process was started again {restarts} time(s) "
+                     "(see the cells above, or a check that ended it).")
     if strays:
-        problems.append(f"{strays} process(es) the notebook left running were stopped before grading")
-    return "\n".join(problems)
+        notes.append(f"{strays} process(es) your notebook left running were stopped before the "
+                     "checks ran.")
+    return notes
 
 
 def _child_main(submission: str, autograder_zip: str, report: str) -> None:

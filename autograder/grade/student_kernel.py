@@ -31,6 +31,10 @@ RESTARTS = 3              # kernels started again after a death, per submission
 # A cell past its time limit is interrupted; a kernel that does not even answer the interrupt
 # (its event loop broken by the notebook) gets this reply instead of being waited for forever.
 UNANSWERED = "CellTimeoutError"
+# After an interrupt, how long the kernel has to become responsive again (Python raises
+# KeyboardInterrupt at its next instruction; a C call may take a moment) before it is taken
+# for hung and replaced.
+INTERRUPT_GRACE = 10.0
 
 
 class JailedKernelManager(AsyncKernelManager):
@@ -69,8 +73,13 @@ class BoundedOutputClient(NotebookClient):
 
 @dataclass
 class CellRun:
+    """What running one cell did. ``status``: ``ok``; ``error`` (it raised); ``timeout`` (it
+    was interrupted at the cell limit and the kernel went on); ``stopped`` (it ignored the
+    interrupt, so its kernel was replaced and the cells before it replayed); ``died`` (it
+    ended the kernel, which was started again); ``lost`` (no kernel was left to run it)."""
+
     index: int
-    status: str  # ok, error, timeout, died
+    status: str
     error: str = ""
 
 
@@ -105,8 +114,11 @@ class StudentKernel:
         self.client = client
 
     def run(self, source: str, *, replayable: bool = True) -> CellRun:
-        """Execute one cell; a cell that kills the kernel is not replayed."""
-        assert self.client is not None
+        """Execute one cell. A cell that kills the kernel, or hangs it past the interrupt, is
+        not replayed: the kernel is replaced and the cells before it run again."""
+        if self.client is None:
+            return CellRun(-1, "lost", "not run: the notebook's Python process had ended "
+                                       f"{RESTARTS + 1} times, and the grader stopped starting it again")
         cell = nbformat.v4.new_code_cell(source)
         self.client.nb.cells.append(cell)
         index = len(self.client.nb.cells) - 1
@@ -116,9 +128,26 @@ class StudentKernel:
             self._revive()
             return CellRun(index, "died", "the Python process ended while running this cell")
         run = _outcome(index, cell, self.client)
+        if run.status == "timeout" and not self._responsive(INTERRUPT_GRACE):
+            self._revive()
+            return CellRun(index, "stopped", "it did not stop when interrupted")
         if replayable and run.status != "timeout":  # a cell that ran out of time would again
             self.cells.append(source)
         return run
+
+    def _responsive(self, seconds: float) -> bool:
+        """Does the kernel answer a request within ``seconds``? Requests are handled in order,
+        so a kernel still busy with an interrupted cell cannot."""
+        assert self.client is not None and self.client.kc is not None
+        client = self.client.kc
+
+        async def ask() -> None:
+            await client.kernel_info(reply=True, timeout=seconds)
+        try:
+            run_sync(ask)()
+            return True
+        except Exception:  # TimeoutError, or a kernel that died meanwhile
+            return False
 
     def _revive(self) -> None:
         """Start a fresh kernel and replay what had run, so later probes find the student's
@@ -189,16 +218,60 @@ def _inner_pid(pid: int) -> int | None:
     return None
 
 
-def notebook_code_cells(notebook: nbformat.NotebookNode) -> list[str]:
+@dataclass(frozen=True)
+class NotebookCell:
+    """A code cell grading runs, with where the student finds it: ``number`` counts every
+    cell of the notebook from 1, as Jupyter's cell list shows them."""
+
+    number: int
+    source: str
+
+    @property
+    def label(self) -> str:
+        first = next((line.strip() for line in self.source.splitlines() if line.strip()), "")
+        return f"cell {self.number} (`{first[:60]}{'…' if len(first) > 60 else ''}`)"
+
+
+def notebook_code_cells(notebook: nbformat.NotebookNode) -> list[NotebookCell]:
     """The cells grading runs: code cells, except those tagged ``otter_ignore`` (training the
     grader does itself) and those that only call the Otter grader (checks, export)."""
     cells = []
-    for cell in notebook.cells:
+    for number, cell in enumerate(notebook.cells, 1):
         if cell.cell_type != "code" or "otter_ignore" in cell.metadata.get("tags", []):
             continue
         lines = [line.strip() for line in cell.source.splitlines() if line.strip()
                  and not line.strip().startswith("#")]
         if lines and all(line.startswith("grader.") for line in lines):
             continue
-        cells.append(cell.source)
+        cells.append(NotebookCell(number, cell.source))
     return cells
+
+
+def cell_notes(cells: list[NotebookCell], runs: list[CellRun], cell_timeout: float | None) -> list[str]:
+    """What the student reads about the cells that did not simply run: which cell, what
+    happened, what the grader did about it and what to change."""
+    limit = f"{cell_timeout:g} s" if cell_timeout else "the time limit"
+    notes = []
+    for cell, run in zip(cells, runs):
+        where = cell.label[0].upper() + cell.label[1:]
+        if run.status == "error":
+            notes.append(f"{where} raised {run.error}. The cells after it still ran; checks that "
+                         "need what it defines fail. Run the notebook top to bottom (Restart & Run "
+                         "All) to see the error.")
+        elif run.status == "timeout":
+            notes.append(f"{where} was still running after {limit} (the per-cell limit) and was "
+                         "interrupted; the cells after it still ran. Make it finish well within "
+                         f"{limit}: look for a loop that never ends, or train for fewer epochs.")
+        elif run.status == "stopped":
+            notes.append(f"{where} was still running after {limit} (the per-cell limit) and did not "
+                         "stop when interrupted (it catches KeyboardInterrupt, or ignores SIGINT), so "
+                         "the grader ended its Python process, started a fresh one, ran the cells "
+                         "before it again and the cells after it without it. Checks that need what "
+                         f"it defines fail. Make it finish within {limit} and let it be interrupted.")
+        elif run.status == "died":
+            notes.append(f"{where} ended the notebook's Python process (an exit, a kill or a "
+                         "crash); the grader started a fresh one, ran the cells before it again and "
+                         "went on. Remove sys.exit, os._exit and os.kill calls.")
+        elif run.status == "lost":
+            notes.append(f"{where} was not run: {run.error}.")
+    return notes

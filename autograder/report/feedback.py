@@ -25,6 +25,8 @@ def feedback_markdown(result: SubmissionResult) -> str:
         lines += ["", f"Graded on the `{result.dataset.get('name')}` dataset "
                       f"({result.dataset.get('n_train')} training and {result.dataset.get('n_test')} "
                       "test images)."]
+    if result.notes:
+        lines += ["", "## While your notebook ran", "", *[f"- {note}" for note in result.notes]]
     for question in questions(result.assignment):
         lines += ["", *question_section(result, question)]
     return "\n".join(lines) + "\n"
@@ -58,7 +60,8 @@ def gradescope_results(result: SubmissionResult) -> dict[str, Any]:
     } for case in result.cases if case.points > 0 or not case.passed]
     return {
         "score": result.score,
-        "output": (STATUS_SENTENCES[result.status] + (f" {result.message}" if result.message else "")),
+        "output": "\n\n".join([STATUS_SENTENCES[result.status] + (f" {result.message}" if result.message else ""),
+                               *result.notes]),
         "tests": tests,
         "extra_data": {
             "assignment": result.assignment, "submission": result.submission,
