@@ -16,6 +16,7 @@ import pytest
 
 from autograder.config import PACKAGE_DIR
 from autograder.grade.jail import EXIT_VIEW_FAILED, isolation_of, view_config
+from autograder.grade.student_kernel import jail_command
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="the view is built as root here")
 
@@ -54,8 +55,7 @@ def run_jailed(workdir: Path, root: Path, *secrets: Path, readable: tuple[Path, 
                disk_mb: int = 16) -> subprocess.CompletedProcess:
     config = {"limits": {}, "cgroup": None,
               "view": view_config(root, workdir, disk_mb, STUDENT_UID, [str(p) for p in readable])}
-    return subprocess.run([sys.executable, "-m", "autograder.grade.jail", json.dumps(config), "--",
-                           sys.executable, "-c", PROBE, *map(str, secrets)],
+    return subprocess.run(jail_command(config, [sys.executable, "-c", PROBE, *map(str, secrets)]),
                           capture_output=True, text=True, timeout=60, cwd=workdir)
 
 
@@ -118,16 +118,16 @@ def test_tmp_is_bounded(tmp_path):
     workdir.mkdir()
     fill = "open('/tmp/big', 'wb').write(b'x' * (64 << 20))"
     config = {"limits": {}, "cgroup": None, "view": view_config(tmp_path / "root", workdir, 16, STUDENT_UID, [])}
-    done = subprocess.run([sys.executable, "-m", "autograder.grade.jail", json.dumps(config), "--",
-                           sys.executable, "-c", fill], capture_output=True, text=True, timeout=60)
+    done = subprocess.run(jail_command(config, [sys.executable, "-c", fill]),
+                          capture_output=True, text=True, timeout=60)
     assert done.returncode != 0 and "No space left on device" in done.stderr
 
 
 def test_a_view_that_cannot_be_built_stops_the_command(tmp_path):
     config = {"limits": {}, "cgroup": None,
               "view": view_config(tmp_path / "root", tmp_path / "missing" / "work", 16, STUDENT_UID, [])}
-    done = subprocess.run([sys.executable, "-m", "autograder.grade.jail", json.dumps(config), "--",
-                           sys.executable, "-c", "print('ran')"], capture_output=True, text=True, timeout=60)
+    done = subprocess.run(jail_command(config, [sys.executable, "-c", "print('ran')"]),
+                          capture_output=True, text=True, timeout=60)
     assert done.returncode == EXIT_VIEW_FAILED and "ran" not in done.stdout
     assert "jail:" in done.stderr
 
@@ -140,9 +140,8 @@ def test_where_namespaces_are_refused_it_still_runs_as_its_own_user_without_capa
     (private / "expected.json").write_text("42")
     view = view_config(tmp_path / "root", workdir, 16, STUDENT_UID, [], namespaces=False)
     script = f"id -u; grep CapEff /proc/self/status; cat {private / 'expected.json'}; pwd"
-    done = subprocess.run([sys.executable, "-m", "autograder.grade.jail",
-                           json.dumps({"limits": {}, "cgroup": None, "view": view}), "--",
-                           "/bin/sh", "-c", script], capture_output=True, text=True, timeout=60)
+    done = subprocess.run(jail_command({"limits": {}, "cgroup": None, "view": view}, ["/bin/sh", "-c", script]),
+                          capture_output=True, text=True, timeout=60)
     uid, caps, where = done.stdout.split("\n")[:3]
     assert (int(uid), caps.split()[1], where) == (STUDENT_UID, "0000000000000000", str(workdir))
     assert "42" not in done.stdout and "Permission denied" in done.stderr
@@ -154,9 +153,8 @@ def test_where_namespaces_are_refused_it_still_runs_as_its_own_user_without_capa
 def test_the_isolation_a_command_got_is_read_from_outside(tmp_path, namespaces, expected):
     workdir = Path(tempfile.mkdtemp(prefix="student-"))
     view = view_config(tmp_path / "root", workdir, 16, STUDENT_UID, [], namespaces=namespaces)
-    jailed = subprocess.Popen([sys.executable, "-m", "autograder.grade.jail",
-                               json.dumps({"limits": {}, "cgroup": None, "view": view}), "--",
-                               "/bin/sh", "-c", "touch started; sleep 30"], stderr=subprocess.DEVNULL)
+    jailed = subprocess.Popen(jail_command({"limits": {}, "cgroup": None, "view": view},
+                                           ["/bin/sh", "-c", "touch started; sleep 30"]), stderr=subprocess.DEVNULL)
     try:
         for _ in range(100):
             if (workdir / "started").exists():
@@ -177,8 +175,7 @@ def test_nothing_in_the_view_outlives_a_starter_killed_with_9(tmp_path):
     config = {"limits": {}, "cgroup": None, "view": view_config(tmp_path / "root", tmp_path, 16, STUDENT_UID, [])}
     starter = subprocess.Popen([sys.executable, "-c", (
         "import subprocess, sys, time\n"
-        f"subprocess.Popen([sys.executable, '-m', 'autograder.grade.jail', {json.dumps(config)!r}, '--', "
-        f"'/bin/sleep', {marker!r}])\n"
+        f"subprocess.Popen({jail_command(config, ['/bin/sleep', marker])!r})\n"
         "time.sleep(300)\n")])
 
     def sleepers() -> list[int]:

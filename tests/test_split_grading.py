@@ -21,6 +21,8 @@ from conftest import ASSIGNMENT, SAMPLES_DIR
 pytestmark = pytest.mark.slow
 
 SURVIVOR_MARKER = "autograder-survivor-marker"
+PLANTED_MARKER = "/tmp/autograder-planted-module-ran"  # outside the kernel's view
+PLANT = f"open({PLANTED_MARKER!r}, 'w').write(str(__import__('os').getuid()))\n"
 _REPO = Path(__file__).resolve().parent.parent
 
 ATTACKS = {
@@ -122,6 +124,17 @@ ATTACKS = {
     "ignores_the_interrupt": (
         "import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\n"
         "signal.signal(signal.SIGTERM, signal.SIG_IGN)\nwhile True:\n    pass\n"),
+    # replaces the package in its own folder, then ends its kernel: the kernel's next start
+    # must not run it as root (the jail starts in that folder)
+    "plants_a_module_for_the_grader": (
+        "import os, pathlib, shutil\n"
+        f"_plant = {PLANT!r}\n"
+        "os.rename('autograder', '_shipped')  # root's files, but the folder is the kernel's\n"
+        "shutil.copytree('_shipped', 'autograder')\n"
+        "for _name in ('autograder/__init__.py', 'autograder/grade/__init__.py', 'autograder/grade/jail.py'):\n"
+        "    _path = pathlib.Path(_name)\n    _path.parent.mkdir(parents=True, exist_ok=True)\n"
+        "    _path.write_text(_plant + (_path.read_text() if _path.exists() else ''))\n"
+        "os._exit(0)\n"),
 }
 # where an attack goes when not at the end: its cell's number in the notebook (from 1)
 ATTACK_CELL = {"ignores_the_interrupt": 8}
@@ -130,7 +143,7 @@ KEEPS_HONEST_POINTS = ("patches_otter_checker", "prints_and_writes_fake_results"
                        "calls_sys_exit", "registers_an_atexit_hook", "patches_numpy", "patches_builtins",
                        "reads_grader_files_and_solutions", "fork_bomb", "fills_the_disk",
                        "opens_network_connections", "prints_a_gigabyte", "ignores_sigterm",
-                       "ignores_the_interrupt")
+                       "ignores_the_interrupt", "plants_a_module_for_the_grader")
 
 
 def honest_score() -> float:
@@ -140,6 +153,8 @@ def honest_score() -> float:
 
 @pytest.fixture(scope="module")
 def split_graded(built, tmp_path_factory):
+    if os.path.exists(PLANTED_MARKER):
+        os.remove(PLANTED_MARKER)
     folder = tmp_path_factory.mktemp("attacks")
     partial = nbformat.read(SAMPLES_DIR / ASSIGNMENT / "partial.ipynb", as_version=4)
     nbformat.write(partial, folder / "honest.ipynb")
@@ -198,6 +213,11 @@ def test_a_notebook_that_breaks_python_for_the_grader_is_told_so(split_graded):
     messages = {case["message"] for case in result["cases"] if not case["passed"] and case["points"]}
     assert messages and all("changed Python itself" in message for message in messages
                             if "placeholder" not in message), messages
+
+
+def test_a_module_planted_in_the_kernels_folder_never_runs_outside_the_view(split_graded):
+    assert split_graded["plants_a_module_for_the_grader"]["status"] == "graded"
+    assert not os.path.exists(PLANTED_MARKER), open(PLANTED_MARKER).read()
 
 
 def test_nothing_a_submission_started_outlives_its_grading(split_graded):

@@ -7,7 +7,8 @@ Otter Assign does the splitting; this module wraps it in a chain of small, named
 2. run Otter Assign;
 3. give the autograder zip a stable name;
 4. put the grading code into the zip, and only the student runtime into the student folder;
-   the zip's ``run_autograder`` runs our split runner (judges outside the student's kernel);
+   the zip's ``run_autograder`` runs our split runner (judges outside the student's kernel),
+   and its ``setup.sh`` lets the kernel's own user reach Python;
 5. copy the solutions notebook to a stable place, and make the known-wrong submissions
    from it (``solutions/<assignment>/known_wrong.toml``);
 6. refuse a student version that carries a solution or a hidden test, or whose stubs do
@@ -71,6 +72,7 @@ def build_assignment(assignment: str, dist: Path, *, verify: bool = True) -> Bui
     ship_student_runtime(result.student_dir)
     ship_grading_code(result.autograder_zip, assignment)
     judge_outside_the_kernel(result.autograder_zip)
+    open_the_way_to_python(result.autograder_zip)
     refuse_answer_leaks(master, result.student_dir)
     if verify:
         result.solution_score = refuse_imperfect_solutions(result)
@@ -153,14 +155,34 @@ SPLIT_ENTRY = ("cd /autograder/source/files && python -m autograder.grade.grades
 def judge_outside_the_kernel(zip_path: Path) -> None:
     """Make the zip's ``run_autograder`` start our split runner instead of Otter's, keeping
     the lines before it that activate Otter's environment on Gradescope."""
+    def replace_entry(script: str) -> str:
+        if OTTER_ENTRY not in script:
+            raise BuildError(f"Otter's run_autograder no longer ends with `{OTTER_ENTRY}`; "
+                             "update build.judge_outside_the_kernel for this Otter version")
+        return script.replace(OTTER_ENTRY, SPLIT_ENTRY)
+    _edit_zip_member(zip_path, "run_autograder", replace_entry)
+
+
+SETUP_MARKER = "# autograder: open the way to Python for the student's own user"
+OPEN_THE_WAY = SETUP_MARKER + """
+# Gradescope's containers refuse namespaces, so the student's kernel runs as a user of its
+# own, which must reach Python; Otter installs it under /root (0700). Every folder on the
+# way gets the execute bit for others: passable, not listable (README: 'Isolation by platform').
+folder=${AUTOGRADER_ENV_PREFIX:-/root/miniforge3/envs/otter-env}
+while [ -n "$folder" ] && [ "$folder" != / ]; do chmod o+x "$folder"; folder=$(dirname "$folder"); done
+"""
+
+
+def open_the_way_to_python(zip_path: Path) -> None:
+    """Append OPEN_THE_WAY to the zip's ``setup.sh`` (Gradescope's image build, as root)."""
+    _edit_zip_member(zip_path, "setup.sh", lambda script: script.rstrip("\n") + "\n\n" + OPEN_THE_WAY)
+
+
+def _edit_zip_member(zip_path: Path, name: str, edit) -> None:  # noqa: ANN001 (str -> str)
     with zipfile.ZipFile(zip_path) as archive:
         members = {info: archive.read(info.filename) for info in archive.infolist()}
-    entry = next(info for info in members if info.filename == "run_autograder")
-    script = members[entry].decode()
-    if OTTER_ENTRY not in script:
-        raise BuildError(f"Otter's run_autograder no longer ends with `{OTTER_ENTRY}`; "
-                         "update build.judge_outside_the_kernel for this Otter version")
-    members[entry] = script.replace(OTTER_ENTRY, SPLIT_ENTRY).encode()
+    entry = next(info for info in members if info.filename == name)
+    members[entry] = edit(members[entry].decode()).encode()
     with zipfile.ZipFile(zip_path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         for info, data in members.items():
             archive.writestr(info, data)

@@ -43,10 +43,27 @@ def result_for_gradescope(assignment: str, submission: Path, graded: OtterGrade)
                               status=status, score=graded.score, possible=graded.possible,
                               cases=graded.cases, message=status_message(status, graded),
                               seconds=round(graded.seconds, 2), network_isolated=graded.network_isolated,
-                              sandbox=graded.sandbox)
+                              sandbox=graded.sandbox, notes=graded.notes,
+                              protections=graded.protections)
     for case in graded.cases:
         result.question_scores[case.question] = result.question_scores.get(case.question, 0.0) + case.score
     return result
+
+
+def prepare_the_container() -> None:
+    """Gradescope runs this as root without CAP_SYS_ADMIN. Where its policy allows a user
+    namespace, the kernel gets its full view through one; where not, it runs as a user of
+    its own, which must reach Python: Otter's image keeps it under /root (0700), so the
+    folders on the way get the execute bit for others, as the zip's setup.sh also does.
+    The container is thrown away after this one submission."""
+    from autograder.grade.jail import make_interpreter_reachable, namespaces_available
+    from autograder.grade.sandbox import gain_namespace_rights
+    if os.geteuid() != 0:
+        return
+    gain_namespace_rights()
+    if not namespaces_available():
+        for folder in make_interpreter_reachable():
+            print(f"no namespaces here: {folder} made passable for the student's user", file=sys.stderr)
 
 
 def run(root: Path) -> dict:
@@ -64,6 +81,7 @@ def run(root: Path) -> dict:
         submission = Path(f"{assignment}.ipynb")
     else:
         os.chmod(source, 0o700)  # where no private view can be built, the student's user can't read it
+        prepare_the_container()
         try:
             graded = grade_submission(submission, source)
         except Exception as error:  # a result, always: Gradescope shows it to the student

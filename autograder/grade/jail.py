@@ -33,7 +33,8 @@ import signal
 import sys
 from pathlib import Path
 
-from autograder.grade.sandbox import Limits, ProcessCgroup, confine, die_with_parent, unshare_as_user
+from autograder.grade.sandbox import (Limits, ProcessCgroup, confine, die_with_parent, gain_namespace_rights,
+                                      unshare_as_user)
 
 _CLONE_NEWNS, _CLONE_NEWPID = 0x00020000, 0x20000000
 _MS_RDONLY, _MS_NOSUID, _MS_NODEV, _MS_NOEXEC = 1, 2, 4, 8
@@ -141,7 +142,73 @@ def _enter_namespaces(view: dict) -> bool:
     if not view.get("namespaces", True):
         return False
     namespaces = _CLONE_NEWNS | _CLONE_NEWPID
-    return _libc().unshare(namespaces) == 0 or (os.geteuid() != 0 and unshare_as_user(namespaces))
+    if os.geteuid() != 0:
+        return _libc().unshare(namespaces) == 0 or unshare_as_user(namespaces)
+    return _libc().unshare(namespaces) == 0 or (gain_namespace_rights() and _libc().unshare(namespaces) == 0)
+
+
+def namespaces_available() -> bool:
+    """Can a view be built here? Asked of a throwaway child, exactly as ``_enter_namespaces``
+    would ask, so the caller learns it before starting anything."""
+    child = os.fork()
+    if child == 0:
+        try:
+            os._exit(0 if _enter_namespaces({}) else 1)
+        except BaseException:
+            os._exit(1)
+    _, status = os.waitpid(child, 0)
+    return os.waitstatus_to_exitcode(status) == 0
+
+
+class IsolationUnavailable(RuntimeError):
+    """Student code cannot be run here with the least isolation the grader accepts."""
+
+
+def unreachable_folder(paths: list[str], uid: int) -> tuple[Path, Path] | None:
+    """The first folder on the way to one of ``paths`` that a user ``uid`` of its own, in no
+    group, may not enter (no execute bit for others), with that path; or None. Without a
+    view, that user must reach the interpreter and its packages through the machine's own
+    folders."""
+    for path in paths:
+        target = Path(path)
+        for folder in [*reversed(target.parents), target]:
+            try:
+                info = folder.stat()
+            except OSError:
+                continue
+            if info.st_uid != uid and not info.st_mode & 0o001:
+                return folder, target
+    return None
+
+
+def require_reachable_interpreter(uid: int) -> None:
+    """Fail with what to change where the kernel would have to run, without a view, as a
+    user that cannot even start Python (Otter's Gradescope image keeps it in /root)."""
+    blocked = unreachable_folder(interpreter_paths(), uid)
+    if blocked is None:
+        return
+    folder, target = blocked
+    mode = folder.stat().st_mode & 0o777
+    raise IsolationUnavailable(
+        "this system refuses namespaces (a container without CAP_SYS_ADMIN, or whose seccomp "
+        "policy forbids user namespaces), so student code must run as a user of its own, and "
+        f"that user cannot reach Python: {folder} is mode {mode:04o}, with no execute bit for "
+        f"other users, on the way to {target}. Course staff: run `chmod o+x {folder}` "
+        "(it lets every user pass through, not list it), or install the environment outside "
+        "it (the autograder zip's setup.sh does this on Gradescope); see the README's "
+        "'Isolation by platform'. No student code was run.")
+
+
+def make_interpreter_reachable() -> list[Path]:
+    """In a throwaway container only (the Gradescope entry point): give every folder on the
+    way to the interpreter the execute bit for others, as the zip's setup.sh does. Returns
+    the folders changed."""
+    changed = []
+    while (blocked := unreachable_folder(interpreter_paths(), uid=-1)) is not None:
+        folder = blocked[0]
+        os.chmod(folder, folder.stat().st_mode | 0o001)
+        changed.append(folder)
+    return changed
 
 
 def _run_as_user_only(view: dict, command: list[str]) -> None:

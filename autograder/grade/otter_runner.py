@@ -71,6 +71,7 @@ class OtterGrade:
     seconds: float = 0.0
     log: str = ""
     notes: list[str] = field(default_factory=list)  # for the student: cells stopped, restarts
+    protections: list[str] = field(default_factory=list)  # split runner: what held the kernel
 
     def failure_summary(self) -> str:
         if self.error:

@@ -34,6 +34,7 @@ class SubmissionResult:
     sandbox: str = ""               # split runner: view, user or none (grade/jail.py)
     worker: str = ""                # who graded it: "local", or a Dask worker's address
     notes: list[str] = field(default_factory=list)  # what happened while the notebook ran
+    protections: list[str] = field(default_factory=list)  # what held the kernel (split runner)
 
     def failed_cases(self) -> list[CaseResult]:
         return [case for case in self.cases if not case.passed]
@@ -57,7 +58,7 @@ def from_otter(assignment: str, submission: Submission, graded: OtterGrade, data
         status=status, cases=graded.cases, message=status_message(status, graded),
         dataset=dataset_summary(dataset), seconds=round(graded.seconds, 2),
         network_isolated=graded.network_isolated, sandbox=graded.sandbox, worker=worker,
-        notes=graded.notes,
+        notes=graded.notes, protections=graded.protections,
     )
     _fill_scores(result)
     return result

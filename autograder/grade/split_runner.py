@@ -35,9 +35,11 @@ import nbformat
 
 from autograder.config import ASSIGNMENTS_DIR_ENV_VAR, PACKAGE_DIR
 from autograder.data import DATASET_ENV_VAR, mnist_path
-from autograder.grade.jail import give_folders_their_own_disks, tmpfs_size, unmount, view_config
+from autograder.grade.jail import (give_folders_their_own_disks, namespaces_available,
+                                   require_reachable_interpreter, tmpfs_size, unmount, view_config)
 from autograder.grade.otter_runner import CELL_TIMEOUT_ENV_VAR, THREAD_VARIABLES, CaseResult, OtterGrade
-from autograder.grade.sandbox import Limits, ProcessCgroup, isolate_network, network_isolated
+from autograder.grade.sandbox import (Limits, ProcessCgroup, gain_namespace_rights, isolate_network,
+                                      network_isolated)
 from autograder.grade.student_kernel import StudentKernel, cell_notes, notebook_code_cells
 from autograder.shipping import ship_student_runtime
 
@@ -229,11 +231,17 @@ def __autograder_install__(sources, assignment):
 REQUESTS, ANSWERS = ".requests", ".answers"  # in the kernel's folder: judge → kernel, kernel → judge
 
 
-def prepare_kernel_folder(workdir: Path, limits: Limits) -> int | None:
+def uid_if_root() -> int | None:
+    """The kernel's own user, when this process may give it one (as root)."""
+    return STUDENT_UID_BASE + os.getpid() if os.geteuid() == 0 else None
+
+
+def prepare_kernel_folder(workdir: Path, limits: Limits) -> tuple[int | None, bool]:
     """The kernel's folder and the user it runs as. As root: a user of its own, a tmpfs of
     ``disk_mb`` as its folder, hidden inputs on a tmpfs it can read and not write, answers
-    on one it owns, so filling its disk cannot stop the grader from asking or answering."""
-    uid = STUDENT_UID_BASE + os.getpid() if os.geteuid() == 0 else None
+    on one it owns, so filling its disk cannot stop the grader from asking or answering.
+    Returns the user (None: the grader's own) and whether the folders got disks of their own."""
+    uid = uid_if_root()
     disk = tmpfs_size(limits.disk_mb)
     mounted = uid is not None and give_folders_their_own_disks({
         workdir: f"{disk}mode=0755,uid={uid},gid={uid}",
@@ -245,7 +253,7 @@ def prepare_kernel_folder(workdir: Path, limits: Limits) -> int | None:
             (workdir / folder).mkdir(exist_ok=True)
         if uid is not None:
             os.chown(workdir / ANSWERS, uid, uid)
-    return uid
+    return uid, mounted
 
 
 def kernel_view(private: Path, workdir: Path, limits: Limits, uid: int | None) -> dict:
@@ -274,7 +282,9 @@ def grade_submission(submission: Path, autograder_zip: Path) -> OtterGrade:
     nbformat.write(notebook, notebook_dir / f"{assignment}.ipynb")
     from autograder.config import setting
     limits = Limits.from_config(setting(assignment, "limits"))
-    uid = prepare_kernel_folder(workdir, limits)
+    if uid_if_root() is not None and not namespaces_available():
+        require_reachable_interpreter(uid_if_root())
+    uid, own_disk = prepare_kernel_folder(workdir, limits)
     shutil.copy(notebook_dir / f"{assignment}.ipynb", workdir / f"{assignment}.ipynb")
     ship_student_runtime(workdir)  # `from autograder.data import …`, as in the student folder
     if not limits.network and not network_isolated():
@@ -286,6 +296,7 @@ def grade_submission(submission: Path, autograder_zip: Path) -> OtterGrade:
     try:
         kernel.start()
         grade.sandbox = kernel.isolation
+        grade.protections = protections_obtained(grade.sandbox, cgroup, own_disk, uid)
         kernel.run(_SNAPSHOT)
         cells = notebook_code_cells(notebook)
         runs = [kernel.run(cell.source) for cell in cells]
@@ -311,6 +322,21 @@ def grade_submission(submission: Path, autograder_zip: Path) -> OtterGrade:
     grade.score = sum(case.score for case in grade.cases)
     grade.possible = sum(case.points for case in grade.cases)
     return grade
+
+
+def protections_obtained(sandbox: str, cgroup: ProcessCgroup | None, own_disk: bool,
+                         uid: int | None) -> list[str]:
+    """What held the student's kernel, as obtained on this machine (README: 'Isolation by
+    platform'); the network namespace is added by the caller, which knows it for sure."""
+    obtained = ["rlimits"]
+    if sandbox == "view":
+        obtained.append("private view (mount and PID namespaces)")
+    if uid is not None:
+        obtained.append("a user of its own")
+    obtained += [f"{name} cgroup" for name in (cgroup.controllers() if cgroup else [])]
+    if own_disk:
+        obtained.append("disk of its own (tmpfs)")
+    return obtained
 
 
 def _kernel_env() -> dict[str, str]:
@@ -339,11 +365,14 @@ def _grader_notes(restarts: int, strays: int) -> list[str]:
 
 def _child_main(submission: str, autograder_zip: str, report: str) -> None:
     started = time.monotonic()
+    gain_namespace_rights()  # root without CAP_SYS_ADMIN: a user namespace of its own, where allowed
     try:
         grade = grade_submission(Path(submission), Path(autograder_zip))
     except Exception as error:  # report, don't crash: the parent turns it into an error row
         grade = OtterGrade(error=f"{type(error).__name__}: {error}")
     grade.network_isolated = network_isolated()
+    if grade.network_isolated and grade.protections:
+        grade.protections.append("no network (namespace with loopback only)")
     grade.seconds = time.monotonic() - started
     Path(report).write_text(json.dumps(grade.to_dict()))
 

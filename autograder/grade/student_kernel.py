@@ -23,6 +23,7 @@ from jupyter_core.utils import run_sync
 from nbclient import NotebookClient
 from nbclient.exceptions import DeadKernelError
 
+from autograder.config import PACKAGE_DIR
 from autograder.grade.jail import isolation_of
 from autograder.grade.sandbox import Limits, ProcessCgroup
 
@@ -37,6 +38,20 @@ UNANSWERED = "CellTimeoutError"
 INTERRUPT_GRACE = 10.0
 
 
+# The jail starts as root in the kernel's folder, which the student's code can write: with
+# `python -m`, Python would import `autograder` from that folder, so a notebook could plant
+# a module that the next kernel start runs as root. Isolated mode (-I: no current folder, no
+# PYTHON* variables, no user site) and the grader's own package folder, named explicitly.
+JAIL_LAUNCHER = ("import sys; sys.path.insert(0, sys.argv.pop(1)); "
+                 "from autograder.grade.jail import main; main(sys.argv[1:])")
+
+
+def jail_command(config: dict, command: list[str]) -> list[str]:
+    """The command that runs ``command`` inside the jail described by ``config``."""
+    return [sys.executable, "-I", "-c", JAIL_LAUNCHER, str(PACKAGE_DIR.parent), json.dumps(config),
+            "--", *command]
+
+
 class JailedKernelManager(AsyncKernelManager):
     """Starts the kernel through the jail, which confines it and then execs it. Asynchronous,
     as nbclient expects: with a blocking manager, nbclient's wait for output would block the
@@ -45,8 +60,7 @@ class JailedKernelManager(AsyncKernelManager):
     jail_config: dict = {}
 
     def format_kernel_cmd(self, extra_arguments: list[str] | None = None) -> list[str]:
-        command = super().format_kernel_cmd(extra_arguments)
-        return [sys.executable, "-m", "autograder.grade.jail", json.dumps(self.jail_config), "--", *command]
+        return jail_command(self.jail_config, super().format_kernel_cmd(extra_arguments))
 
 
 class BoundedOutputClient(NotebookClient):

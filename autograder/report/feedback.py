@@ -67,6 +67,6 @@ def gradescope_results(result: SubmissionResult) -> dict[str, Any]:
             "assignment": result.assignment, "submission": result.submission,
             "source": result.source, "status": result.status, "possible": result.possible,
             "questions": result.question_scores, "dataset": result.dataset,
-            "seconds": result.seconds, "sandbox": result.sandbox,
+            "seconds": result.seconds, "sandbox": result.sandbox, "protections": result.protections,
         },
     }
