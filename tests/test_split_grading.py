@@ -146,6 +146,24 @@ KEEPS_HONEST_POINTS = ("patches_otter_checker", "prints_and_writes_fake_results"
                        "ignores_the_interrupt", "plants_a_module_for_the_grader")
 
 
+def _foreign_kernelspec(notebook):
+    notebook.metadata["kernelspec"] = {"name": "ir", "display_name": "R", "language": "R"}
+    notebook.metadata["language_info"] = {"name": "R"}
+    return nbformat.writes(notebook)
+
+
+def _forty_megabytes_of_outputs(notebook):
+    cell = next(c for c in notebook.cells if c.cell_type == "code")
+    cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text="x" * (40 << 20))]
+    return nbformat.writes(notebook)
+
+
+# files that are odd rather than attacks: each must be graded like the honest sample
+ODD_FILES = {"foreign_kernelspec": _foreign_kernelspec,
+             "forty_megabytes_of_outputs": _forty_megabytes_of_outputs,
+             "nbformat_3": lambda notebook: nbformat.writes(nbformat.convert(notebook, 3), version=3)}
+
+
 def honest_score() -> float:
     with open(SAMPLES_DIR / ASSIGNMENT / "expected.csv", newline="") as stream:
         return next(float(r["total"]) for r in csv.DictReader(stream) if r["submission"] == "partial")
@@ -163,6 +181,8 @@ def split_graded(built, tmp_path_factory):
         number = ATTACK_CELL.get(name, len(notebook.cells) + 1)
         notebook.cells.insert(number - 1, nbformat.v4.new_code_cell(attack))
         nbformat.write(notebook, folder / f"{name}.ipynb")
+    for name, write in ODD_FILES.items():
+        (folder / f"{name}.ipynb").write_text(write(nbformat.from_dict(partial)))
     out = tmp_path_factory.mktemp("split-out")
     done = subprocess.run([sys.executable, "-m", "autograder.cli", "grade", ASSIGNMENT, str(folder),
                            "--out", str(out), "--dist", str(built.student_dir.parent.parent),
@@ -190,6 +210,14 @@ def test_an_attack_scores_no_more_than_its_honest_part(split_graded, attack):
 @pytest.mark.parametrize("attack", KEEPS_HONEST_POINTS)
 def test_attacks_that_break_nothing_they_are_graded_on_keep_the_honest_points(split_graded, attack):
     assert split_graded[attack]["score"] == honest_score(), split_graded[attack]
+
+
+@pytest.mark.parametrize("name", sorted(ODD_FILES))
+def test_odd_but_honest_files_are_graded_like_the_honest_sample(split_graded, name):
+    """A kernelspec of another language (graded with the course's kernel), 40 MB of stored
+    outputs (dropped before the kernel runs the code), the old nbformat 3."""
+    result = split_graded[name]
+    assert (result["status"], result["score"]) == ("graded", honest_score()), result["message"]
 
 
 def test_a_probe_that_never_returns_costs_its_checks_with_a_clear_message(split_graded):

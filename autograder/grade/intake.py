@@ -4,11 +4,18 @@ Nothing given is ever dropped: a file that is not a notebook, a corrupt or empty
 notebook, a notebook of another assignment, a zip without a notebook, or two files that
 would get the same name each become a submission with a reason, so that they show up in
 the gradebook as ``invalid`` with a sentence a person can act on.
+
+Files are hostile until read: a symbolic link is not followed (it could point at the
+solutions), a file or a zip member larger than MAX_NOTEBOOK_MB is refused before it is
+read (a 1 MiB zip can inflate to gigabytes), and a zip member is only ever read, never
+extracted, so a name like ``../../x`` reaches no folder. A notebook's kernelspec is
+ignored: grading always uses the course's kernel.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import zipfile
 from collections import Counter
 from dataclasses import dataclass
@@ -20,6 +27,13 @@ from autograder.assignment import notebook_assignment_name
 
 SUBMISSION_SUFFIXES = (".ipynb", ".zip")
 IGNORED_PARTS = ("__MACOSX", ".ipynb_checkpoints")
+MAX_NOTEBOOK_MB = 100  # a notebook (or a zip's notebook, inflated) larger than this is refused
+_TOO_LARGE = ("is {size:.0f} MB, more than the {limit} MB a submission may have; clear the "
+              "outputs (Kernel → Restart Kernel and Clear Outputs), save, and submit again")
+
+
+class SubmissionTooLarge(ValueError):
+    """A notebook over MAX_NOTEBOOK_MB, found before it was read whole."""
 
 
 @dataclass(frozen=True)
@@ -50,12 +64,21 @@ def collect_submissions(paths: list[Path], assignment: str) -> list[Submission]:
 
 
 def _files_below(root: Path) -> list[tuple[str, Path]]:
-    if not root.exists():
+    """Every file below ``root`` (a path the TA named, followed even if it is a link), and
+    every symbolic link below it, which ``validate`` refuses rather than follow."""
+    if not root.exists() and not root.is_symlink():
         return [(root.stem or root.name, root)]
-    if root.is_file():
+    if not root.is_dir():
         return [(root.stem, root)]
-    files = [p for p in root.rglob("*") if p.is_file() and not _ignored(p.relative_to(root))]
-    return [(_name_below(root, p), p) for p in files]
+    found = []
+    for folder, subfolders, files in os.walk(root, followlinks=False):
+        here = Path(folder)
+        subfolders[:] = [d for d in subfolders if not _ignored((here / d).relative_to(root))]
+        links = [d for d in subfolders if (here / d).is_symlink()]
+        for name in [*files, *links]:
+            if not _ignored((here / name).relative_to(root)):
+                found.append((_name_below(root, here / name), here / name))
+    return found
 
 
 def _ignored(path: Path) -> bool:
@@ -69,8 +92,14 @@ def _name_below(root: Path, path: Path) -> str:
 
 def validate(path: Path, assignment: str) -> str | None:
     """Why ``path`` cannot be graded as a submission of ``assignment``, or None."""
+    if path.is_symlink():
+        return (f"{path.name} is a symbolic link (to {os.readlink(path)}), which the grader does not "
+                "follow; put the file itself in the folder")
     if not path.exists():
         return f"{path} does not exist"
+    size = path.stat().st_size
+    if size > MAX_NOTEBOOK_MB << 20:
+        return f"{path.name} " + _TOO_LARGE.format(size=size / 2**20, limit=MAX_NOTEBOOK_MB)
     suffix = path.suffix.lower()
     if suffix == ".ipynb":
         return _notebook_problem(path.read_bytes(), path.name, assignment)
@@ -83,15 +112,47 @@ def validate(path: Path, assignment: str) -> str | None:
 def _zip_problem(path: Path, assignment: str) -> str | None:
     try:
         with zipfile.ZipFile(path) as archive:
-            notebooks = [n for n in archive.namelist()
-                         if n.endswith(".ipynb") and not any(p in n for p in IGNORED_PARTS)]
+            notebooks = notebooks_in_zip(archive)
             if len(notebooks) != 1:
                 return (f"{path.name} holds {len(notebooks)} notebooks; an Otter export holds "
                         "exactly one: re-run the notebook's export cell and submit its zip")
-            return _notebook_problem(archive.read(notebooks[0]), f"{path.name}:{notebooks[0]}",
+            return _notebook_problem(read_zip_member(archive, notebooks[0]), f"{path.name}:{notebooks[0]}",
                                      assignment)
-    except zipfile.BadZipFile:
-        return f"{path.name} is not a valid zip file; re-download it from the export cell"
+    except SubmissionTooLarge as error:
+        return f"{path.name}: {error}"
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, EOFError, OSError) as error:
+        return (f"{path.name} is not a valid zip file ({type(error).__name__}: {error}); re-download "
+                "it from the export cell")
+
+
+def notebooks_in_zip(archive: zipfile.ZipFile) -> list[str]:
+    """The notebooks of an Otter export, checkpoints and macOS metadata aside."""
+    return [name for name in archive.namelist()
+            if name.endswith(".ipynb") and not any(part in name for part in IGNORED_PARTS)]
+
+
+def read_zip_member(archive: zipfile.ZipFile, name: str) -> bytes:
+    """A member's bytes, read in a bounded way: the sizes a zip declares can lie, so reading
+    stops one byte past MAX_NOTEBOOK_MB whatever the header says."""
+    limit = MAX_NOTEBOOK_MB << 20
+    data = b""
+    if archive.getinfo(name).file_size <= limit:  # else refused unread
+        with archive.open(name) as stream:
+            data = stream.read(limit + 1)  # a size that lies is caught by zipfile's CRC check
+    if archive.getinfo(name).file_size > limit or len(data) > limit:
+        raise SubmissionTooLarge(
+            f"{name} inflates to more than the {MAX_NOTEBOOK_MB} MB a submission may have (the "
+            "grader stopped reading there); clear the notebook's outputs (Kernel → Restart Kernel "
+            "and Clear Outputs), save, run the export cell again and submit the new zip")
+    return data
+
+
+def read_submitted_notebook(path: Path) -> bytes:
+    """The notebook's bytes, from a notebook or an Otter export zip (bounded, see above)."""
+    if path.suffix.lower() == ".zip":
+        with zipfile.ZipFile(path) as archive:
+            return read_zip_member(archive, notebooks_in_zip(archive)[0])
+    return path.read_bytes()
 
 
 def _notebook_problem(data: bytes, label: str, assignment: str) -> str | None:

@@ -35,6 +35,7 @@ import nbformat
 
 from autograder.config import ASSIGNMENTS_DIR_ENV_VAR, PACKAGE_DIR
 from autograder.data import DATASET_ENV_VAR, mnist_path
+from autograder.grade.intake import read_submitted_notebook
 from autograder.grade.jail import (give_folders_their_own_disks, namespaces_available,
                                    require_reachable_interpreter, tmpfs_size, unmount, view_config)
 from autograder.grade.otter_runner import CELL_TIMEOUT_ENV_VAR, THREAD_VARIABLES, CaseResult, OtterGrade
@@ -87,11 +88,13 @@ def zip_assignment(files: dict[str, bytes]) -> tuple[str, str]:
 
 
 def submitted_notebook(submission: Path) -> nbformat.NotebookNode:
-    if submission.suffix == ".zip":
-        with zipfile.ZipFile(submission) as archive:
-            name = next(n for n in archive.namelist() if n.endswith(".ipynb") and "checkpoint" not in n)
-            return nbformat.reads(archive.read(name).decode(), as_version=4)
-    return nbformat.read(submission, as_version=4)
+    """The notebook to grade, read as intake read it, with its stored outputs dropped: the
+    kernel runs the code, and tens of megabytes of old outputs need not follow it."""
+    notebook = nbformat.reads(read_submitted_notebook(submission).decode(), as_version=4)
+    for cell in notebook.cells:
+        if cell.cell_type == "code":
+            cell.outputs, cell.execution_count = [], None
+    return notebook
 
 
 class Judge:
