@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import sys
 import time
 from pathlib import Path
@@ -71,11 +72,12 @@ def grade(assignment: str, paths: tuple[Path, ...], out_dir: Path, dist: Path, j
     """
     from tqdm import tqdm
 
-    from autograder.grade import GradingSetupError, grade_submissions
+    from autograder.grade import BatchInterrupted, GradingSetupError, OutputWriteError, grade_submissions
     from autograder.grade.executors import ExecutorSetupError
     from autograder.grade.intake import collect_submissions
     total = len(collect_submissions(list(paths), assignment))
     started = time.monotonic()
+    signal.signal(signal.SIGTERM, _interrupt)  # as Ctrl-C: stop the grading children, keep the journal
     with tqdm(total=total, unit="submission", file=sys.stderr, dynamic_ncols=True) as bar:
         statuses: dict[str, int] = {}
 
@@ -88,12 +90,20 @@ def grade(assignment: str, paths: tuple[Path, ...], out_dir: Path, dist: Path, j
             run = grade_submissions(assignment, list(paths), out_dir, dist=dist, jobs=jobs,
                                     timeout=timeout, force=force, executor=executor,
                                     scheduler=scheduler, runner=runner, on_result=advance)
-        except (GradingSetupError, ExecutorSetupError) as error:
+        except (GradingSetupError, ExecutorSetupError, OutputWriteError) as error:
             raise click.ClickException(str(error))
+        except BatchInterrupted as error:
+            bar.close()
+            click.echo(str(error), err=True)
+            raise SystemExit(130)
     counts = ", ".join(f"{n} {status}" for status, n in sorted(run.counts().items()))
     resumed = f", {run.resumed} kept from an earlier run" if run.resumed else ""
     click.echo(f"{len(run.results)} submissions ({counts}{resumed}) in {time.monotonic() - started:.0f} s; "
                f"gradebook: {out_dir / 'gradebook.csv'}; report: {out_dir / 'report.html'}")
+
+
+def _interrupt(number: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 if __name__ == "__main__":

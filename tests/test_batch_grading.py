@@ -241,3 +241,166 @@ def alive(pid: int) -> bool:
     except OSError:
         return False
     return stat[stat.rindex(")") + 2] != "Z"
+
+
+# Faults around the grader ----------------------------------------------------------------------
+
+def grading_children_of(pid: int) -> list[int]:
+    """Processes still in the cgroups a grader with this PID made (named after it)."""
+    from autograder.grade.sandbox import CGROUP_PARENT, CGROUP_ROOTS
+    members = []
+    for root in CGROUP_ROOTS:
+        for cgroup in (root / CGROUP_PARENT).glob(f"{pid}-*"):
+            try:
+                members += [int(p) for p in (cgroup / "cgroup.procs").read_text().split()]
+            except OSError:
+                continue
+    return members
+
+
+def start_grader(toy, folder: Path, out: Path, *extra: str) -> subprocess.Popen:
+    env = dict(os.environ, **{ASSIGNMENTS_DIR_ENV_VAR: str(toy[0])})
+    return subprocess.Popen(grade_command(toy, folder, out, *extra), env=env, stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def wait_for_journal(out: Path, count: int = 1, seconds: float = 300) -> list[str]:
+    journal = out / ".journal"
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        recorded = sorted(p.name for p in journal.glob("*.json")) if journal.exists() else []
+        if len(recorded) >= count:
+            return recorded
+        time.sleep(0.1)
+    raise AssertionError(f"no {count} journal record(s) in {seconds} s")
+
+
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_ctrl_c_or_sigterm_stops_every_process_keeps_the_journal_and_the_command_resumes(
+        toy, batch, uninterrupted, tmp_path, stop):
+    out = tmp_path / "out"
+    grader = start_grader(toy, batch, out, "-j", "2")
+    wait_for_journal(out)
+    grader.send_signal(stop)
+    _, stderr = grader.communicate(timeout=30)
+    assert grader.returncode == 130, stderr[-2000:]
+    assert "interrupted" in stderr and "Run the same command again" in stderr and "Traceback" not in stderr
+    assert grading_children_of(grader.pid) == []
+    recorded = list((out / ".journal").glob("*.json"))
+    assert 1 <= len(recorded) < 4 and all(json.loads(p.read_text())["result"] for p in recorded)
+    output = run_grade(toy, batch, out, "-j", "2")
+    assert f"{len(recorded)} kept from an earlier run" in output
+    assert gradebook(out) == gradebook(uninterrupted)
+
+
+def test_a_second_grader_on_the_same_out_folder_is_refused_with_a_clear_message(toy, batch, uninterrupted,
+                                                                                tmp_path):
+    out = tmp_path / "out"
+    first = start_grader(toy, batch, out, "-j", "1")
+    try:
+        deadline = time.monotonic() + 60
+        while not (out / ".autograder.lock").exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        env = dict(os.environ, **{ASSIGNMENTS_DIR_ENV_VAR: str(toy[0])})
+        second = subprocess.run(grade_command(toy, batch, out), env=env, capture_output=True, text=True,
+                                timeout=120)
+        assert first.poll() is None, "the first batch ended before the second started: nothing was tested"
+        assert second.returncode == 1
+        assert "another `autograder grade` is writing to" in second.stderr and f"pid {first.pid}" in second.stderr
+    finally:
+        first.communicate(timeout=300)
+    assert first.returncode == 0
+    assert gradebook(out) == gradebook(uninterrupted)
+
+
+def test_a_journal_record_truncated_by_another_tool_is_graded_again(toy, batch, uninterrupted, tmp_path):
+    out = tmp_path / "out"
+    shutil.copytree(uninterrupted, out)
+    record = out / ".journal" / "bob.json"
+    record.write_text(record.read_text()[: len(record.read_text()) // 2])
+    output = run_grade(toy, batch, out)
+    assert "3 kept from an earlier run" in output
+    assert gradebook(out) == gradebook(uninterrupted)
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("unshare"), reason="mounts a small disk as root")
+def test_a_full_output_disk_stops_the_batch_with_a_clear_message_and_loses_nothing(toy, batch, uninterrupted,
+                                                                                  tmp_path):
+    """The output folder is a 1 MiB disk left with room for about one result: the grader stops
+    at the first write that fails, says so, and the same command finishes once there is room."""
+    out, saved = tmp_path / "out", tmp_path / "saved"
+    out.mkdir()
+    command = " ".join(f"'{part}'" for part in grade_command(toy, batch, out, "-j", "1"))
+    script = (f"mount -t tmpfs -o size=1m tmpfs {out} && "
+              f"head -c $(( (1024 - 12) * 1024 )) /dev/zero > {out}/filler; "
+              f"{command} 2> {tmp_path}/first.err; echo $? > {tmp_path}/first.status; "
+              f"cp -a {out}/.journal {saved} 2>/dev/null; rm {out}/filler; "
+              f"{command} > {tmp_path}/second.out 2> {tmp_path}/second.err; echo $? > {tmp_path}/second.status; "
+              f"cp -a {out}/. {saved}-after")
+    env = dict(os.environ, **{ASSIGNMENTS_DIR_ENV_VAR: str(toy[0])})
+    subprocess.run(["unshare", "--mount", "--propagation", "private", "sh", "-c", script], env=env,
+                   timeout=600, check=True)
+    first_error = (tmp_path / "first.err").read_text()
+    assert (tmp_path / "first.status").read_text().strip() == "1", first_error[-2000:]
+    assert "No space left on device" in first_error and "run the same command again" in first_error
+    assert "Traceback" not in first_error
+    kept = sorted(p.name for p in saved.glob("*.json")) if saved.exists() else []
+    assert all(json.loads((saved / name).read_text())["result"] for name in kept)
+    assert (tmp_path / "second.status").read_text().strip() == "0", (tmp_path / "second.err").read_text()[-2000:]
+    assert f"{len(kept)} kept from an earlier run" in (tmp_path / "second.out").read_text() or not kept
+    assert (Path(f"{saved}-after") / "gradebook.csv").read_text() == gradebook(uninterrupted)
+
+
+def test_a_submission_that_vanishes_after_intake_is_an_invalid_row_saying_so(toy, batch, tmp_path, monkeypatch):
+    import autograder.grade as grade
+    monkeypatch.setenv(ASSIGNMENTS_DIR_ENV_VAR, str(toy[0]))
+    folder = tmp_path / "subs"
+    shutil.copytree(batch, folder)
+    collect = grade.collect_submissions
+
+    def collect_then_remove_bob(paths, assignment):
+        found = collect(paths, assignment)
+        (folder / "bob.ipynb").unlink()  # as a TA's sync tool might, while the batch starts
+        return found
+    monkeypatch.setattr(grade, "collect_submissions", collect_then_remove_bob)
+    run = grade.grade_submissions("toy", [folder], tmp_path / "out", dist=toy[1], jobs=2)
+    statuses = {r.submission: (r.status, r.message) for r in run.results}
+    assert statuses["bob"][0] == "invalid" and "while the batch ran" in statuses["bob"][1]
+    assert {name: status for name, (status, _) in statuses.items() if name != "bob"} == {
+        "alice": "graded", "carol": "graded", "dan": "graded"}
+
+
+def test_a_dask_worker_killed_mid_task_costs_nothing(toy, batch, uninterrupted, tmp_path):
+    """The worker process dies while it grades: Dask's nanny starts it again and the task is
+    run again there (or, past Dask's retries, becomes an error row that says to grade again)."""
+    from distributed import Client, LocalCluster
+    out = tmp_path / "out"
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        with Client(cluster.scheduler_address) as client:
+            [worker_pid] = client.run(os.getpid).values()
+        grader = start_grader(toy, batch, out, "--executor", "dask", "--scheduler", cluster.scheduler_address)
+        deadline = time.monotonic() + 120
+        while not any(child for child in _children(worker_pid)) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert _children(worker_pid), "the worker never started grading"
+        os.kill(worker_pid, signal.SIGKILL)
+        _, stderr = grader.communicate(timeout=600)
+    assert grader.returncode == 0, stderr[-2000:]
+    rows = gradebook(out).splitlines()
+    print("after the kill:", rows)  # which of the two outcomes this run took
+    assert len(rows) == 5
+    if gradebook(out) != gradebook(uninterrupted):  # a task past Dask's retries: an error row, then resumed
+        assert all(",error," in row or row in gradebook(uninterrupted) for row in rows[1:])
+        run_grade(toy, batch, out, "--force")
+        assert gradebook(out) == gradebook(uninterrupted)
+
+
+def _children(pid: int) -> list[int]:
+    """Children of any of the process's threads (a worker thread starts the grading child)."""
+    children = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            children += [int(p) for p in (task / "children").read_text().split()]
+        except OSError:
+            continue
+    return children

@@ -18,20 +18,26 @@ The steps, each in its own module:
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import os
+import time
 from concurrent.futures import Future, as_completed
-from dataclasses import dataclass, field
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 from autograder.config import setting
 from autograder.grade.intake import Submission, collect_submissions
-from autograder.grade.journal import Journal, file_digest
+from autograder.grade.journal import Journal
 from autograder.grade.executors import GradingTask, open_executor, run_grading_task
-from autograder.grade.otter_runner import OtterGrade
+from autograder.grade.otter_runner import OtterGrade, stop_grading_children
 from autograder.grade.results import SubmissionResult, from_otter, invalid_result
 from autograder.grade.sandbox import Limits
+
+
+LOCK_FILE = ".autograder.lock"
 
 
 class GradingSetupError(RuntimeError):
@@ -59,6 +65,14 @@ def autograder_zip(assignment: str, dist: Path) -> Path:
     return path
 
 
+class OutputWriteError(RuntimeError):
+    """The output folder could not be written (a full disk, a read-only folder)."""
+
+
+class BatchInterrupted(RuntimeError):
+    """Ctrl-C or SIGTERM: the grading children were stopped, the journal is intact."""
+
+
 def grade_submissions(assignment: str, paths: list[Path], out_dir: Path, *, dist: Path = Path("dist"),
                       jobs: int | None = None, timeout: float | None = None, force: bool = False,
                       executor: str = "local", scheduler: str | None = None, runner: str = "auto",
@@ -68,43 +82,127 @@ def grade_submissions(assignment: str, paths: list[Path], out_dir: Path, *, dist
     Results already in ``out_dir``'s journal for an unchanged file are reused unless
     ``force``; every new result is journaled the moment it is known, here, whichever
     executor (``local`` or ``dask`` at ``scheduler``) graded it. ``runner``: see RUNNERS.
+    One batch at a time writes to ``out_dir`` (``BatchLocked`` otherwise). A full disk
+    raises ``OutputWriteError``, Ctrl-C ``BatchInterrupted``: both after stopping every
+    grading child, with what was journaled kept for the same command to resume from.
     """
-    from autograder.report import write_outputs, write_submission_files
+    from autograder.report import write_outputs
     zip_path = autograder_zip(assignment, dist)
     zip_bytes = zip_path.read_bytes()
     runner = choose_runner(zip_path, runner)
-    submissions = collect_submissions([Path(p) for p in paths], assignment)
-    journal = Journal(out_dir, grader=f"{runner}:{hashlib.sha256(zip_bytes).hexdigest()}")
-    run = GradeRun(assignment=assignment, out_dir=Path(out_dir))
-    digests = {s.name: file_digest(s.path) for s in submissions}
+    with batch_lock(Path(out_dir)):
+        submissions = collect_submissions([Path(p) for p in paths], assignment)
+        journal = Journal(out_dir, grader=f"{runner}:{hashlib.sha256(zip_bytes).hexdigest()}")
+        run = GradeRun(assignment=assignment, out_dir=Path(out_dir))
+        contents = {s.name: _read(s) for s in submissions}
+        digests = {name: hashlib.sha256(data).hexdigest() if data is not None else ""
+                   for name, data in contents.items()}
 
-    def settle(result: SubmissionResult, kept: bool) -> None:
-        if not kept:
-            journal.record(result, digests[result.submission])
-            write_submission_files(run.out_dir, result)
-        run.results.append(result)
-        run.resumed += kept
-        if on_result:
-            on_result(result)
+        def settle(result: SubmissionResult, kept: bool) -> None:
+            if not kept:
+                _write_result(journal, run.out_dir, result, digests[result.submission])
+            run.results.append(result)
+            run.resumed += kept
+            if on_result:
+                on_result(result)
 
-    to_grade = []
-    for submission in submissions:
-        kept = None if force else journal.recorded(submission, digests[submission.name])
-        if kept is not None:
-            settle(kept, True)
-        elif not submission.valid:
-            settle(invalid_result(assignment, submission), False)
-        else:
-            to_grade.append(submission)
-    local_jobs = (jobs or os.cpu_count() or 1) if executor == "local" else None
-    task_for = _task_factory(assignment, zip_bytes, timeout, local_jobs, runner)
-    with open_executor(executor, jobs=jobs, scheduler=scheduler) as pool:
-        futures = {pool.submit(run_grading_task, task_for(s)): s for s in to_grade}
-        for future in as_completed(futures):
-            settle(_result_of(assignment, futures[future], future), False)
-    run.results.sort(key=lambda result: result.submission)
-    write_outputs(run)
+        to_grade = []
+        for submission in submissions:
+            kept = None if force else journal.recorded(submission, digests[submission.name])
+            if kept is not None:
+                settle(kept, True)
+            elif contents[submission.name] is None:
+                settle(invalid_result(assignment, _vanished(submission)), False)
+            elif not submission.valid:
+                settle(invalid_result(assignment, submission), False)
+            else:
+                to_grade.append(submission)
+        local_jobs = (jobs or os.cpu_count() or 1) if executor == "local" else None
+        task_for = _task_factory(assignment, zip_bytes, timeout, local_jobs, runner)
+        with open_executor(executor, jobs=jobs, scheduler=scheduler) as pool:
+            futures = {pool.submit(run_grading_task, task_for(s, contents[s.name])): s for s in to_grade}
+            try:
+                for future in as_completed(futures):
+                    settle(_result_of(assignment, futures[future], future), False)
+            except BaseException as error:  # Ctrl-C, SIGTERM, a full disk: stop, keep the journal
+                for future in futures:
+                    future.cancel()
+                stop_grading_children()
+                if isinstance(error, KeyboardInterrupt):
+                    raise BatchInterrupted(_resume_hint(len(run.results), len(submissions))) from None
+                raise
+        run.results.sort(key=lambda result: result.submission)
+        try:
+            write_outputs(run)
+        except OSError as error:
+            raise OutputWriteError(_disk_message(run.out_dir, error, len(submissions), len(submissions))) from error
     return run
+
+
+def _read(submission: Submission) -> bytes | None:
+    """The bytes graded, read once: the journal's digest is of exactly these."""
+    try:
+        return submission.path.read_bytes()
+    except OSError:
+        return None if submission.valid else b""
+
+
+def _vanished(submission: Submission) -> Submission:
+    return replace(submission, problem=(
+        f"{submission.path} could not be read when grading started (it was moved, removed or "
+        "changed while the batch ran); put it back and run the same command again"))
+
+
+def _write_result(journal: Journal, out_dir: Path, result: SubmissionResult, digest: str) -> None:
+    from autograder.report import write_submission_files
+    try:
+        journal.record(result, digest)
+        write_submission_files(out_dir, result)
+    except OSError as error:
+        saved = len(list(journal.folder.glob("*.json")))
+        raise OutputWriteError(_disk_message(out_dir, error, saved, None)) from error
+
+
+def _disk_message(out_dir: Path, error: OSError, saved: int, total: int | None) -> str:
+    return (f"could not write to {out_dir} ({error.strerror or error}: {error.filename or out_dir}). "
+            f"{saved} result(s) are saved in its journal and will be kept; free space there (or "
+            "choose another --out) and run the same command again: it grades only what is not "
+            "saved yet")
+
+
+def _resume_hint(saved: int, total: int) -> str:
+    return (f"interrupted: every grading process was stopped; {saved} of {total} results are saved "
+            "in the output folder's journal. Run the same command again to grade the other "
+            f"{total - saved}.")
+
+
+class BatchLocked(GradingSetupError):
+    """Another batch is writing to the same output folder."""
+
+
+@contextmanager
+def batch_lock(out_dir: Path) -> Iterator[None]:
+    """One ``autograder grade`` per output folder: two would grade the same submissions twice
+    and race on the gradebook. The lock is the kernel's (flock), so a batch killed with -9
+    never leaves a stale one."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / LOCK_FILE
+    with open(path, "a+") as stream:
+        try:
+            fcntl.flock(stream, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            stream.seek(0)
+            holder = stream.read().strip() or "another process"
+            raise BatchLocked(f"another `autograder grade` is writing to {out_dir} ({holder}); wait "
+                              "for it to finish, or give this one another --out") from None
+        stream.seek(0)
+        stream.truncate()
+        stream.write(f"pid {os.getpid()}, started {time.strftime('%Y-%m-%d %H:%M:%S')}")
+        stream.flush()
+        try:
+            yield
+        finally:
+            fcntl.flock(stream, fcntl.LOCK_UN)
 
 
 def choose_runner(zip_path: Path, runner: str = "auto") -> str:
@@ -118,7 +216,7 @@ def choose_runner(zip_path: Path, runner: str = "auto") -> str:
 
 
 def _task_factory(assignment: str, zip_bytes: bytes, timeout: float | None,
-                  local_jobs: int | None, runner: str) -> Callable[[Submission], GradingTask]:
+                  local_jobs: int | None, runner: str) -> Callable[[Submission, bytes], GradingTask]:
     """The grading settings of ``assignment`` packed with each submission into a task."""
     dataset = setting(assignment, "grading", "dataset")
     timeout = timeout or float(setting(assignment, "grading", "submission_timeout"))
@@ -126,8 +224,8 @@ def _task_factory(assignment: str, zip_bytes: bytes, timeout: float | None,
     # local workers share this machine's cores; a Dask worker works out its own share
     threads = max(1, (os.cpu_count() or 1) // local_jobs) if local_jobs else None
 
-    def task_for(submission: Submission) -> GradingTask:
-        return GradingTask(file_name=submission.path.name, submission=submission.path.read_bytes(),
+    def task_for(submission: Submission, content: bytes) -> GradingTask:
+        return GradingTask(file_name=submission.path.name, submission=content,
                            autograder_zip=zip_bytes, timeout=timeout, dataset=dataset,
                            limits=limits, threads=threads, runner=runner)
     return task_for

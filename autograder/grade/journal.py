@@ -8,7 +8,6 @@ same command run again takes every record whose file is unchanged and grades onl
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 
@@ -17,14 +16,6 @@ from autograder.grade.otter_runner import CaseResult
 from autograder.grade.results import SubmissionResult
 
 JOURNAL_DIR = ".journal"
-
-
-def file_digest(path: Path) -> str:
-    """SHA-256 of a submission's bytes; empty for a path that cannot be read."""
-    try:
-        return hashlib.sha256(Path(path).read_bytes()).hexdigest()
-    except OSError:
-        return ""
 
 
 class Journal:

@@ -21,6 +21,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import zipfile
 from dataclasses import asdict, dataclass, field
@@ -136,12 +137,34 @@ def _grade_once(submission: Path, autograder_zip: Path, timeout: float | None, d
     return grade
 
 
+# The grading children running now, so that Ctrl-C or SIGTERM of the grader can stop them
+# all (each is in a session of its own, which the terminal's Ctrl-C does not reach).
+_RUNNING: dict[int, tuple[subprocess.Popen, "ProcessCgroup | None"]] = {}
+_RUNNING_LOCK = threading.Lock()
+
+
+def stop_grading_children() -> int:
+    """SIGKILL every grading child of this process, with its process group and cgroup."""
+    with _RUNNING_LOCK:
+        running = list(_RUNNING.values())
+    for process, cgroup in running:
+        try:
+            os.killpg(process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        if cgroup:
+            cgroup.kill_all()
+    return len(running)
+
+
 def _run_in_own_session(command: list[str], env: dict[str, str], cwd: str, timeout: float | None,
                         limits: Limits, threads: int | None) -> tuple[int, str, bool]:
     cgroup = ProcessCgroup.create(limits.max_processes, memory_mb=limits.memory_mb, cpus=threads)
     process = subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.PIPE,
                                stderr=subprocess.STDOUT, start_new_session=True, text=True,
                                preexec_fn=lambda: confine(limits, cgroup))
+    with _RUNNING_LOCK:
+        _RUNNING[process.pid] = (process, cgroup)
     try:
         output, _ = process.communicate(timeout=timeout)
         return process.returncode, output, False
@@ -152,6 +175,8 @@ def _run_in_own_session(command: list[str], env: dict[str, str], cwd: str, timeo
         output, _ = process.communicate()
         return -9, output or "", True
     finally:
+        with _RUNNING_LOCK:
+            _RUNNING.pop(process.pid, None)
         if cgroup:
             cgroup.remove()
 
