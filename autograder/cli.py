@@ -100,6 +100,11 @@ def grade(assignment: str, paths: tuple[Path, ...], out_dir: Path, dist: Path, j
     resumed = f", {run.resumed} kept from an earlier run" if run.resumed else ""
     click.echo(f"{len(run.results)} submissions ({counts}{resumed}) in {time.monotonic() - started:.0f} s; "
                f"gradebook: {out_dir / 'gradebook.csv'}; report: {out_dir / 'report.html'}")
+    weaker = sorted({r.sandbox for r in run.results if r.sandbox and r.sandbox != "view"})
+    if weaker:
+        click.echo(f"note: student code ran without a private view here (isolation: {', '.join(weaker)}); "
+                   "each result lists what held it under `protections`, and the README's 'Isolation by "
+                   "platform' says what to change", err=True)
 
 
 def _interrupt(number: int, frame: object) -> None:
