@@ -169,3 +169,10 @@ def test_a_notebook_in_nbformat_3_is_accepted(tmp_path):
     (tmp_path / "old.ipynb").write_text(nbformat.writes(old, version=3))
     [found] = collect_submissions([tmp_path / "old.ipynb"], ASSIGNMENT)
     assert found.valid, found.problem
+
+
+def test_a_pipe_named_like_a_notebook_is_refused_without_being_read(tmp_path):
+    import os
+    os.mkfifo(tmp_path / "pipe.ipynb")  # reading it would wait forever
+    [found] = collect_submissions([tmp_path], ASSIGNMENT)
+    assert not found.valid and "not a regular file" in found.problem

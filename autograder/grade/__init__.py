@@ -21,6 +21,7 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import os
+import stat
 import time
 from concurrent.futures import Future, as_completed
 from contextlib import contextmanager
@@ -29,7 +30,7 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 from autograder.config import setting
-from autograder.grade.intake import Submission, collect_submissions
+from autograder.grade.intake import MAX_NOTEBOOK_MB, Submission, collect_submissions
 from autograder.grade.journal import Journal
 from autograder.grade.executors import GradingTask, open_executor, run_grading_task
 from autograder.grade.otter_runner import OtterGrade, stop_grading_children
@@ -140,11 +141,16 @@ def grade_submissions(assignment: str, paths: list[Path], out_dir: Path, *, dist
 
 
 def _read(submission: Submission) -> bytes | None:
-    """The bytes graded, read once: the journal's digest is of exactly these."""
+    """The bytes graded, read once: the journal's digest is of exactly these. An invalid
+    submission is read only if it is a regular file of a size intake accepts (never through
+    a link, a pipe or a device); otherwise its digest is of what ``lstat`` says."""
     try:
-        return submission.path.read_bytes()
+        info = submission.path.lstat()
+        if stat.S_ISREG(info.st_mode) and info.st_size <= MAX_NOTEBOOK_MB << 20:
+            return submission.path.read_bytes()
     except OSError:
         return None if submission.valid else b""
+    return None if submission.valid else f"{info.st_mode}:{info.st_size}:{info.st_mtime_ns}".encode()
 
 
 def _vanished(submission: Submission) -> Submission:

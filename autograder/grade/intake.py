@@ -97,6 +97,8 @@ def validate(path: Path, assignment: str) -> str | None:
                 "follow; put the file itself in the folder")
     if not path.exists():
         return f"{path} does not exist"
+    if not path.is_file():
+        return f"{path.name} is not a regular file (a device, a pipe or a socket); submit the notebook itself"
     size = path.stat().st_size
     if size > MAX_NOTEBOOK_MB << 20:
         return f"{path.name} " + _TOO_LARGE.format(size=size / 2**20, limit=MAX_NOTEBOOK_MB)
