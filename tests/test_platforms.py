@@ -229,3 +229,5 @@ def test_an_ordinary_user_gets_a_view_and_no_network_through_a_user_namespace(ta
         assert {VIEW, NO_NETWORK, "rlimits"} <= set(result["protections"])
         assert "a user of its own" not in result["protections"]
         assert not any("cgroup" in protection for protection in result["protections"])
+    report = (ta_graded / "report.html").read_text()
+    assert f'<td title="{"; ".join(result["protections"])}">view</td>' in report
