@@ -6,6 +6,9 @@ import ctypes
 import encodings.idna  # noqa: F401  (loaded before the child drops to a uid that cannot read it)
 import os
 import socket
+import subprocess
+import time
+from pathlib import Path
 
 import pytest
 
@@ -110,3 +113,70 @@ def test_a_cgroup_caps_forks_and_kills_what_left_the_process_group(tmp_path):
     finally:
         cgroup.remove()
     assert not cgroup.path.exists()
+
+
+# cgroup v2 (the unified hierarchy) ---------------------------------------------------------
+
+def unified_hierarchy(tmp_path):
+    """A cgroup v2 root with the pids, memory and cpu controllers, or the reason there is none:
+    /sys/fs/cgroup where the machine uses v2, else a fresh cgroup2 mount (which gets only the
+    controllers no v1 hierarchy holds)."""
+    from autograder.grade.sandbox import V2_CONTROLLERS
+    root = Path("/sys/fs/cgroup")
+    if not (root / "cgroup.controllers").exists():
+        root = tmp_path / "unified"
+        root.mkdir()
+        if os.geteuid() != 0 or os.system(f"mount -t cgroup2 none {root} 2>/dev/null") != 0:
+            return None, "cannot mount a cgroup2 hierarchy here"
+    missing = [name for name in V2_CONTROLLERS if name not in (root / "cgroup.controllers").read_text().split()]
+    if missing:
+        if root != Path("/sys/fs/cgroup"):
+            os.system(f"umount {root}")
+        return None, (f"the {', '.join(missing)} controller(s) are bound to cgroup v1 hierarchies on this "
+                      "machine, so a cgroup v2 hierarchy cannot have them")
+    return root, ""
+
+
+@pytest.fixture
+def v2_root(tmp_path):
+    root, reason = unified_hierarchy(tmp_path)
+    if root is None:
+        pytest.skip(reason)
+    yield root
+    if root != Path("/sys/fs/cgroup"):
+        os.system(f"umount -l {root}")
+
+
+def run_in_cgroup(cgroup, code: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-c", code], preexec_fn=cgroup.join if cgroup else None,
+                          capture_output=True, text=True, timeout=120)
+
+
+FORK_COUNT = ("import os, time\nn = 0\ntry:\n    for _ in range(200):\n        if os.fork() == 0:\n"
+              "            time.sleep(5)\n            os._exit(0)\n        n += 1\nexcept OSError:\n    pass\nprint(n)\n")
+HOG = "hog = bytearray(400 << 20)\nfor i in range(0, len(hog), 4096):\n    hog[i] = 1\nprint('survived')\n"
+SPIN = ("import os, time\nfor _ in range(3):\n    if os.fork() == 0:\n        t = time.time()\n"
+        "        while time.time() - t < 3:\n            pass\n        os._exit(0)\nfor _ in range(3):\n    os.wait()\n")
+
+
+@pytest.mark.parametrize("limited", [True, False], ids=["with limits", "without (the test can fail)"])
+def test_cgroup_v2_limits_hold(v2_root, limited):
+    """pids.max caps forks, memory.max kills a hog, cpu.max keeps three spinning processes to a
+    fifth of a core; without the limits the same children go past each."""
+    cgroup = ProcessCgroup.create(50 if limited else None, memory_mb=200 if limited else None,
+                                  cpus=0.2 if limited else None, roots=(v2_root,))
+    assert cgroup is not None and cgroup.path.is_relative_to(v2_root)
+    try:
+        forks = int(run_in_cgroup(cgroup, FORK_COUNT).stdout.strip() or 0)
+        hog = run_in_cgroup(cgroup, HOG)
+        before = int(dict(line.split() for line in (cgroup.path / "cpu.stat").read_text().splitlines())["usage_usec"])
+        started = time.monotonic()
+        run_in_cgroup(cgroup, SPIN)
+        used = (int(dict(line.split() for line in (cgroup.path / "cpu.stat").read_text().splitlines())["usage_usec"])
+                - before) / 1e6 / (time.monotonic() - started)
+    finally:
+        cgroup.remove()
+    if limited:
+        assert forks < 50 and "survived" not in hog.stdout and used < 0.4, (forks, hog.returncode, used)
+    else:
+        assert forks == 200 and "survived" in hog.stdout and used > 1.0, (forks, hog.returncode, used)

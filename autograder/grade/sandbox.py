@@ -81,9 +81,9 @@ class ProcessCgroup:
 
     @classmethod
     def create(cls, max_processes: int | None, *, memory_mb: int | None = None,
-               cpus: float | None = None) -> "ProcessCgroup | None":
+               cpus: float | None = None, roots: tuple[Path, ...] = CGROUP_ROOTS) -> "ProcessCgroup | None":
         """Fresh cgroups, or None where cgroups cannot be written (not root, no pids)."""
-        for root in CGROUP_ROOTS:
+        for root in roots:
             try:
                 if not (root / "cgroup.procs").exists() or not _has_pids_controller(root):
                     continue
@@ -151,11 +151,28 @@ class ProcessCgroup:
 def _make_cgroup(root: Path, name: str, limits: dict[str, object]) -> Path:
     parent = root / CGROUP_PARENT
     parent.mkdir(exist_ok=True)
+    if root.name != "pids" and (root / "cgroup.subtree_control").exists():
+        _delegate_v2_controllers(root, parent)
     _remove_stale(parent)
     path = parent / name
     path.mkdir()
     _write_limits(path, limits)
     return path
+
+
+V2_CONTROLLERS = ("pids", "memory", "cpu")
+
+
+def _delegate_v2_controllers(root: Path, parent: Path) -> None:
+    """cgroup v2 gives a cgroup the files of a controller (``pids.max``, ``memory.max``,
+    ``cpu.max``) only if its parent enables it in ``cgroup.subtree_control``: without this
+    the limits would be silently absent. Enabled from the root down to our parent folder."""
+    available = set((root / "cgroup.controllers").read_text().split())
+    wanted = " ".join(f"+{name}" for name in V2_CONTROLLERS if name in available)
+    for folder in (root, parent):
+        enabled = set((folder / "cgroup.subtree_control").read_text().split())
+        if wanted and not {name for name in V2_CONTROLLERS if name in available} <= enabled:
+            (folder / "cgroup.subtree_control").write_text(wanted)
 
 
 def _write_limits(path: Path, limits: dict[str, object]) -> None:
@@ -182,6 +199,7 @@ def _companions(hierarchies: Path, name: str, memory_mb: int | None, cpus: float
 
 def _v2_limits(memory_mb: int | None, cpus: float | None) -> dict[str, object]:
     return {"memory.max": memory_mb and memory_mb << 20,
+            "memory.swap.max": memory_mb and 0,  # over the limit is killed, not swapped out
             "cpu.max": cpus and f"{int(cpus * CPU_PERIOD_US)} {CPU_PERIOD_US}"}
 
 
