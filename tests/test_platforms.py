@@ -99,6 +99,7 @@ def test_the_gradescope_entry_point_without_cap_sys_admin(built, tmp_path):
     results = json.loads((root / "results" / "results.json").read_text())
     assert results["score"] == FULL_SCORE, results["output"]
     assert results["extra_data"]["sandbox"] == "view"
+    assert {VIEW, NO_NETWORK, "a user of its own"} <= set(results["extra_data"]["protections"])
 
 
 def gradescope_tree(built, folder: Path, notebook: Path) -> Path:

@@ -40,7 +40,7 @@ from autograder.grade.jail import (give_folders_their_own_disks, namespaces_avai
                                    require_reachable_interpreter, tmpfs_size, unmount, view_config)
 from autograder.grade.otter_runner import CELL_TIMEOUT_ENV_VAR, THREAD_VARIABLES, CaseResult, OtterGrade
 from autograder.grade.sandbox import (Limits, ProcessCgroup, gain_namespace_rights, isolate_network,
-                                      network_isolated)
+                                      network_isolated, network_namespace)
 from autograder.grade.student_kernel import StudentKernel, cell_notes, notebook_code_cells
 from autograder.shipping import ship_student_runtime
 
@@ -290,8 +290,10 @@ def grade_submission(submission: Path, autograder_zip: Path) -> OtterGrade:
     uid, own_disk = prepare_kernel_folder(workdir, limits)
     shutil.copy(notebook_dir / f"{assignment}.ipynb", workdir / f"{assignment}.ipynb")
     ship_student_runtime(workdir)  # `from autograder.data import …`, as in the student folder
+    outside = network_namespace()
     if not limits.network and not network_isolated():
         isolate_network()  # the kernel, started by this process, shares its namespace
+    no_network = network_isolated() or network_namespace() != outside
     cgroup = ProcessCgroup.create(limits.max_processes, memory_mb=limits.memory_mb, cpus=_cpu_share())
     kernel = StudentKernel(workdir=workdir, limits=limits, env=_kernel_env(), cgroup=cgroup,
                            view=kernel_view(private, workdir, limits, uid))
@@ -299,7 +301,8 @@ def grade_submission(submission: Path, autograder_zip: Path) -> OtterGrade:
     try:
         kernel.start()
         grade.sandbox = kernel.isolation
-        grade.protections = protections_obtained(grade.sandbox, cgroup, own_disk, uid)
+        grade.network_isolated = no_network
+        grade.protections = protections_obtained(grade.sandbox, cgroup, own_disk, uid, no_network)
         kernel.run(_SNAPSHOT)
         cells = notebook_code_cells(notebook)
         runs = [kernel.run(cell.source) for cell in cells]
@@ -328,9 +331,9 @@ def grade_submission(submission: Path, autograder_zip: Path) -> OtterGrade:
 
 
 def protections_obtained(sandbox: str, cgroup: ProcessCgroup | None, own_disk: bool,
-                         uid: int | None) -> list[str]:
+                         uid: int | None, no_network: bool) -> list[str]:
     """What held the student's kernel, as obtained on this machine (README: 'Isolation by
-    platform'); the network namespace is added by the caller, which knows it for sure."""
+    platform')."""
     obtained = ["rlimits"]
     if sandbox == "view":
         obtained.append("private view (mount and PID namespaces)")
@@ -339,6 +342,8 @@ def protections_obtained(sandbox: str, cgroup: ProcessCgroup | None, own_disk: b
     obtained += [f"{name} cgroup" for name in (cgroup.controllers() if cgroup else [])]
     if own_disk:
         obtained.append("disk of its own (tmpfs)")
+    if no_network:
+        obtained.append("no network (namespace with loopback only)")
     return obtained
 
 
@@ -373,9 +378,7 @@ def _child_main(submission: str, autograder_zip: str, report: str) -> None:
         grade = grade_submission(Path(submission), Path(autograder_zip))
     except Exception as error:  # report, don't crash: the parent turns it into an error row
         grade = OtterGrade(error=f"{type(error).__name__}: {error}")
-    grade.network_isolated = network_isolated()
-    if grade.network_isolated and grade.protections:
-        grade.protections.append("no network (namespace with loopback only)")
+    grade.network_isolated = grade.network_isolated or network_isolated()
     grade.seconds = time.monotonic() - started
     Path(report).write_text(json.dumps(grade.to_dict()))
 
