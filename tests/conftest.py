@@ -62,8 +62,8 @@ def keras_built(builds):
 
 
 def otter_batch(build, tmp_path_factory, extra: dict[str, Path] | None = None):
-    """Grade the solutions, the assignment's batch variants, its bundled sample submissions
-    (submissions/<assignment>/) and ``extra`` through otter."""
+    """Grade the solutions, the assignment's batch variants, its correct-style variants, its
+    bundled sample submissions (submissions/<assignment>/) and ``extra`` through the grader."""
     from autograder.grade import grade_submissions
     assignment = build.assignment
     batch = tmp_path_factory.mktemp(f"batch-{assignment}")
@@ -73,6 +73,8 @@ def otter_batch(build, tmp_path_factory, extra: dict[str, Path] | None = None):
     shutil.copy(build.solutions_notebook, batch / f"{assignment}.ipynb")
     for sample in (SAMPLES_DIR / assignment).glob("*.ipynb"):
         shutil.copy(sample, batch / sample.name)
+    for path in (build.student_dir.parent / "correct_styles").glob("*.ipynb"):
+        shutil.copy(path, batch / path.name)
     for name, path in (extra or {}).items():
         shutil.copy(path, batch / f"{name}.ipynb")
     out = tmp_path_factory.mktemp(f"graded-{assignment}")

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from autograder.build.leaks import find_answer_leaks, find_broken_stubs
-from autograder.build.variants import VariantError, write_known_wrong
+from autograder.build.variants import VariantError, correct_styles, write_known_wrong, write_variants
 from autograder.config import (BUNDLED_ASSIGNMENTS_DIR, CONFIG_FILENAME, PACKAGE_DIR,
                                assignments_dir)
 from autograder.shipping import GRADING_MODULES, copy_modules, ship_student_runtime
@@ -46,6 +46,7 @@ class BuildResult:
     autograder_zip: Path
     solutions_notebook: Path
     known_wrong: list[Path] = field(default_factory=list)
+    correct_styles: list[Path] = field(default_factory=list)
     seconds: float = 0.0
     solution_score: tuple[float, float] | None = None
 
@@ -67,6 +68,8 @@ def build_assignment(assignment: str, dist: Path, *, verify: bool = True) -> Bui
     try:
         result.known_wrong = write_known_wrong(assignment, result.solutions_notebook,
                                                out / "known_wrong")
+        result.correct_styles = write_variants(correct_styles(assignment), result.solutions_notebook,
+                                               out / "correct_styles")
     except VariantError as error:
         raise BuildError(str(error)) from error
     ship_student_runtime(result.student_dir)

@@ -1,10 +1,14 @@
-"""Known-wrong submissions, made from the solutions notebook by small declared edits.
+"""Known-wrong and correct-style submissions, made from the solutions notebook by small
+declared edits.
 
-Each one is the reference solution with one mistake a student really makes (ReLU
-forgotten, bias not counted, tuning scored on the test set). Declaring them as edits in
-``solutions/<assignment>/known_wrong.toml`` instead of storing whole notebooks keeps
-them in step with the master notebook: an edit whose text no longer matches fails the
-build, instead of silently testing yesterday's notebook.
+Each known-wrong one is the reference solution with one mistake a student really makes
+(ReLU forgotten, bias not counted, tuning scored on the test set); each correct-style one is
+the solution written another correct way a student may choose (early stopping in the final
+refit), which must keep full marks: a judge stricter than the question is a false fail.
+Declaring them as edits in ``solutions/<assignment>/known_wrong.toml`` and
+``correct_styles.toml`` instead of storing whole notebooks keeps them in step with the
+master notebook: an edit whose text no longer matches fails the build, instead of silently
+testing yesterday's notebook.
 """
 
 from __future__ import annotations
@@ -40,15 +44,31 @@ class VariantError(ValueError):
     """An edit does not apply to the solutions notebook."""
 
 
+@dataclass(frozen=True)
+class CorrectStyle:
+    name: str
+    style: str                    # how it differs from the reference, in a phrase
+    edits: tuple[Edit, ...]
+
+
+def _entries(assignment: str, file_name: str) -> list[dict]:
+    path = SOLUTIONS_DIR / assignment / file_name
+    return tomllib.loads(path.read_text()).get("submission", []) if path.is_file() else []
+
+
+def _edits(entry: dict) -> tuple[Edit, ...]:
+    return tuple(Edit(x["find"], x["replace"]) for x in entry["edit"])
+
+
 def known_wrong(assignment: str) -> list[KnownWrong]:
-    path = SOLUTIONS_DIR / assignment / "known_wrong.toml"
-    if not path.is_file():
-        return []
-    entries = tomllib.loads(path.read_text()).get("submission", [])
-    return [KnownWrong(name=e["name"], question=e["question"], mistake=e["mistake"],
-                       edits=tuple(Edit(x["find"], x["replace"]) for x in e["edit"]),
+    return [KnownWrong(name=e["name"], question=e["question"], mistake=e["mistake"], edits=_edits(e),
                        failing=tuple(e.get("failing", ())), message=e.get("message", ""))
-            for e in entries]
+            for e in _entries(assignment, "known_wrong.toml")]
+
+
+def correct_styles(assignment: str) -> list[CorrectStyle]:
+    return [CorrectStyle(name=e["name"], style=e["style"], edits=_edits(e))
+            for e in _entries(assignment, "correct_styles.toml")]
 
 
 def apply_edits(notebook: nbformat.NotebookNode, edits: tuple[Edit, ...], label: str) -> nbformat.NotebookNode:
@@ -64,13 +84,18 @@ def apply_edits(notebook: nbformat.NotebookNode, edits: tuple[Edit, ...], label:
     return copy
 
 
-def write_known_wrong(assignment: str, solutions_notebook: Path, out_dir: Path) -> list[Path]:
-    """Write one notebook per known-wrong submission into ``out_dir``."""
+def write_variants(variants: list[KnownWrong] | list[CorrectStyle], solutions_notebook: Path,
+                   out_dir: Path) -> list[Path]:
+    """Write one notebook per variant (known-wrong or correct-style) into ``out_dir``."""
     reference = nbformat.read(solutions_notebook, as_version=4)
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
-    for variant in known_wrong(assignment):
+    for variant in variants:
         path = out_dir / f"{variant.name}.ipynb"
         nbformat.write(apply_edits(reference, variant.edits, variant.name), path)
         written.append(path)
     return written
+
+
+def write_known_wrong(assignment: str, solutions_notebook: Path, out_dir: Path) -> list[Path]:
+    return write_variants(known_wrong(assignment), solutions_notebook, out_dir)

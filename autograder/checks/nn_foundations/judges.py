@@ -9,6 +9,7 @@ weights) computed here, never from constants a student could copy.
 from __future__ import annotations
 
 import functools
+import math
 import warnings
 from typing import Any
 
@@ -503,10 +504,36 @@ def final_mlp_refit_on_all_training_data(inputs: None, answers: dict) -> None:
         fail(f"final_mlp was fitted on {n_features} features per image; fit it on X_train_flat (784).")
     if final["solver"] in ("adam", "sgd") and final["n_iter"]:
         rows = final["samples_seen"] / final["n_iter"]
-        if rows != len(data.y_train):
+        expected = rows_trained_on(len(data.y_train), final)
+        if rows != expected:
+            aside = (f" (early stopping keeps {count(len(data.y_train) - expected)} of them aside for its "
+                     f"own validation, so {count(expected)} is what a refit on all of them trains on)"
+                     if final.get("early_stopping") else "")
             fail(f"final_mlp was trained on {count(rows)} rows, but the training set has "
-                 f"{count(len(data.y_train))}. After tuning, refit on all of X_train_flat, y_train: "
-                 "the validation split was only for choosing.")
+                 f"{count(len(data.y_train))}{aside}. After tuning, refit on all of X_train_flat, "
+                 "y_train: the validation split was only for choosing.")
+
+
+def rows_trained_on(n_rows: int, model: dict) -> int:
+    """The rows each epoch of a fit on ``n_rows`` uses: all of them, or with early stopping all
+    but the validation fraction scikit-learn sets aside (``train_test_split`` rounds that up)."""
+    if not model.get("early_stopping"):
+        return n_rows
+    return n_rows - math.ceil(model["validation_fraction"] * n_rows)
+
+
+@SUITE.check("q5_tuning", probe="final_model_summary")
+def final_mlp_uses_the_chosen_settings(inputs: None, answers: dict) -> None:
+    final = answers["final_mlp"]
+    _judge_is_fitted_mlp("final_mlp", final)
+    best = returned(answers["best"], "`best`")
+    chosen = (best["learning_rate_init"], best["hidden_layer_sizes"])
+    used = (final["learning_rate_init"], final["hidden_layer_sizes"])
+    if chosen != used:
+        fail(f"best chose learning_rate_init={chosen[0]}, hidden_layer_sizes={tuple(chosen[1] or ())}, "
+             f"but final_mlp was made with learning_rate_init={used[0]}, hidden_layer_sizes="
+             f"{tuple(used[1])}. Build final_mlp from best: MLPClassifier(hidden_layer_sizes="
+             "best[\"hidden_layer_sizes\"], learning_rate_init=best[\"learning_rate_init\"], ...).")
 
 
 @SUITE.check("q5_tuning", probe="final_model_summary")

@@ -96,6 +96,7 @@ def tuning_runs(env: Env, inputs: dict) -> dict[str, dict]:
 def final_model_summary(env: Env, inputs: None) -> dict:
     return {
         "final_mlp": describe_mlp(student_value(env, "final_mlp")),
+        "best": value_outcome(env, "best", as_tuning_choice),
         "test_accuracy": value_outcome(env, "test_accuracy", as_number),
     }
 
@@ -131,6 +132,8 @@ def describe_mlp(model: Any) -> dict:
         "learning_rate_init": float(model.learning_rate_init),
         "activation": str(model.activation),
         "solver": str(model.solver),
+        "early_stopping": bool(model.early_stopping),
+        "validation_fraction": float(model.validation_fraction),
         "fitted": hasattr(model, "coefs_"),
     })
     if summary["fitted"]:

@@ -1,0 +1,24 @@
+"""Correct answers written another way than the solutions notebook keep full marks, graded by
+the real grader in the session's batches (solutions/<assignment>/correct_styles.toml)."""
+
+from __future__ import annotations
+
+import pytest
+
+from autograder.build.variants import correct_styles
+
+from conftest import ASSIGNMENT
+
+CASES = [(ASSIGNMENT, style) for style in correct_styles(ASSIGNMENT)]
+
+
+def test_there_are_correct_styles_to_grade():
+    assert CASES
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("assignment, style", CASES, ids=[s.name for _, s in CASES])
+def test_a_correct_style_keeps_full_marks(assignment, style, results_by_name):
+    result = results_by_name[style.name]
+    failed = {case.name: case.message for case in result.cases if not case.passed}
+    assert (result.status, result.score, failed) == ("graded", result.possible, {}), style.style
