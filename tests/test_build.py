@@ -144,3 +144,47 @@ def test_autograder_zip_carries_everything_its_hidden_tests_import(built):
         assert "files/autograder/_assignments/nn_foundations/grading.toml" in names
         assert any(n == "requirements.txt" or n.endswith("environment.yml") for n in names)
     assert imported and imported <= modules, f"missing from the zip: {sorted(imported - modules)}"
+
+
+# Graded conventions in the prompts, from grading.toml -----------------------------------------
+
+def student_markdown(result) -> str:
+    notebook = nbformat.read(result.student_dir / f"{result.assignment}.ipynb", as_version=4)
+    return "\n".join(cell.source for cell in notebook.cells if cell.cell_type == "markdown")
+
+
+def test_a_prompt_states_the_limit_grading_toml_sets_and_follows_it_when_it_changes(toy_dir, tmp_path):
+    edit_master(toy_dir, "Set `answer` to six times seven.",
+                "Set `answer` to six times seven. This cell may run for {{ limits.cell_timeout }} s.")
+    first = build_assignment("toy", tmp_path / "first", verify=False)
+    config = toy_dir / "grading.toml"
+    config.write_text(config.read_text().replace("cell_timeout = 20", "cell_timeout = 45"))
+    from autograder.config import assignment_config
+    assignment_config.cache_clear()
+    try:
+        second = build_assignment("toy", tmp_path / "second", verify=False)
+    finally:
+        assignment_config.cache_clear()
+    assert "may run for 20 s." in student_markdown(first)
+    assert "may run for 45 s." in student_markdown(second) and "{{" not in student_markdown(second)
+
+
+def test_a_prompt_naming_a_setting_grading_toml_lacks_fails_the_build(toy_dir, tmp_path):
+    edit_master(toy_dir, "Set `answer` to six times seven.", "Within {{ limits.cell_timeut }} s.")
+    with pytest.raises(BuildError, match=r"toy.ipynb, cell \d+: {{ limits.cell_timeut }} cannot be filled in"):
+        build_assignment("toy", tmp_path / "dist", verify=False)
+
+
+@pytest.mark.parametrize("assignment, keys", [
+    ("nn_foundations", [("limits", "cell_timeout"), ("tolerances", "hand_trace"), ("tolerances", "forward"),
+                        ("thresholds", "digits", "mlp_16x16_accuracy")]),
+    ("keras_networks", [("limits", "cell_timeout"), ("training", "cnn_epochs"), ("training", "batch_size"),
+                        ("thresholds", "digits", "cnn_accuracy"), ("tolerances", "activations")]),
+])
+def test_every_bundled_prompt_states_its_graded_conventions(builds, assignment, keys):
+    """The values the judges read are the ones the student reads, and no placeholder is left."""
+    from autograder.config import setting
+    text = student_markdown(builds(assignment))
+    assert "{{" not in text
+    for key in keys:
+        assert str(setting(assignment, *key)) in text, key

@@ -3,7 +3,8 @@
 Otter Assign does the splitting; this module wraps it in a chain of small, named steps
 (as nbgrader chains preprocessors), so each promise of the build is one function:
 
-1. stage the master notebook with the pinned requirements;
+1. stage the master notebook with the pinned requirements, its prompts' graded conventions
+   filled in from grading.toml;
 2. run Otter Assign;
 3. give the autograder zip a stable name;
 4. put the grading code into the zip, and only the student runtime into the student folder;
@@ -18,6 +19,7 @@ Otter Assign does the splitting; this module wraps it in a chain of small, named
 
 from __future__ import annotations
 
+import re
 import shutil
 import tempfile
 import time
@@ -58,6 +60,7 @@ def build_assignment(assignment: str, dist: Path, *, verify: bool = True) -> Bui
     out = Path(dist) / assignment
     with tempfile.TemporaryDirectory(prefix=f"build-{assignment}-") as tmp:
         staged = stage_master(master, Path(tmp))
+        render_conventions(staged, assignment)
         run_otter_assign(staged, out)
     result = BuildResult(
         assignment=assignment,
@@ -102,6 +105,38 @@ def stage_master(master: Path, staging: Path) -> Path:
     shutil.copytree(master.parent, target, ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
     shutil.copy(REQUIREMENTS, target / "requirements.txt")
     return target / master.name
+
+
+def render_conventions(staged: Path, assignment: str) -> None:
+    """Fill the prompts' ``{{ … }}`` with the assignment's grading.toml (``{{ limits.cell_timeout }}``,
+    ``{{ tolerances.hand_trace }}``, ``{{ thresholds.digits.cnn_accuracy }}``), so that what a
+    prompt says is graded and what the judges grade cannot drift apart. Markdown cells only;
+    a name grading.toml does not have fails the build, naming the cell."""
+    import jinja2
+    import nbformat
+    from autograder.config import assignment_config
+    settings = assignment_config(assignment)
+    environment = jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
+    notebook = nbformat.read(staged, as_version=4)
+    for number, cell in enumerate(notebook.cells, 1):
+        if cell.cell_type != "markdown" or "{{" not in cell.source:
+            continue
+        try:
+            cell.source = environment.from_string(cell.source).render(settings)
+        except jinja2.TemplateError as error:
+            culprit = next((p for p in re.findall(r"{{.*?}}", cell.source)
+                            if not _renders(environment, p, settings)), "")
+            raise BuildError(f"{assignment}.ipynb, cell {number}: {culprit} cannot be filled in: {error} "
+                             f"(the prompt names a setting that {CONFIG_FILENAME} does not have)") from error
+    nbformat.write(notebook, staged)
+
+
+def _renders(environment, placeholder: str, settings: dict) -> bool:  # noqa: ANN001 (jinja2)
+    try:
+        environment.from_string(placeholder).render(settings)
+        return True
+    except Exception:
+        return False
 
 
 def run_otter_assign(master: Path, out: Path) -> None:

@@ -495,7 +495,9 @@ def _setting_difference(actual: ModelSummary, i: int, key: str, expected_value: 
         "rate": f"{subject} uses dropout rate {mine}, expected {theirs}",
     }.get(key, f"{subject} has {key} {mine}, expected {theirs}")
     why = {
-        "padding": "'valid' padding shrinks the image by the kernel size minus one; 'same' keeps its size.",
+        "padding": "'valid' padding shrinks the image by the kernel size minus one; with 'same' the output "
+                   "has ceil(input / stride) rows and columns: the size is kept at stride 1 and halved, "
+                   "rounding up, at stride 2.",
         "rate": "The rate is the fraction of values Dropout sets to zero during training; Dropout has no "
                 "parameters, so the totals agree.",
     }.get(key, _parameter_arithmetic(actual, i))
