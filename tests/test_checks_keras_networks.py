@@ -100,9 +100,20 @@ def test_kernel_size_as_a_non_square_tuple_is_checked(env):
     assert "not square" in message
 
 
-def test_course_totals_come_from_keras_not_constants(env):
-    assert "the portfolio CNN has 215,370 parameters" in failure(
-        with_changes(env, portfolio_cnn_params=34826), "portfolio_cnn_total")
+def test_course_totals_are_judged_by_keras_and_never_quoted(env):
+    """The expected total is Keras' own count of the course model (a total one off fails),
+    and the message shows the student's value and how to check it, never the answer."""
+    from autograder.checks.keras_networks.judges import portfolio_cnn
+    expected = portfolio_cnn().count_params()
+    message = failure(with_changes(env, portfolio_cnn_params=expected + 1), "portfolio_cnn_total")
+    assert f"{expected + 1:,}" in message and "count_params()" in message
+    assert f"{expected:,}" not in message and str(expected) not in message.replace(f"{expected + 1:,}", "")
+
+
+def test_the_lesson_cnns_total_given_in_the_prompt_is_not_a_hidden_point():
+    from autograder.assignment import check_points
+    assert "lesson_cnn_total" not in check_points("keras_networks")
+    assert check_points("keras_networks")["portfolio_cnn_total"] == ("q2_param_counts", 2.0)
 
 
 def test_invert_that_changes_dtype_is_named(env):
