@@ -224,8 +224,9 @@ def dense_params_match_keras(inputs: dict, answers: list) -> None:
         if got != expected:
             hint = ("You left out the biases: each unit also has one." if got == n_inputs * units else
                     "A Dense layer has one weight per input per unit, plus one bias per unit.")
-            fail(f"{call} returned {count(got)}; Keras counts {count(expected)} for a Dense layer "
-                 f"of {units} units on {n_inputs} inputs. {hint}")
+            fail(f"{call} returned {count(got)}, which is not what Keras counts for a Dense layer "
+                 f"of {units} units on {n_inputs} inputs. {hint} To compare, build "
+                 f"keras.layers.Dense({units}) on {n_inputs} inputs and print its count_params().")
 
 
 @SUITE.check("q2_param_counts", probe="param_counts", inputs=_conv_cases)
@@ -236,8 +237,9 @@ def conv2d_params_match_keras(inputs: dict, answers: list) -> None:
         got, expected = returned(outcome, call)["number"], keras_conv2d_count(kernel, channels, filters)
         if got != expected:
             h, w = (kernel, kernel) if isinstance(kernel, int) else kernel
-            fail(f"{call} returned {count(got)}; Keras counts {count(expected)}. "
-                 f"{_conv_hint(got, h, w, channels, filters)}")
+            fail(f"{call} returned {count(got)}, which is not what Keras counts for that Conv2D layer. "
+                 f"{_conv_hint(got, h, w, channels, filters)} To compare, build keras.layers.Conv2D("
+                 f"{filters}, {(h, w)}) on {channels}-channel images and print its count_params().")
 
 
 def _conv_hint(got: float, h: int, w: int, channels: int, filters: int) -> str:

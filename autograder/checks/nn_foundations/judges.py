@@ -487,11 +487,14 @@ def tune_mlp_picks_the_clear_winner(inputs: dict, answers: dict) -> None:
     winner = setting(ASSIGNMENT, "tuning", "winner")
     picked = (choice["learning_rate_init"], choice["hidden_layer_sizes"])
     if picked != (winner["learning_rate_init"], winner["hidden_layer_sizes"]):
-        fail(f"On a hidden problem where learning_rate_init={winner['learning_rate_init']} with "
-             f"hidden_layer_sizes={tuple(winner['hidden_layer_sizes'])} is clearly best, "
-             f"tune_mlp chose learning_rate_init={picked[0]}, hidden_layer_sizes="
-             f"{tuple(picked[1] or ())}. Train every combination, score each on the validation "
-             "split, and keep the one with the highest validation accuracy.")
+        # the hidden case's inputs, to reproduce it, and never the combination that wins
+        fail(f"tune_mlp(X_train_flat[:{len(inputs['y'])}], y_train[:{len(inputs['y'])}], "
+             f"learning_rates={list(inputs['learning_rates'])}, sizes={[tuple(s) for s in inputs['sizes']]}, "
+             f"seed={inputs['seed']}) on the grader's data chose learning_rate_init={picked[0]}, "
+             f"hidden_layer_sizes={tuple(picked[1] or ())}, which is not the combination with the "
+             "highest validation accuracy; one of them is clearly better there. Train every "
+             "combination, score each on the validation split, and keep the one with the highest "
+             "validation accuracy.")
 
 
 @SUITE.check("q5_tuning", probe="final_model_summary")
