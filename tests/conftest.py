@@ -24,7 +24,8 @@ DETERMINISM_COPY = "q3_relu_forgotten"
 UNTOUCHED = "untouched_student_notebook"
 OTTER_BATCH_VARIANTS = {ASSIGNMENT: (DETERMINISM_COPY, "q5_tunes_on_test_set"),
                         KERAS: ("q1_no_flatten",)}
-SLOW_TRAINING_CELL = "keras_training_cell_never_ends"
+SLOW_TRAINING_CELL = "keras_training_cell_must_not_run"
+IGNORED_CELL_RAN = "this otter_ignore cell ran"  # what the tagged cell raises if grading runs it
 PATCHES_COUNT_PARAMS = "patches_count_params"  # the bundled `partial` sample + a patch of Keras
 COUNT_PARAMS_PATCH = ("import keras\n"
                       "for _cls in (keras.Model, keras.Sequential, keras.layers.Layer):\n"
@@ -93,14 +94,14 @@ def graded(built, tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def keras_graded(keras_built, tmp_path_factory):
-    """keras_networks: solutions, one known-wrong, the solutions with a training cell that
-    would never end (the grader must skip it), and the `partial` sample patching Keras'
-    count_params (it must keep its honest score)."""
+    """keras_networks: solutions, one known-wrong, the solutions with a tagged training cell
+    that raises at once (the grader must skip it: if it ran, the feedback would name it), and
+    the `partial` sample patching Keras' count_params (it must keep its honest score)."""
     import nbformat
     folder = tmp_path_factory.mktemp("keras-extra")
     notebook = nbformat.read(keras_built.solutions_notebook, as_version=4)
     training = [c for c in notebook.cells if "otter_ignore" in c.metadata.get("tags", [])]
-    training[0].source = "import time\ntime.sleep(10**6)\n" + training[0].source
+    training[0].source = f"raise RuntimeError({IGNORED_CELL_RAN!r})\n" + training[0].source
     nbformat.write(notebook, folder / f"{SLOW_TRAINING_CELL}.ipynb")
     patched = nbformat.read(SAMPLES_DIR / KERAS / "partial.ipynb", as_version=4)
     patched.cells.append(nbformat.v4.new_code_cell(COUNT_PARAMS_PATCH))
