@@ -162,11 +162,19 @@ def variant_scores(builds, solution_envs, tmp_path_factory):
             cells = nbformat.read(path, as_version=4).cells
             folder = tmp_path_factory.mktemp(variant.name)
             shutil.copy(path, folder / path.name)  # as under otter: the notebook alone in its folder
-            env = dict(solution_envs(assignment))
+            env = private_copy(solution_envs(assignment))
             run_cells(cells_to_rerun(solution, cells), env, folder)
             cache[assignment, name] = score_checks(assignment, env, folder)
         return cache[assignment, name]
     return scores_for
+
+
+def private_copy(env: dict) -> dict:
+    """A namespace a variant may change without changing the shared one: its arrays are copied
+    (a variant that scales X_train in place must not scale it for the next test); modules,
+    functions and fitted models are shared, as the variant's cells rebind what they change."""
+    import numpy as np
+    return {name: value.copy() if isinstance(value, np.ndarray) else value for name, value in env.items()}
 
 
 def score_checks(assignment: str, env: dict, folder: Path) -> dict[str, tuple[str, float, str]]:
