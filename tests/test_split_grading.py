@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import socket
 import subprocess
 import sys
 
@@ -22,6 +23,7 @@ pytestmark = pytest.mark.slow
 
 SURVIVOR_MARKER = "autograder-survivor-marker"
 PLANTED_MARKER = "/tmp/autograder-planted-module-ran"  # outside the kernel's view
+HOST_PORT = "__HOST_PORT__"  # replaced by the port the corpus fixture listens on
 PLANT = f"open({PLANTED_MARKER!r}, 'w').write(str(__import__('os').getuid()))\n"
 _REPO = Path(__file__).resolve().parent.parent
 
@@ -93,10 +95,13 @@ ATTACKS = {
         "            try:\n                exec(_code, globals())\n            except Exception:\n                pass\n"),
     "loops_forever_when_probed": (
         "def unroll(images):\n    while True:\n        pass\n"),
+    # forks until refused (an exponential bomb in a child was killed before it got far, so it
+    # showed nothing about the limit): the cell ends only once the limit has stopped it
     "fork_bomb": (
-        "import os\n"
-        "def _bomb():\n    while True:\n        try:\n            os.fork()\n        except OSError:\n            pass\n"
-        "if os.fork() == 0:\n    _bomb()\n"),
+        "import os, time\n_forked = 0\n"
+        "try:\n    for _ in range(5000):\n        if os.fork() == 0:\n            time.sleep(600)\n"
+        "            os._exit(0)\n        _forked += 1\nexcept OSError:\n    pass\n"
+        "assert _forked < 512, f'forked {_forked} processes: no process limit'\n"),
     "memory_bomb": (
         "import os\n_hoard = []\n"
         "if os.fork() == 0:\n"
@@ -104,14 +109,19 @@ ATTACKS = {
         "        except (OSError, MemoryError):\n            pass\n"
         "try:\n    while True:\n        _hoard.append(bytearray(256 << 20))\nexcept MemoryError:\n    pass\n"),
     "fills_the_disk": (
-        "import os\n_chunk = b'x' * (64 << 20)\n"
+        "import os\n_chunk = b'x' * (64 << 20)\n_written = {}\n"
         "for _folder in ('.', '/tmp', os.path.expanduser('~'), '/dev/shm'):\n"
+        "    _written[_folder] = 0\n"
         "    for _i in range(10_000):\n"
         "        try:\n            open(os.path.join(_folder, f'fill{_i}'), 'wb').write(_chunk)\n"
-        "        except OSError:\n            break\n"),
+        "            _written[_folder] += 64\n"
+        "        except OSError:\n            break\n"
+        # evidence that the limit fired: no folder took more than disk_mb (512 MB)
+        "assert max(_written.values()) <= 512, f'wrote {_written} MB: no disk limit'\n"),
     "opens_network_connections": (
         "import socket\n_reached = []\n"
-        "for _host, _port in (('1.1.1.1', 53), ('pypi.org', 443), ('8.8.8.8', 53)):\n"
+        # a server the test listens with on the machine's loopback, then the outside world
+        f"for _host, _port in (('127.0.0.1', {HOST_PORT!r}), ('1.1.1.1', 53), ('pypi.org', 443)):\n"
         "    try:\n        socket.create_connection((_host, _port), timeout=3).close()\n"
         "        _reached.append(_host)\n    except OSError:\n        pass\n"
         "assert not _reached, f'reached {_reached}'\n"),
@@ -176,7 +186,9 @@ def split_graded(built, tmp_path_factory):
     folder = tmp_path_factory.mktemp("attacks")
     partial = nbformat.read(SAMPLES_DIR / ASSIGNMENT / "partial.ipynb", as_version=4)
     nbformat.write(partial, folder / "honest.ipynb")
+    listener = socket.create_server(("127.0.0.1", 0))  # reachable only from the machine's own loopback
     for name, attack in ATTACKS.items():
+        attack = attack.replace(repr(HOST_PORT), str(listener.getsockname()[1]))
         notebook = nbformat.from_dict(partial)
         number = ATTACK_CELL.get(name, len(notebook.cells) + 1)
         notebook.cells.insert(number - 1, nbformat.v4.new_code_cell(attack))
@@ -188,6 +200,7 @@ def split_graded(built, tmp_path_factory):
                            "--out", str(out), "--dist", str(built.student_dir.parent.parent),
                            "--runner", "split", "-j", "2"], capture_output=True, text=True, timeout=900,
                           env=dict(os.environ))
+    listener.close()
     assert done.returncode == 0, done.stderr[-3000:]
     results = {}
     for path in (out / ".journal").glob("*.json"):
@@ -218,6 +231,26 @@ def test_odd_but_honest_files_are_graded_like_the_honest_sample(split_graded, na
     outputs (dropped before the kernel runs the code), the old nbformat 3."""
     result = split_graded[name]
     assert (result["status"], result["score"]) == ("graded", honest_score()), result["message"]
+
+
+@pytest.mark.parametrize("attack", ["fills_the_disk", "opens_network_connections", "fork_bomb"])
+def test_the_limit_an_attack_meets_fires(split_graded, attack):
+    """These attacks end by asserting what the limit did (no folder past disk_mb; no connection,
+    not even to a server on the machine's loopback; fewer forks than max_processes); had the
+    limit not fired, the cell would raise and the student's notes would name it."""
+    cell = len(nbformat.read(SAMPLES_DIR / ASSIGNMENT / "partial.ipynb", as_version=4).cells) + 1
+    assert not [note for note in split_graded[attack]["notes"] if note.startswith(f"Cell {cell} ")]
+
+
+@pytest.mark.parametrize("attack, limit", [("memory_bomb", "memory"), ("fork_bomb", "processes")])
+def test_the_cgroup_limit_a_bomb_meets_is_recorded_and_explained(split_graded, attack, limit):
+    """From the cgroup's own counters (memory.failcnt, pids.events), not from the notebook: the
+    bomb did reach the limit, and the student is told which and what it is."""
+    result = split_graded[attack]
+    assert limit in result["limits_reached"], result["limits_reached"]
+    assert any(f"reached the {limit} limit" in note or f"limit of" in note and limit in note
+               for note in result["notes"]), result["notes"]
+    assert split_graded["honest"]["limits_reached"] == []
 
 
 def test_a_probe_that_never_returns_costs_its_checks_with_a_clear_message(split_graded):

@@ -22,7 +22,7 @@ from pathlib import Path
 from autograder.data import DATASET_ENV_VAR
 
 from autograder.grade.otter_runner import OtterGrade
-from autograder.grade.results import SubmissionResult, status_of, status_message
+from autograder.grade.results import SubmissionResult, limit_notes, status_of, status_message
 
 RESULTS_FILE = Path("results") / "results.json"
 
@@ -43,8 +43,8 @@ def result_for_gradescope(assignment: str, submission: Path, graded: OtterGrade)
                               status=status, score=graded.score, possible=graded.possible,
                               cases=graded.cases, message=status_message(status, graded),
                               seconds=round(graded.seconds, 2), network_isolated=graded.network_isolated,
-                              sandbox=graded.sandbox, notes=graded.notes,
-                              protections=graded.protections)
+                              sandbox=graded.sandbox, notes=graded.notes + limit_notes(graded.limits_reached, assignment),
+                              protections=graded.protections, limits_reached=graded.limits_reached)
     for case in graded.cases:
         result.question_scores[case.question] = result.question_scores.get(case.question, 0.0) + case.score
     return result

@@ -73,6 +73,7 @@ class OtterGrade:
     log: str = ""
     notes: list[str] = field(default_factory=list)  # for the student: cells stopped, restarts
     protections: list[str] = field(default_factory=list)  # split runner: what held the kernel
+    limits_reached: list[str] = field(default_factory=list)  # split runner: from the cgroups' counters
 
     def failure_summary(self) -> str:
         if self.error:

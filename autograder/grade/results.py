@@ -35,6 +35,7 @@ class SubmissionResult:
     worker: str = ""                # who graded it: "local", or a Dask worker's address
     notes: list[str] = field(default_factory=list)  # what happened while the notebook ran
     protections: list[str] = field(default_factory=list)  # what held the kernel (split runner)
+    limits_reached: list[str] = field(default_factory=list)  # limits the submission ran into
 
     def failed_cases(self) -> list[CaseResult]:
         return [case for case in self.cases if not case.passed]
@@ -58,10 +59,25 @@ def from_otter(assignment: str, submission: Submission, graded: OtterGrade, data
         status=status, cases=graded.cases, message=status_message(status, graded),
         dataset=dataset_summary(dataset), seconds=round(graded.seconds, 2),
         network_isolated=graded.network_isolated, sandbox=graded.sandbox, worker=worker,
-        notes=graded.notes, protections=graded.protections,
+        notes=graded.notes + limit_notes(graded.limits_reached, assignment), protections=graded.protections,
+        limits_reached=graded.limits_reached,
     )
     _fill_scores(result)
     return result
+
+
+def limit_notes(reached: list[str], assignment: str) -> list[str]:
+    """What the student reads when a limit stopped part of the notebook (grading.toml's values)."""
+    from autograder.config import setting
+    limits = setting(assignment, "limits")
+    sentences = {
+        "memory": f"Your notebook reached the memory limit ({limits.get('memory_mb')} MB for all its "
+                  "processes together): an allocation failed or a process was stopped. Use smaller "
+                  "arrays or models, and free what you no longer need.",
+        "processes": f"Your notebook reached the limit of {limits.get('max_processes')} processes and "
+                     "threads: starting another one failed. Do not start processes in a loop.",
+    }
+    return [sentences[name] for name in reached if name in sentences]
 
 
 def invalid_result(assignment: str, submission: Submission) -> SubmissionResult:

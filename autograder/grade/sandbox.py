@@ -65,6 +65,7 @@ class Limits:
 CGROUP_ROOTS = (Path("/sys/fs/cgroup/pids"), Path("/sys/fs/cgroup"))
 CGROUP_PARENT = "autograder"
 CPU_PERIOD_US = 100_000
+NPROC_BACKSTOP = 16  # RLIMIT_NPROC above pids.max where a pids cgroup holds the submission
 
 
 @dataclass(frozen=True)
@@ -111,6 +112,19 @@ class ProcessCgroup:
         return ["pids", *(name for name, file in (("memory", "memory.max"), ("cpu", "cpu.max"))
                           if (self.path / file).exists())]  # v2: one folder, a file per limit
 
+    def limits_reached(self) -> list[str]:
+        """Which of its limits the submission ran into, from the kernel's own counters (not from
+        anything the student's code says): ``processes`` (a fork refused at pids.max), ``memory``
+        (an allocation over the memory limit, v1 ``memory.failcnt``, v2 ``memory.events``)."""
+        reached = []
+        if _counter(self.path / "pids.events", "max"):
+            reached.append("processes")
+        memory = [path for path in self.companions if path.parent.parent.name == "memory"]
+        if any(_number(path / "memory.failcnt") for path in memory) or any(
+                _counter(self.path / "memory.events", key) for key in ("max", "oom_kill")):
+            reached.append("memory")
+        return reached
+
     def join(self) -> None:
         """Called by the child itself between fork and exec."""
         for path in (self.path, *self.companions):
@@ -146,6 +160,22 @@ class ProcessCgroup:
                     break
                 except OSError:
                     time.sleep(0.05)  # the last members are still being reaped
+
+
+def _counter(path: Path, key: str) -> int:
+    """A value of a flat-keyed cgroup file (``max 3``); 0 where the file or key is missing."""
+    try:
+        lines = path.read_text().splitlines()
+    except OSError:
+        return 0
+    return next((int(line.split()[1]) for line in lines if line.split()[:1] == [key]), 0)
+
+
+def _number(path: Path) -> int:
+    try:
+        return int(path.read_text().strip() or 0)
+    except (OSError, ValueError):
+        return 0
 
 
 def _make_cgroup(root: Path, name: str, limits: dict[str, object]) -> Path:
@@ -229,9 +259,12 @@ def confine(limits: Limits, cgroup: ProcessCgroup | None = None) -> None:
     die_with_parent()
     if cgroup:
         cgroup.join()
+    # with a pids cgroup, RLIMIT_NPROC is only its backstop: the cgroup refuses first, and its
+    # counter (pids.events) then tells that the limit was reached (ProcessCgroup.limits_reached)
+    processes = limits.max_processes and limits.max_processes + (NPROC_BACKSTOP if cgroup else 0)
     for name, value in ((resource.RLIMIT_AS, limits.memory_mb and limits.memory_mb << 20),
                         (resource.RLIMIT_FSIZE, limits.file_size_mb and limits.file_size_mb << 20),
-                        (resource.RLIMIT_NPROC, limits.max_processes)):
+                        (resource.RLIMIT_NPROC, processes)):
         if value:
             resource.setrlimit(name, (value, value))
     if not limits.network:

@@ -320,6 +320,7 @@ def grade_submission(submission: Path, autograder_zip: Path) -> OtterGrade:
     finally:
         kernel.shutdown()
         if cgroup:
+            grade.limits_reached = cgroup.limits_reached()
             cgroup.remove()
         for folder in (workdir / REQUESTS, workdir / ANSWERS, workdir):
             unmount(folder)  # where they were tmpfs mounts; a no-op otherwise
