@@ -136,7 +136,7 @@ def grade_submissions(assignment: str, paths: list[Path], out_dir: Path, *, dist
         try:
             write_outputs(run)
         except OSError as error:
-            raise OutputWriteError(_disk_message(run.out_dir, error, len(submissions), len(submissions))) from error
+            raise OutputWriteError(_disk_message(run.out_dir, error, len(run.results))) from error
     return run
 
 
@@ -166,10 +166,10 @@ def _write_result(journal: Journal, out_dir: Path, result: SubmissionResult, dig
         write_submission_files(out_dir, result)
     except OSError as error:
         saved = len(list(journal.folder.glob("*.json")))
-        raise OutputWriteError(_disk_message(out_dir, error, saved, None)) from error
+        raise OutputWriteError(_disk_message(out_dir, error, saved)) from error
 
 
-def _disk_message(out_dir: Path, error: OSError, saved: int, total: int | None) -> str:
+def _disk_message(out_dir: Path, error: OSError, saved: int) -> str:
     return (f"could not write to {out_dir} ({error.strerror or error}: {error.filename or out_dir}). "
             f"{saved} result(s) are saved in its journal and will be kept; free space there (or "
             "choose another --out) and run the same command again: it grades only what is not "
