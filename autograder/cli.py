@@ -24,14 +24,18 @@ def main() -> None:
               help="Where to write dist/<assignment>/{student,autograder,solutions}.")
 @click.option("--no-verify", is_flag=True,
               help="Skip grading the solutions with the built zip (faster, but nothing proves the zip works).")
-def build(assignments: tuple[str, ...], dist: Path, no_verify: bool) -> None:
+@click.option("--secret", "secret_file", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="The course secret that draws each submission's hidden inputs (made on first use; "
+                   "keep it for the whole term, never share it). Default: .course_secret beside "
+                   "the assignments folder.")
+def build(assignments: tuple[str, ...], dist: Path, no_verify: bool, secret_file: Path | None) -> None:
     """Build the student version, autograder zip and solutions of ASSIGNMENTS (default: all)."""
     from autograder.build import BuildError, build_assignment, list_assignments
     names = list(assignments) or list_assignments()
     for name in names:
         click.echo(f"building {name} …")
         try:
-            result = build_assignment(name, dist, verify=not no_verify)
+            result = build_assignment(name, dist, verify=not no_verify, secret_file=secret_file)
         except BuildError as error:
             raise click.ClickException(f"{name}: {error}")
         score = (f"; solutions score {result.solution_score[0]:g}/{result.solution_score[1]:g}"

@@ -1,9 +1,10 @@
 """Session fixtures: the expensive things (a build, a batch of otter runs) happen once.
 
-A notebook through ``otter run`` costs tens of seconds, so the end-to-end tests read the
-results of one small batch per assignment. Every known-wrong submission is also judged
-in-process, by re-running the cells its edit affects in a copy of the solution's
-namespace: the same hidden checks, without paying for a kernel per variant.
+A notebook through the grader costs seconds to tens of seconds, so the end-to-end tests
+read the results of one batch per assignment, graded once per session by the real grader
+(``grade_submissions``, jailed kernels, judges outside them): the solutions, every known-wrong
+and correct-style submission, the bundled samples and a few extras. Unit tests of the judges'
+edge cases run the hidden checks in-process on a private copy of the solutions' namespace.
 """
 
 from __future__ import annotations
@@ -22,14 +23,13 @@ ASSIGNMENT = "nn_foundations"
 KERAS = "keras_networks"
 DETERMINISM_COPY = "q3_relu_forgotten"
 UNTOUCHED = "untouched_student_notebook"
-OTTER_BATCH_VARIANTS = {ASSIGNMENT: (DETERMINISM_COPY, "q5_tunes_on_test_set"),
-                        KERAS: ("q1_no_flatten",)}
 SLOW_TRAINING_CELL = "keras_training_cell_must_not_run"
 IGNORED_CELL_RAN = "this otter_ignore cell ran"  # what the tagged cell raises if grading runs it
 PATCHES_COUNT_PARAMS = "patches_count_params"  # the bundled `partial` sample + a patch of Keras
 COUNT_PARAMS_PATCH = ("import keras\n"
                       "for _cls in (keras.Model, keras.Sequential, keras.layers.Layer):\n"
                       "    _cls.count_params = lambda self: 13002\n")
+COURSE_SECRET_FILE = ".course_secret"  # in the session's dist folder: made by the first build
 SAMPLES_DIR = Path(__file__).resolve().parent.parent / "submissions"
 
 
@@ -47,7 +47,8 @@ def builds(dist):
 
     def build(assignment: str):
         if assignment not in cache:
-            cache[assignment] = build_assignment(assignment, dist, verify=False)
+            cache[assignment] = build_assignment(assignment, dist, verify=False,
+                                                 secret_file=dist / COURSE_SECRET_FILE)
         return cache[assignment]
     return build
 
@@ -63,14 +64,13 @@ def keras_built(builds):
 
 
 def otter_batch(build, tmp_path_factory, extra: dict[str, Path] | None = None):
-    """Grade the solutions, the assignment's batch variants, its correct-style variants, its
-    bundled sample submissions (submissions/<assignment>/) and ``extra`` through the grader."""
+    """Grade the solutions, every known-wrong and correct-style submission of the assignment,
+    its bundled sample submissions (submissions/<assignment>/) and ``extra`` through the grader."""
     from autograder.grade import grade_submissions
     assignment = build.assignment
     batch = tmp_path_factory.mktemp(f"batch-{assignment}")
-    known_wrong = build.student_dir.parent / "known_wrong"
-    for name in OTTER_BATCH_VARIANTS[assignment]:
-        shutil.copy(known_wrong / f"{name}.ipynb", batch / f"{name}.ipynb")
+    for path in (build.student_dir.parent / "known_wrong").glob("*.ipynb"):
+        shutil.copy(path, batch / path.name)
     shutil.copy(build.solutions_notebook, batch / f"{assignment}.ipynb")
     for sample in (SAMPLES_DIR / assignment).glob("*.ipynb"):
         shutil.copy(sample, batch / sample.name)
@@ -84,7 +84,8 @@ def otter_batch(build, tmp_path_factory, extra: dict[str, Path] | None = None):
 
 @pytest.fixture(scope="session")
 def graded(built, tmp_path_factory):
-    """nn_foundations: solutions, two known-wrong, a duplicate, the untouched student notebook."""
+    """nn_foundations: the common batch, a duplicate of a known-wrong submission (determinism),
+    the untouched student notebook."""
     known_wrong = built.student_dir.parent / "known_wrong"
     return otter_batch(built, tmp_path_factory, {
         f"{DETERMINISM_COPY}_again": known_wrong / f"{DETERMINISM_COPY}.ipynb",
@@ -94,7 +95,7 @@ def graded(built, tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def keras_graded(keras_built, tmp_path_factory):
-    """keras_networks: solutions, one known-wrong, the solutions with a tagged training cell
+    """keras_networks: the common batch, the solutions with a tagged training cell
     that raises at once (the grader must skip it: if it ran, the feedback would name it), and
     the `partial` sample patching Keras' count_params (it must keep its honest score)."""
     import nbformat
@@ -147,25 +148,15 @@ def solution_env(solution_envs):
 
 
 @pytest.fixture(scope="session")
-def variant_scores(builds, solution_envs, tmp_path_factory):
-    """For (assignment, known-wrong name): {check name: (question, points earned, message)}."""
-    import nbformat
-    from autograder.build.variants import known_wrong
-    cache: dict = {}
-
+def variant_scores(request):
+    """For (assignment, known-wrong name): {check name: (question, points earned, message)},
+    as the real grader scored that submission in the session's batch."""
     def scores_for(assignment: str, name: str) -> dict:
-        if (assignment, name) not in cache:
-            build = builds(assignment)
-            solution = nbformat.read(build.solutions_notebook, as_version=4).cells
-            variant = next(v for v in known_wrong(assignment) if v.name == name)
-            path = build.student_dir.parent / "known_wrong" / f"{variant.name}.ipynb"
-            cells = nbformat.read(path, as_version=4).cells
-            folder = tmp_path_factory.mktemp(variant.name)
-            shutil.copy(path, folder / path.name)  # as under otter: the notebook alone in its folder
-            env = private_copy(solution_envs(assignment))
-            run_cells(cells_to_rerun(solution, cells), env, folder)
-            cache[assignment, name] = score_checks(assignment, env, folder)
-        return cache[assignment, name]
+        results = request.getfixturevalue(
+            "results_by_name" if assignment == ASSIGNMENT else "keras_results_by_name")
+        result = results[name]
+        assert result.status == "graded", f"{assignment}/{name}: {result.status}: {result.error}"
+        return {case.name: (case.question, case.score, case.message) for case in result.cases}
     return scores_for
 
 
@@ -177,40 +168,18 @@ def private_copy(env: dict) -> dict:
     return {name: value.copy() if isinstance(value, np.ndarray) else value for name, value in env.items()}
 
 
-def score_checks(assignment: str, env: dict, folder: Path) -> dict[str, tuple[str, float, str]]:
-    """Every hidden check on a namespace, scored with the master notebook's points."""
-    from autograder.assignment import check_points
+def with_changes(env: dict, **changes) -> dict:
+    """A private copy of a namespace with some names rebound (functions keep the old globals,
+    so a replacement defined in a test behaves like a student's redefinition)."""
+    return {**private_copy(env), **changes}
+
+
+def check_failure(env: dict, assignment: str, check: str) -> str:
+    """The feedback of a hidden check that must fail on ``env``."""
     from autograder.checks import CheckFailed, run_check
-    scored = {}
-    previous = os.getcwd()
-    os.chdir(folder)
-    try:
-        for name, (question, points) in check_points(assignment).items():
-            try:
-                run_check(env, assignment, name)
-                scored[name] = (question, points, "")
-            except CheckFailed as failure:
-                scored[name] = (question, 0.0, str(failure))
-    finally:
-        os.chdir(previous)
-    return scored
-
-
-def cells_to_rerun(solution: list, variant: list) -> list:
-    """The edited cells, and every later cell that reads a name they (re)bind, transitively:
-    what a full re-run would recompute differently, without retraining the rest."""
-    changed: set[str] = set()
-    rerun = []
-    for before, after in zip(solution, variant):
-        if not _runs_when_graded(after):
-            continue
-        tree = ast.parse(after.source)
-        reads = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
-        if before.source != after.source or reads & changed:
-            rerun.append(after)
-            changed |= {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
-            changed |= {n.name for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.ClassDef))}
-    return rerun
+    with pytest.raises(CheckFailed) as caught:
+        run_check(env, assignment, check)
+    return str(caught.value)
 
 
 def run_cells(cells, env: dict, cwd: Path) -> None:

@@ -8,7 +8,7 @@ import pytest
 from autograder.checks import CheckFailed, run_check
 from autograder.checks.suite import load_suite
 
-from conftest import KERAS
+from conftest import KERAS, check_failure, with_changes
 
 SUITE = load_suite(KERAS)
 
@@ -23,16 +23,8 @@ def in_the_submission_folder(keras_built, monkeypatch):
     monkeypatch.chdir(keras_built.solutions_notebook.parent)
 
 
-def with_changes(env: dict, **changes) -> dict:
-    changed = dict(env)
-    changed.update(changes)
-    return changed
-
-
 def failure(env: dict, check: str) -> str:
-    with pytest.raises(CheckFailed) as caught:
-        run_check(env, KERAS, check)
-    return str(caught.value)
+    return check_failure(env, KERAS, check)
 
 
 @pytest.mark.parametrize("check", sorted(SUITE.checks))

@@ -13,7 +13,7 @@ import pytest
 from autograder.checks import CheckFailed, run_check
 from autograder.checks.suite import load_suite
 
-from conftest import ASSIGNMENT
+from conftest import ASSIGNMENT, check_failure, with_changes
 
 SUITE = load_suite(ASSIGNMENT)
 
@@ -24,18 +24,8 @@ def in_the_submission_folder(built, monkeypatch):
     monkeypatch.chdir(built.solutions_notebook.parent)
 
 
-def with_changes(env: dict, **changes) -> dict:
-    """A copy of the namespace with some names rebound (functions keep the old globals,
-    so a replacement defined here behaves like a student's redefinition)."""
-    changed = dict(env)
-    changed.update(changes)
-    return changed
-
-
 def failure(env: dict, check: str) -> str:
-    with pytest.raises(CheckFailed) as caught:
-        run_check(env, ASSIGNMENT, check)
-    return str(caught.value)
+    return check_failure(env, ASSIGNMENT, check)
 
 
 @pytest.mark.parametrize("check", sorted(SUITE.checks))
@@ -114,7 +104,7 @@ def test_param_count_is_checked_against_random_shapes_not_one_answer(solution_en
     lookup = lambda n_in, sizes, n_out: 13002
     message = failure(with_changes(solution_env, mlp_param_count=lookup),
                       "mlp_param_count_matches_fitted_models")
-    assert "a fitted MLPClassifier of that shape has" in message
+    assert "not the number of learned values of a fitted MLPClassifier of that shape" in message
 
 
 def test_unfitted_mlp_is_told_to_fit(solution_env):

@@ -1,6 +1,6 @@
-"""The whole path, through otter run: the solution scores full marks with the autograder
+"""The whole path, through the grader: the solution scores full marks with the autograder
 zip, a partial submission loses points where it should, grading is deterministic, and the
-gradebook, results, feedback and report say so."""
+gradebook, results, feedback and report say so (known-wrong submissions: test_known_wrong)."""
 
 from __future__ import annotations
 
@@ -10,12 +10,9 @@ import json
 import pytest
 
 from autograder.assignment import questions
-from autograder.build.variants import known_wrong
-
-from conftest import ASSIGNMENT, DETERMINISM_COPY, OTTER_BATCH_VARIANTS, UNTOUCHED
+from conftest import ASSIGNMENT, DETERMINISM_COPY, UNTOUCHED
 
 pytestmark = pytest.mark.slow
-KNOWN_WRONG = known_wrong(ASSIGNMENT)
 
 
 def question_points() -> dict[str, float]:
@@ -34,19 +31,6 @@ def test_every_hidden_check_ran_on_the_solution(results_by_name):
     from autograder.checks.suite import load_suite
     ran = {c.name for c in results_by_name[ASSIGNMENT].cases if c.hidden}
     assert ran == set(load_suite(ASSIGNMENT).checks)
-
-
-@pytest.mark.parametrize("name", OTTER_BATCH_VARIANTS[ASSIGNMENT])
-def test_known_wrong_through_otter_loses_points_only_on_its_question(name, results_by_name):
-    variant = next(v for v in KNOWN_WRONG if v.name == name)
-    result = results_by_name[name]
-    assert result.status == "graded", result.message
-    full = question_points()
-    lost = {q for q, score in result.question_scores.items() if q in full and score < full[q]}
-    assert lost == {variant.question}
-    failing = {c.name: c.message for c in result.failed_cases()}
-    assert set(variant.failing) <= set(failing)
-    assert variant.message in "\n".join(failing.values())
 
 
 def test_an_untouched_notebook_scores_zero_with_a_pointer_for_every_check(results_by_name):

@@ -135,7 +135,7 @@ def test_path_traversal_names_in_an_export_reach_no_folder(tmp_path):
     [found] = collect_submissions([tmp_path / "traversal.zip"], ASSIGNMENT)
     assert found.valid
     from autograder.grade.split_runner import submitted_notebook
-    assert submitted_notebook(tmp_path / "traversal.zip").cells[0].source == "x = 1"
+    assert submitted_notebook(tmp_path / "traversal.zip")[0].cells[0].source == "x = 1"
     assert not (tmp_path.parent / "evil.ipynb").exists()
 
 

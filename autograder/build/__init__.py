@@ -10,6 +10,7 @@ Otter Assign does the splitting; this module wraps it in a chain of small, named
 4. put the grading code into the zip, and only the student runtime into the student folder;
    the zip's ``run_autograder`` runs our split runner (judges outside the student's kernel),
    and its ``setup.sh`` lets the kernel's own user reach Python;
+   and the course secret that draws each submission's hidden inputs goes in beside them;
 5. copy the solutions notebook to a stable place, and make the known-wrong submissions
    from it (``solutions/<assignment>/known_wrong.toml``);
 6. refuse a student version that carries a solution or a hidden test, or whose stubs do
@@ -19,7 +20,9 @@ Otter Assign does the splitting; this module wraps it in a chain of small, named
 
 from __future__ import annotations
 
+import os
 import re
+import secrets
 import shutil
 import tempfile
 import time
@@ -31,7 +34,7 @@ from autograder.build.leaks import find_answer_leaks, find_broken_stubs
 from autograder.build.variants import VariantError, correct_styles, write_known_wrong, write_variants
 from autograder.config import (BUNDLED_ASSIGNMENTS_DIR, CONFIG_FILENAME, PACKAGE_DIR,
                                assignments_dir)
-from autograder.shipping import GRADING_MODULES, copy_modules, ship_student_runtime
+from autograder.shipping import COURSE_SECRET_MEMBER, GRADING_MODULES, copy_modules, ship_student_runtime
 
 PROJECT_DIR = PACKAGE_DIR.parent
 REQUIREMENTS = PROJECT_DIR / "grading_env" / "requirements.txt"
@@ -53,8 +56,10 @@ class BuildResult:
     solution_score: tuple[float, float] | None = None
 
 
-def build_assignment(assignment: str, dist: Path, *, verify: bool = True) -> BuildResult:
-    """Build one assignment into ``dist/<assignment>/``; raise BuildError if it must not ship."""
+def build_assignment(assignment: str, dist: Path, *, verify: bool = True,
+                     secret_file: Path | None = None) -> BuildResult:
+    """Build one assignment into ``dist/<assignment>/``; raise BuildError if it must not ship.
+    ``secret_file``: the course secret (default :func:`default_secret_file`), created if absent."""
     started = time.monotonic()
     master = master_notebook(assignment)
     out = Path(dist) / assignment
@@ -77,6 +82,7 @@ def build_assignment(assignment: str, dist: Path, *, verify: bool = True) -> Bui
         raise BuildError(str(error)) from error
     ship_student_runtime(result.student_dir)
     ship_grading_code(result.autograder_zip, assignment)
+    ship_course_secret(result.autograder_zip, course_secret(secret_file or default_secret_file()))
     judge_outside_the_kernel(result.autograder_zip)
     open_the_way_to_python(result.autograder_zip)
     refuse_answer_leaks(master, result.student_dir)
@@ -183,6 +189,44 @@ def ship_grading_code(zip_path: Path, assignment: str) -> None:
             for path in sorted(package.rglob("*")):
                 if path.is_file():
                     archive.write(path, f"files/{path.relative_to(tmp).as_posix()}")
+
+
+SECRET_BYTES = 32
+
+
+def default_secret_file() -> Path:
+    """``.course_secret`` beside the course's ``assignments/`` folder (git ignores it)."""
+    return assignments_dir().parent / ".course_secret"
+
+
+def course_secret(path: Path) -> bytes:
+    """The course's secret, made on the first build (readable by its owner only) and kept:
+    rebuilding with the same secret keeps every submission's hidden inputs, so regrading an
+    unchanged file gives the same score. A new secret draws new cases for everyone."""
+    path = Path(path)
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w") as stream:
+            stream.write(secrets.token_hex(SECRET_BYTES) + "\n")
+    try:
+        text = path.read_text().strip()
+        secret = bytes.fromhex(text)
+    except (OSError, ValueError) as error:
+        raise BuildError(f"{path}: the course secret must be {SECRET_BYTES * 2} hexadecimal digits "
+                         f"({error}); remove the file to make a new one (every submission then meets "
+                         "new hidden inputs)") from error
+    if len(secret) < 16:
+        raise BuildError(f"{path}: the course secret is {len(secret)} bytes; it needs at least 16 "
+                         f"({SECRET_BYTES * 2} hexadecimal digits). Remove the file to make a new one.")
+    return secret
+
+
+def ship_course_secret(zip_path: Path, secret: bytes) -> None:
+    """The secret goes to the grader only: at the zip's top level, never in ``files/`` (copied
+    beside the student's notebook) nor in the student folder."""
+    with zipfile.ZipFile(zip_path, "a", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr(COURSE_SECRET_MEMBER, secret.hex())
 
 
 OTTER_ENTRY = "python /autograder/source/run_otter.py"

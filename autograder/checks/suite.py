@@ -7,7 +7,9 @@ Each hidden test cell of a master notebook is a single call::
 The check behind that name has three parts kept apart:
 
 * ``inputs(rng)`` (grader side): the hidden inputs, generated from a seed derived from
-  the check's name, so they are the same on every run and never stored in a file;
+  the check's name and, where the grader has the course secret, the submission's content
+  (:func:`submission_salt`): the same file always meets the same cases, a resubmission meets
+  new ones, and nobody without the secret can compute them; never stored in a file;
 * ``probe(env, inputs)`` (student side, in ``<assignment>/probes.py``): calls the
   student's code on those inputs and returns plain values, deciding nothing;
 * ``judge(inputs, answers)`` (grader side, in ``<assignment>/judges.py``): compares the
@@ -24,6 +26,7 @@ A gate is a check whose failure withdraws the points of the other checks of its 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import importlib
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
@@ -91,14 +94,26 @@ def load_probes(assignment: str):
     return importlib.import_module(f"autograder.checks.{assignment}.probes")
 
 
-def check_seed(assignment: str, name: str) -> int:
-    """A stable seed per check: the same hidden inputs on every run, different across checks."""
-    digest = hashlib.sha256(f"{assignment}/{name}".encode()).digest()
+def check_seed(assignment: str, name: str, salt: bytes = b"") -> int:
+    """A stable seed per check and submission: the same hidden inputs every time one file is
+    graded, different across checks; ``salt`` (from :func:`submission_salt`) makes them differ
+    across submissions. Without a salt they depend on the check alone (the otter runner, the
+    in-process tests, zips built before course secrets)."""
+    digest = hashlib.sha256(salt + f"{assignment}/{name}".encode()).digest()
     return int.from_bytes(digest[:4], "little")
 
 
-def hidden_inputs(assignment: str, check: Check) -> Any:
-    return check.inputs(np.random.default_rng(check_seed(assignment, check.name)))
+def submission_salt(secret: bytes, notebook: bytes) -> bytes:
+    """What makes one submission's hidden inputs its own: an HMAC of its notebook's bytes
+    under the course secret. Only the grader holds the secret, so a student cannot compute
+    the cases a file will meet, and a resubmitted (changed) file meets other cases."""
+    if not secret:
+        return b""
+    return hmac.new(secret, hashlib.sha256(notebook).digest(), hashlib.sha256).digest()
+
+
+def hidden_inputs(assignment: str, check: Check, salt: bytes = b"") -> Any:
+    return check.inputs(np.random.default_rng(check_seed(assignment, check.name, salt)))
 
 
 @dataclass
@@ -145,9 +160,10 @@ def judge_answers(check: Check, inputs: Any, answers: Any) -> None:
 AnswerSource = Callable[[Check, Any], Any]
 
 
-def verdict(assignment: str, check: Check, answers_for: AnswerSource) -> CheckFailed | None:
+def verdict(assignment: str, check: Check, answers_for: AnswerSource,
+            salt: bytes = b"") -> CheckFailed | None:
     """Run one check end to end; None means it passed."""
-    inputs = hidden_inputs(assignment, check)
+    inputs = hidden_inputs(assignment, check, salt)
     try:
         judge_answers(check, inputs, answers_for(check, inputs))
     except CheckFailed as failure:
@@ -156,26 +172,26 @@ def verdict(assignment: str, check: Check, answers_for: AnswerSource) -> CheckFa
 
 
 def gate_failure(suite: Suite, check: Check, answers_for: AnswerSource,
-                 verdicts: dict[str, CheckFailed | None]) -> CheckFailed | None:
+                 verdicts: dict[str, CheckFailed | None], salt: bytes = b"") -> CheckFailed | None:
     """The first failing gate of the check's question, computed once per grading run
     (``verdicts`` remembers the gates already judged)."""
     if not check.gated:
         return None
     for gate_name in suite.gates.get(check.question, []):
         if gate_name not in verdicts:
-            verdicts[gate_name] = verdict(suite.assignment, suite.checks[gate_name], answers_for)
+            verdicts[gate_name] = verdict(suite.assignment, suite.checks[gate_name], answers_for, salt)
         if verdicts[gate_name] is not None:
             return verdicts[gate_name]
     return None
 
 
 def outcome(suite: Suite, check: Check, answers_for: AnswerSource,
-            verdicts: dict[str, CheckFailed | None]) -> CheckFailed | None:
+            verdicts: dict[str, CheckFailed | None], salt: bytes = b"") -> CheckFailed | None:
     """A check's result with its question's gates applied: None means it passed."""
-    blocked = gate_failure(suite, check, answers_for, verdicts)
+    blocked = gate_failure(suite, check, answers_for, verdicts, salt)
     if blocked is not None:
         return CheckFailed(f"No credit for this part of {check.question}: {blocked}")
-    return verdict(suite.assignment, check, answers_for)
+    return verdict(suite.assignment, check, answers_for, salt)
 
 
 def run_check(env: Mapping[str, Any], assignment: str, name: str) -> None:

@@ -42,7 +42,7 @@ from autograder.grade.otter_runner import CELL_TIMEOUT_ENV_VAR, THREAD_VARIABLES
 from autograder.grade.sandbox import (Limits, ProcessCgroup, gain_namespace_rights, isolate_network,
                                       network_isolated, network_namespace)
 from autograder.grade.student_kernel import StudentKernel, cell_notes, notebook_code_cells
-from autograder.shipping import ship_student_runtime
+from autograder.shipping import COURSE_SECRET_MEMBER, ship_student_runtime
 
 PROBE_MODULES = ("checks/channel.py", "checks/probing.py")  # below the package, in order
 MAX_ANSWER_BYTES = 512 << 20
@@ -54,7 +54,8 @@ def autograder_files(source: Path) -> dict[str, bytes]:
     """The tests and the bundled grading.toml of an autograder zip, or of the folder it was
     unzipped into (Gradescope's /autograder/source), by their names inside the zip."""
     wanted = lambda name: (name.startswith("tests/") and name.endswith(".py")) or (  # noqa: E731
-        name.startswith("files/autograder/_assignments/") and name.endswith("grading.toml"))
+        name.startswith("files/autograder/_assignments/") and name.endswith("grading.toml")) or (
+        name == COURSE_SECRET_MEMBER)
     if source.is_dir():
         return {path.relative_to(source).as_posix(): path.read_bytes()
                 for path in sorted(source.rglob("*")) if path.is_file() and wanted(path.relative_to(source).as_posix())}
@@ -87,14 +88,22 @@ def zip_assignment(files: dict[str, bytes]) -> tuple[str, str]:
     raise ValueError("the autograder zip has no files/autograder/_assignments/<name>/grading.toml")
 
 
-def submitted_notebook(submission: Path) -> nbformat.NotebookNode:
+def course_secret(files: dict[str, bytes]) -> bytes:
+    """The secret the build put in the zip; none in zips built before there was one."""
+    text = files.get(COURSE_SECRET_MEMBER, b"").decode().strip()
+    return bytes.fromhex(text) if text else b""
+
+
+def submitted_notebook(submission: Path) -> tuple[nbformat.NotebookNode, bytes]:
     """The notebook to grade, read as intake read it, with its stored outputs dropped: the
-    kernel runs the code, and tens of megabytes of old outputs need not follow it."""
-    notebook = nbformat.reads(read_submitted_notebook(submission).decode(), as_version=4)
+    kernel runs the code, and tens of megabytes of old outputs need not follow it. Also its
+    bytes as submitted, which the hidden inputs are drawn from."""
+    raw = read_submitted_notebook(submission)
+    notebook = nbformat.reads(raw.decode(), as_version=4)
     for cell in notebook.cells:
         if cell.cell_type == "code":
             cell.outputs, cell.execution_count = [], None
-    return notebook
+    return notebook, raw
 
 
 class Judge:
@@ -267,7 +276,7 @@ def kernel_view(private: Path, workdir: Path, limits: Limits, uid: int | None) -
 
 def grade_submission(submission: Path, autograder_zip: Path) -> OtterGrade:
     """``autograder_zip``: the zip, or the folder it was unzipped into."""
-    from autograder.checks.suite import load_suite, outcome
+    from autograder.checks.suite import load_suite, outcome, submission_salt
     files = autograder_files(autograder_zip)
     assignment, grading_toml = zip_assignment(files)
     cases = hidden_cases(files)
@@ -279,7 +288,8 @@ def grade_submission(submission: Path, autograder_zip: Path) -> OtterGrade:
     (private / "assignments" / assignment).mkdir(parents=True)
     (private / "assignments" / assignment / "grading.toml").write_text(grading_toml)
     os.environ[ASSIGNMENTS_DIR_ENV_VAR] = str(private / "assignments")
-    notebook = submitted_notebook(submission)
+    notebook, submitted_bytes = submitted_notebook(submission)
+    salt = submission_salt(course_secret(files), submitted_bytes)
     notebook_dir = private / "submitted"
     notebook_dir.mkdir()
     nbformat.write(notebook, notebook_dir / f"{assignment}.ipynb")
@@ -312,7 +322,7 @@ def grade_submission(submission: Path, autograder_zip: Path) -> OtterGrade:
         suite = load_suite(assignment)
         verdicts: dict = {}
         for question, name, points in cases:
-            failure = outcome(suite, suite.checks[name], judge, verdicts)
+            failure = outcome(suite, suite.checks[name], judge, verdicts, salt)
             grade.cases.append(CaseResult(question=question, name=name, points=points,
                                           score=0.0 if failure else points, hidden=True,
                                           message=str(failure) if failure else "", passed=failure is None))

@@ -320,8 +320,8 @@ def augment_with_inverted_random_batches(inputs: dict, answers: list) -> None:
         expected_X, expected_y = np.concatenate([X, 1 - X]), np.concatenate([y, y])
         if X_aug.shape != expected_X.shape or y_aug.shape != expected_y.shape:
             fail(f"{call} returned X_aug of shape {X_aug.shape} and y_aug of shape {y_aug.shape}; "
-                 f"expected {expected_X.shape} and {expected_y.shape}: every image and its inverse, "
-                 "with one label each.")
+                 f"they should hold every image and its inverse (twice as many images, each of "
+                 "the same shape), with one label each.")
         if not close(X_aug, expected_X, 1e-6):
             fail(f"{call}: X_aug should be the {len(X)} originals first, then their inverses in "
                  "the same order.")
@@ -358,13 +358,14 @@ def layer_activations_match_reference(inputs: dict, answers: dict) -> None:
     got = returned(answers, call)
     expected = reference_activations(inputs)
     if len(got) != len(expected):
-        fail(f"{call} returned {len(got)} arrays; expected one per layer asked for ({len(expected)}).")
+        fail(f"{call} returned {len(got)} arrays; return one per layer asked for (n_layers).")
     tolerance = setting(ASSIGNMENT, "tolerances", "activations")
     for index, (item, reference) in enumerate(zip(got, expected), start=1):
         array = item["array"]
         if array.shape != reference.shape:
-            fail(f"{call}: output {index} has shape {array.shape}, expected {reference.shape} "
-                 f"(the output of layer {index}, one entry per image).")
+            fail(f"{call}: output {index} has shape {array.shape}, which is not the shape of layer "
+                 f"{index}'s output (one entry per image, then that layer's own output shape: "
+                 "model.layers[i].output.shape without its first axis).")
         if not close(array, reference, tolerance):
             fail(f"{call}: output {index} differs from layer {index}'s output by up to "
                  f"{max_difference(array, reference):.3g}. Read model.layers[i].output for the first "

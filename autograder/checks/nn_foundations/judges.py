@@ -43,11 +43,10 @@ def unrolled_length_counts_every_value(inputs: dict, answers: list) -> None:
     for shape, outcome in zip(inputs["shapes"], answers):
         call = f"unrolled_length({shape_text(shape)})"
         got = returned(outcome, call)
-        expected = int(np.prod(shape))
-        if got["number"] != expected:
-            fail(f"{call} returned {number_text(got['number'])}, expected {count(expected)}: "
-                 f"an image unrolls into one value per pixel and per channel, so multiply all "
-                 f"its dimensions ({' × '.join(str(d) for d in shape)}).")
+        if got["number"] != int(np.prod(shape)):
+            fail(f"{call} returned {number_text(got['number'])}, which is not the number of values "
+                 f"in an image of that shape: an image unrolls into one value per pixel and per "
+                 f"channel, so multiply all its dimensions ({' × '.join(str(d) for d in shape)}).")
         if got["type"] != "int" and not got["type"].startswith("numpy.int"):
             fail(f"{call} returned {got['type']} {number_text(got['number'])}; return an int "
                  "(for example with int(...) or math.prod(shape)), since a length counts values.")
@@ -78,9 +77,9 @@ def _judge_unrolled_array(call: str, batch: np.ndarray, got: dict, expected: np.
     if got["type"] != "numpy.ndarray":
         fail(f"{call} returned {got['type']}; return a NumPy array (images.reshape(...) gives one).")
     if array.shape != expected.shape:
-        fail(f"{call} returned shape {shape_text(array.shape)}, expected "
-             f"{shape_text(expected.shape)}: one row per image ({len(batch)}), one column per "
-             f"value of an image ({count(expected.shape[1])}). {_shape_hint(array, batch)}")
+        fail(f"{call} returned shape {shape_text(array.shape)}; unroll gives one row per image "
+             f"({len(batch)} rows here) and one column per value of an image (the product of its "
+             f"other dimensions). {_shape_hint(array, batch)}")
     if np.array_equal(array, expected):
         return
     column_major = np.stack([image.reshape(-1, order="F") for image in batch])
@@ -297,10 +296,10 @@ def _judge_forward(inputs: dict, answers: list) -> None:
         got = returned(outcome, call)["array"]
         expected = _keras_forward(layers, x)
         if got.shape != expected.shape:
-            fail(f"{call} returned shape {shape_text(got.shape)}, Keras gives "
-                 f"{shape_text(expected.shape)}. "
-                 + ("A single example (a vector) should give a vector of outputs."
-                    if x.ndim == 1 else "A batch gives one row of outputs per example."))
+            fail(f"{call} returned shape {shape_text(got.shape)}, not the shape of Keras' output. "
+                 + ("A single example (a vector) should give a vector with one value per unit of "
+                    "the last layer." if x.ndim == 1 else "A batch gives one row per example, with "
+                    "one value per unit of the last layer."))
         if not close(got, expected, tolerance):
             fail(f"{call} differs from Keras with the same weights by up to "
                  f"{number_text(max_difference(got, expected))}. {_forward_hint(layers, x, got)}")
@@ -315,8 +314,11 @@ for _name, _kind in (("forward_single_layer_each_activation", "one_layer"),
 
 # q4_mlp ---------------------------------------------------------------------------------
 
+PUBLIC_PARAM_COUNT_CASES = [{"n_inputs": 784, "hidden_layer_sizes": [16, 16], "n_outputs": 10}]
+
+
 def _param_count_cases(rng: np.random.Generator) -> dict:
-    cases = [{"n_inputs": 784, "hidden_layer_sizes": [16, 16], "n_outputs": 10}]
+    cases = list(PUBLIC_PARAM_COUNT_CASES)
     for depth in (1, 2, 3, 1, 2):
         cases.append({"n_inputs": int(rng.integers(2, 60)),
                       "hidden_layer_sizes": [int(s) for s in rng.integers(1, 40, size=depth)],
@@ -352,8 +354,11 @@ def mlp_param_count_matches_fitted_models(inputs: dict, answers: list) -> None:
                 "output layer has one bias." if got == weights_only else
                 "Each layer has (units in the previous layer × its units) weights plus one bias "
                 "per unit; add this up over every layer, including the output layer.")
-        fail(f"{call} returned {count(got)}, but a fitted MLPClassifier of that shape has "
-             f"{count(expected)} learned values. {hint}")
+        learned = (f"a fitted MLPClassifier of that shape has {count(expected)} learned values"
+                   if case in PUBLIC_PARAM_COUNT_CASES else  # the prompt's example: no secret
+                   "that is not the number of learned values of a fitted MLPClassifier of that "
+                   f"shape (fit one on a few rows and add up the sizes of coefs_ and intercepts_)")
+        fail(f"{call} returned {count(got)}, but {learned}. {hint}")
 
 
 MLP_16X16_SHAPES = [[784, 16], [16, 16], [16, 10]]
@@ -423,11 +428,34 @@ def mlp_16x16_reaches_accuracy(inputs: None, answers: dict) -> None:
 # q5_tuning ------------------------------------------------------------------------------
 
 def _tuning_problem(rng: np.random.Generator) -> dict:
-    """Rows of the grading training set, and a grid where one candidate clearly wins."""
+    """Rows of the grading training set and a grid of one weak and one strong value of each
+    hyperparameter, all drawn per submission, so that the winner is clear but not the same
+    for everyone. The rows are given by a seed the student can reuse to rebuild the case."""
     data, tuning = grading_data(), setting(ASSIGNMENT, "tuning")
-    X = data.X_train.reshape(len(data.X_train), -1)[: tuning["rows"]]
-    return {"X": X, "y": data.y_train[: tuning["rows"]], "seed": setting(ASSIGNMENT, "grading", "seed"),
-            "learning_rates": tuning["learning_rates"], "sizes": tuning["sizes"]}
+    rows_seed = int(rng.integers(0, 10_000))
+    rows = tuning_rows(rows_seed, len(data.y_train), tuning["rows"])
+    pick = lambda pool: pool[int(rng.integers(len(pool)))]  # noqa: E731
+    learning_rates = [pick(tuning["weak_learning_rates"]), pick(tuning["strong_learning_rates"])]
+    sizes = [pick(tuning["weak_sizes"]), pick(tuning["strong_sizes"])]
+    order = lambda pair: [pair[i] for i in rng.permutation(2)]  # noqa: E731
+    return {"X": data.X_train.reshape(len(data.X_train), -1)[rows], "y": data.y_train[rows],
+            "rows_seed": rows_seed, "seed": int(rng.integers(0, 100)),
+            "learning_rates": order(learning_rates), "sizes": order(sizes)}
+
+
+def tuning_rows(rows_seed: int, n_rows: int, n_chosen: int) -> np.ndarray:
+    """The training rows of a hidden tuning case, as its failure message tells the student
+    to rebuild them."""
+    return np.random.default_rng(rows_seed).permutation(n_rows)[:n_chosen]
+
+
+def clear_winner(inputs: dict) -> tuple[float, list[int]]:
+    """The strong learning rate and the strong size of a drawn grid (never sent to the kernel:
+    the probe receives the inputs only)."""
+    tuning = setting(ASSIGNMENT, "tuning")
+    learning_rate = next(r for r in inputs["learning_rates"] if r in tuning["strong_learning_rates"])
+    size = next(list(s) for s in inputs["sizes"] if list(s) in tuning["strong_sizes"])
+    return learning_rate, size
 
 
 @SUITE.check("q5_tuning", probe="notebook_cells", gate=True)
@@ -464,7 +492,7 @@ def tune_mlp_does_not_read_the_test_set(inputs: dict, answers: dict) -> None:
 
 @SUITE.check("q5_tuning", probe="tuning_runs", inputs=_tuning_problem)
 def tune_mlp_returns_a_choice(inputs: dict, answers: dict) -> None:
-    choice = returned(answers["normal"], "tune_mlp(X, y, learning_rates, sizes, seed=0)")
+    choice = returned(answers["normal"], tuning_call(inputs))
     expected_keys = ["hidden_layer_sizes", "learning_rate_init", "val_accuracy"]
     if choice["keys"] != expected_keys:
         fail(f"tune_mlp returned a dict with keys {choice['keys']}; it should have exactly "
@@ -483,18 +511,22 @@ def tune_mlp_returns_a_choice(inputs: dict, answers: dict) -> None:
 
 @SUITE.check("q5_tuning", probe="tuning_runs", inputs=_tuning_problem)
 def tune_mlp_picks_the_clear_winner(inputs: dict, answers: dict) -> None:
-    choice = returned(answers["normal"], "tune_mlp(X, y, learning_rates, sizes, seed=0)")
-    winner = setting(ASSIGNMENT, "tuning", "winner")
+    call = tuning_call(inputs)
+    choice = returned(answers["normal"], call)
     picked = (choice["learning_rate_init"], choice["hidden_layer_sizes"])
-    if picked != (winner["learning_rate_init"], winner["hidden_layer_sizes"]):
+    if picked != clear_winner(inputs):
         # the hidden case's inputs, to reproduce it, and never the combination that wins
-        fail(f"tune_mlp(X_train_flat[:{len(inputs['y'])}], y_train[:{len(inputs['y'])}], "
-             f"learning_rates={list(inputs['learning_rates'])}, sizes={[tuple(s) for s in inputs['sizes']]}, "
-             f"seed={inputs['seed']}) on the grader's data chose learning_rate_init={picked[0]}, "
-             f"hidden_layer_sizes={tuple(picked[1] or ())}, which is not the combination with the "
-             "highest validation accuracy; one of them is clearly better there. Train every "
-             "combination, score each on the validation split, and keep the one with the highest "
-             "validation accuracy.")
+        fail(f"On a case you can rebuild, `rows = np.random.default_rng({inputs['rows_seed']})."
+             f"permutation(len(y_train))[:{len(inputs['y'])}]` and {call}, tune_mlp chose "
+             f"learning_rate_init={picked[0]}, hidden_layer_sizes={tuple(picked[1] or ())}, which "
+             "is not the combination with the highest validation accuracy; one of them is clearly "
+             "better there. Train every combination, score each on the validation split, and keep "
+             "the one with the highest validation accuracy.")
+
+
+def tuning_call(inputs: dict) -> str:
+    return (f"tune_mlp(X_train_flat[rows], y_train[rows], learning_rates={list(inputs['learning_rates'])}, "
+            f"sizes={[tuple(s) for s in inputs['sizes']]}, seed={inputs['seed']})")
 
 
 @SUITE.check("q5_tuning", probe="final_model_summary")
