@@ -32,12 +32,20 @@ def assignments_dir() -> Path:
 
 
 def config_path(assignment: str) -> Path:
+    path = assignment_file(assignment, CONFIG_FILENAME)
+    if path is None:
+        raise ConfigError(f"no {CONFIG_FILENAME} for assignment {assignment!r} in "
+                          f"{BUNDLED_ASSIGNMENTS_DIR} or {assignments_dir()}")
+    return path
+
+
+def assignment_file(assignment: str, name: str) -> Path | None:
+    """A file the build put beside the assignment's grading.toml (the zip's copy first)."""
     for folder in (BUNDLED_ASSIGNMENTS_DIR, assignments_dir()):
-        candidate = folder / assignment / CONFIG_FILENAME
+        candidate = folder / assignment / name
         if candidate.is_file():
             return candidate
-    raise ConfigError(f"no {CONFIG_FILENAME} for assignment {assignment!r} in "
-                      f"{BUNDLED_ASSIGNMENTS_DIR} or {assignments_dir()}")
+    return None
 
 
 @functools.lru_cache(maxsize=None)

@@ -20,6 +20,7 @@ Otter Assign does the splitting; this module wraps it in a chain of small, named
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import secrets
@@ -82,6 +83,7 @@ def build_assignment(assignment: str, dist: Path, *, verify: bool = True,
         raise BuildError(str(error)) from error
     ship_student_runtime(result.student_dir)
     ship_grading_code(result.autograder_zip, assignment)
+    record_reference_training(result.autograder_zip, assignment)
     ship_course_secret(result.autograder_zip, course_secret(secret_file or default_secret_file()))
     judge_outside_the_kernel(result.autograder_zip)
     open_the_way_to_python(result.autograder_zip)
@@ -189,6 +191,21 @@ def ship_grading_code(zip_path: Path, assignment: str) -> None:
             for path in sorted(package.rglob("*")):
                 if path.is_file():
                     archive.write(path, f"files/{path.relative_to(tmp).as_posix()}")
+
+
+def record_reference_training(zip_path: Path, assignment: str) -> None:
+    """Train the reference architectures once, here, with the grader's own settings, and ship
+    their accuracies beside grading.toml: a submission whose architecture is exactly a
+    reference one is then not trained again for every student (judges' ``trained_accuracy``).
+    Assignments whose judges train nothing have no ``reference_trainings``."""
+    import importlib
+    judges = importlib.import_module(f"autograder.checks.{assignment}.judges")
+    if not hasattr(judges, "reference_trainings"):
+        return
+    recorded = json.dumps(judges.reference_trainings(), indent=1, sort_keys=True)
+    member = f"files/autograder/{BUNDLED_ASSIGNMENTS_DIR.name}/{assignment}/{judges.REFERENCE_TRAINING_FILE}"
+    with zipfile.ZipFile(zip_path, "a", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr(member, recorded)
 
 
 SECRET_BYTES = 32

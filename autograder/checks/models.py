@@ -26,6 +26,7 @@ below must not pay seconds of import time.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import math
 from dataclasses import dataclass
@@ -99,6 +100,35 @@ REFUSED_LAYERS = frozenset({"Lambda", "TFSMLayer", "TorchModuleWrapper", "JaxLay
 MODEL_CLASSES = frozenset({"Sequential", "Functional", "Model"})
 USE_BUILT_IN_LAYERS = ("Use only built-in Keras layers (Dense, Conv2D, MaxPooling2D, Flatten, Dropout, "
                        "Activation, ...) in the function that builds your model.")
+
+
+def architecture_fingerprint(config_json: str) -> str:
+    """What makes two configurations train identically: the whole configuration, with the
+    names Keras numbers per session (``dense_7``, ``input_layer_187``) replaced by their order
+    of appearance. Any other difference (an initializer, a rate, a regularizer) changes it."""
+    config = _parse_config(config_json)
+    names: dict[str, str] = {}
+
+    def collect(node: Any) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key == "name" and isinstance(value, str):
+                    names.setdefault(value, f"#{len(names)}")
+                collect(value)
+        elif isinstance(node, list):
+            for item in node:
+                collect(item)
+
+    def canonical(node: Any) -> Any:
+        if isinstance(node, dict):
+            return {key: canonical(value) for key, value in node.items()}
+        if isinstance(node, list):
+            return [canonical(item) for item in node]
+        return names.get(node, node) if isinstance(node, str) else node
+
+    collect(config)
+    text = json.dumps(canonical(config), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def rebuild_model(config_json: str) -> keras.Model:

@@ -64,6 +64,9 @@ class Suite:
     assignment: str
     checks: dict[str, Check] = field(default_factory=dict)
     gates: dict[str, list[str]] = field(default_factory=dict)  # question -> gate check names
+    # modules the judges import (the oracles): the grader imports them while the student's
+    # cells run, so a multi-second import of Keras is not paid after them
+    preload: tuple[str, ...] = ()
 
     def check(self, question: str, *, probe: str, inputs: Inputs = no_inputs,
                gate: bool = False) -> Callable[[Judge], Judge]:

@@ -74,6 +74,7 @@ class OtterGrade:
     notes: list[str] = field(default_factory=list)  # for the student: cells stopped, restarts
     protections: list[str] = field(default_factory=list)  # split runner: what held the kernel
     limits_reached: list[str] = field(default_factory=list)  # split runner: from the cgroups' counters
+    phases: dict[str, float] = field(default_factory=dict)  # split runner: seconds per phase (profiling)
 
     def failure_summary(self) -> str:
         if self.error:

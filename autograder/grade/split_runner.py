@@ -21,11 +21,13 @@ from __future__ import annotations
 
 import ast
 import hashlib
+import importlib
 import json
 import os
 import shutil
 import sys
 import tempfile
+import threading
 import time
 import zipfile
 from pathlib import Path
@@ -54,7 +56,7 @@ def autograder_files(source: Path) -> dict[str, bytes]:
     """The tests and the bundled grading.toml of an autograder zip, or of the folder it was
     unzipped into (Gradescope's /autograder/source), by their names inside the zip."""
     wanted = lambda name: (name.startswith("tests/") and name.endswith(".py")) or (  # noqa: E731
-        name.startswith("files/autograder/_assignments/") and name.endswith("grading.toml")) or (
+        name.startswith(BUNDLED_MEMBERS) and name.endswith((".toml", ".json"))) or (
         name == COURSE_SECRET_MEMBER)
     if source.is_dir():
         return {path.relative_to(source).as_posix(): path.read_bytes()
@@ -80,12 +82,25 @@ def hidden_cases(files: dict[str, bytes]) -> list[tuple[str, str, float]]:
     return cases
 
 
+BUNDLED_MEMBERS = "files/autograder/_assignments/"  # grading.toml and what the build computed
+
+
 def zip_assignment(files: dict[str, bytes]) -> tuple[str, str]:
     """The assignment's name and its grading.toml, as the zip ships them."""
     for member, text in files.items():
         if member.endswith("grading.toml"):
             return Path(member).parent.name, text.decode()
     raise ValueError("the autograder zip has no files/autograder/_assignments/<name>/grading.toml")
+
+
+def write_assignment_files(files: dict[str, bytes], assignment: str, folder: Path) -> None:
+    """The zip's grading.toml and the files the build computed beside it (the reference
+    training), where this process's judges read them: ``folder/<assignment>/``."""
+    prefix = f"{BUNDLED_MEMBERS}{assignment}/"
+    (folder / assignment).mkdir(parents=True, exist_ok=True)
+    for member, data in files.items():
+        if member.startswith(prefix) and "/" not in member[len(prefix):]:
+            (folder / assignment / member[len(prefix):]).write_bytes(data)
 
 
 def course_secret(files: dict[str, bytes]) -> bytes:
@@ -114,6 +129,7 @@ class Judge:
         self.assignment, self.kernel, self.notebook_dir = assignment, kernel, notebook_dir
         self.answers: dict[tuple[str, str], Any] = {}
         self.calls = 0
+        self.seconds = 0.0  # spent getting answers (the student's code, called by the probes)
         self.install_error = ""             # why the probes could not be installed, if they could not
         self.timed_out: dict[str, str] = {}  # probe → its failure: a probe that hung is not called again
 
@@ -136,12 +152,14 @@ class Judge:
         key = (check.probe, hashlib.sha256(encode(inputs)).hexdigest())
         if key in self.answers:
             return self.answers[key]
+        started = time.monotonic()
         probes = load_probes(self.assignment)
         if check.probe in getattr(probes, "SUBMISSION_PROBES", ()):
             answers = self._from_submission(getattr(probes, check.probe))
         else:
             answers = self._from_kernel(check.probe, encode(inputs), check_seed(self.assignment, check.probe))
         self.answers[key] = answers
+        self.seconds += time.monotonic() - started
         return answers
 
     def _from_submission(self, probe) -> Any:
@@ -278,15 +296,14 @@ def grade_submission(submission: Path, autograder_zip: Path) -> OtterGrade:
     """``autograder_zip``: the zip, or the folder it was unzipped into."""
     from autograder.checks.suite import load_suite, outcome, submission_salt
     files = autograder_files(autograder_zip)
-    assignment, grading_toml = zip_assignment(files)
+    assignment, _ = zip_assignment(files)
     cases = hidden_cases(files)
     if not cases:
         raise ValueError("this autograder has no probe/judge checks to run outside the student's "
                          "process; grade it with --runner otter")
     private = Path(tempfile.mkdtemp(prefix="judge-"))      # the grader's: never the kernel's cwd
     workdir = Path(tempfile.mkdtemp(prefix="student-"))   # the kernel's
-    (private / "assignments" / assignment).mkdir(parents=True)
-    (private / "assignments" / assignment / "grading.toml").write_text(grading_toml)
+    write_assignment_files(files, assignment, private / "assignments")
     os.environ[ASSIGNMENTS_DIR_ENV_VAR] = str(private / "assignments")
     notebook, submitted_bytes = submitted_notebook(submission)
     salt = submission_salt(course_secret(files), submitted_bytes)
@@ -308,18 +325,25 @@ def grade_submission(submission: Path, autograder_zip: Path) -> OtterGrade:
     kernel = StudentKernel(workdir=workdir, limits=limits, env=_kernel_env(), cgroup=cgroup,
                            view=kernel_view(private, workdir, limits, uid))
     grade = OtterGrade()
+    clock = PhaseClock(grade.phases)
+    clock.lap("set-up (folders, notebook, cgroup)")
     try:
         kernel.start()
+        clock.lap("kernel start (jail, Python, ipykernel)")
         grade.sandbox = kernel.isolation
         grade.network_isolated = no_network
         grade.protections = protections_obtained(grade.sandbox, cgroup, own_disk, uid, no_network)
+        suite = load_suite(assignment)
+        preloading = preload(suite.preload)
         kernel.run(_SNAPSHOT)
         cells = notebook_code_cells(notebook)
         runs = [kernel.run(cell.source) for cell in cells]
+        clock.lap("student cells")
         strays = kernel.stop_strays()
         judge = Judge(assignment, kernel, notebook_dir)
         judge.install_probes()
-        suite = load_suite(assignment)
+        preloading.join()
+        clock.lap("probes installed, judges' modules imported")
         verdicts: dict = {}
         for question, name, points in cases:
             failure = outcome(suite, suite.checks[name], judge, verdicts, salt)
@@ -327,6 +351,10 @@ def grade_submission(submission: Path, autograder_zip: Path) -> OtterGrade:
                                           score=0.0 if failure else points, hidden=True,
                                           message=str(failure) if failure else "", passed=failure is None))
         grade.notes = cell_notes(cells, runs, limits.cell_timeout) + _grader_notes(kernel.restarts, strays)
+        checks = clock.lap("checks")
+        grade.phases["checks: probes (student code called)"] = judge.seconds
+        grade.phases["checks: judges (expected values, training)"] = checks - judge.seconds
+        del grade.phases["checks"]
     finally:
         kernel.shutdown()
         if cgroup:
@@ -336,9 +364,37 @@ def grade_submission(submission: Path, autograder_zip: Path) -> OtterGrade:
             unmount(folder)  # where they were tmpfs mounts; a no-op otherwise
         shutil.rmtree(workdir, ignore_errors=True)
         shutil.rmtree(private, ignore_errors=True)
+        clock.lap("clean-up")
     grade.score = sum(case.score for case in grade.cases)
     grade.possible = sum(case.points for case in grade.cases)
     return grade
+
+
+def preload(modules: tuple[str, ...]) -> threading.Thread:
+    """Import the judges' modules in the background: the kernel is another process, so while
+    it runs the student's cells this one only waits for its messages."""
+    def import_all() -> None:
+        for module in modules:
+            try:
+                importlib.import_module(module)
+            except Exception:  # the judge that needs it will report the failure itself
+                pass
+    thread = threading.Thread(target=import_all, name="preload-judges", daemon=True)
+    thread.start()
+    return thread
+
+
+class PhaseClock:
+    """Seconds per phase of one grading, for profiling (``OtterGrade.phases``)."""
+
+    def __init__(self, phases: dict[str, float]) -> None:
+        self.phases, self.last = phases, time.monotonic()
+
+    def lap(self, phase: str) -> float:
+        now = time.monotonic()
+        self.phases[phase] = self.phases.get(phase, 0.0) + now - self.last
+        self.last = now
+        return self.phases[phase]
 
 
 def protections_obtained(sandbox: str, cgroup: ProcessCgroup | None, own_disk: bool,
@@ -382,8 +438,19 @@ def _grader_notes(restarts: int, strays: int) -> list[str]:
     return notes
 
 
+def _seconds_since_this_process_started() -> float:
+    """Python's start-up and this module's imports, before any grading (Linux's /proc)."""
+    try:
+        started_ticks = int(Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()[19])
+        uptime = float(Path("/proc/uptime").read_text().split()[0])
+        return max(0.0, uptime - started_ticks / os.sysconf("SC_CLK_TCK"))
+    except (OSError, ValueError, IndexError):
+        return 0.0
+
+
 def _child_main(submission: str, autograder_zip: str, report: str) -> None:
     started = time.monotonic()
+    imported = _seconds_since_this_process_started()
     gain_namespace_rights()  # root without CAP_SYS_ADMIN: a user namespace of its own, where allowed
     try:
         grade = grade_submission(Path(submission), Path(autograder_zip))
@@ -391,8 +458,14 @@ def _child_main(submission: str, autograder_zip: str, report: str) -> None:
         grade = OtterGrade(error=f"{type(error).__name__}: {error}")
     grade.network_isolated = grade.network_isolated or network_isolated()
     grade.seconds = time.monotonic() - started
+    grade.phases = {"child imports": imported, **grade.phases}
     Path(report).write_text(json.dumps(grade.to_dict()))
 
 
 if __name__ == "__main__":
     _child_main(*sys.argv[1:4])
+    # The report is written and closed; skip the interpreter's shutdown, which with TensorFlow
+    # loaded takes about a second (its threads and atexit hooks) for nothing.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)

@@ -21,7 +21,7 @@ from autograder.checks.suite import Suite
 from autograder.config import setting, threshold
 
 ASSIGNMENT = "nn_foundations"
-SUITE = Suite(ASSIGNMENT)
+SUITE = Suite(ASSIGNMENT, preload=("keras", "sklearn.neural_network"))
 
 # The hand-traced network of SPEC §3, in Keras' layout (W has shape (inputs, units)).
 TINY_X = np.array([2.0, -1.0])
