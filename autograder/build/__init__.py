@@ -199,7 +199,11 @@ def record_reference_training(zip_path: Path, assignment: str) -> None:
     reference one is then not trained again for every student (judges' ``trained_accuracy``).
     Assignments whose judges train nothing have no ``reference_trainings``."""
     import importlib
-    judges = importlib.import_module(f"autograder.checks.{assignment}.judges")
+    import importlib.util
+    name = f"autograder.checks.{assignment}.judges"
+    if importlib.util.find_spec(f"autograder.checks.{assignment}") is None:
+        return  # plain Otter tests: no judges
+    judges = importlib.import_module(name)
     if not hasattr(judges, "reference_trainings"):
         return
     recorded = json.dumps(judges.reference_trainings(), indent=1, sort_keys=True)

@@ -1,0 +1,187 @@
+"""How close grading comes to the cost of the student's own code (issue 13).
+
+Grades the same N submissions (both assignments: the solutions and known-wrong ones, so
+correct and wrong) three ways, one after the other, and prints wall times, ratios, the median
+per submission and the peak memory of each whole process tree:
+
+(a) ``otter run`` one submission at a time on the same autograder zips: Otter's own path
+    without Docker, the reference to beat;
+(b) ``autograder grade`` with its default workers (one command per assignment);
+(c) the floor: each submission's graded code cells (the cells the grader runs) executed as
+    one plain Python script, one submission at a time, with all cores.
+
+    .venv/bin/python benchmarks/grading_speed.py [--submissions 12] [--skip-otter]
+                                                 [--profile] [--dist DIR]
+
+``--profile`` also grades one solutions notebook per assignment with one worker and prints
+where its time goes (``OtterGrade.phases``: kernel start, the student's cells, the probes
+calling student code, the judges, clean-up).
+
+Without ``--dist`` the assignments are built first (``--no-verify``) into a temporary folder.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "benchmarks"))
+from batch_grading import PeakMemory  # noqa: E402  (same folder: the process-tree sampler)
+
+ASSIGNMENTS = ("nn_foundations", "keras_networks")
+ENV = dict(os.environ, AUTOGRADER_DATASET="digits", TF_CPP_MIN_LOG_LEVEL="2")
+
+
+def submissions_for(assignment: str, dist: Path, count: int, folder: Path) -> list[Path]:
+    """The solutions and the first known-wrong submissions, copied under stable names."""
+    sources = [dist / assignment / "solutions" / f"{assignment}.ipynb",
+               *sorted((dist / assignment / "known_wrong").glob("*.ipynb"))][:count]
+    folder.mkdir(parents=True, exist_ok=True)
+    copies = []
+    for source in sources:
+        target = folder / f"{source.stem}.ipynb"
+        shutil.copy(source, target)
+        copies.append(target)
+    return copies
+
+
+def run_timed(command: list[str], cwd: Path | None = None) -> tuple[float, int, int]:
+    """Wall seconds, peak resident bytes of the process tree, exit status."""
+    started = time.monotonic()
+    process = subprocess.Popen(command, cwd=cwd, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    sampler = PeakMemory(process.pid)
+    sampler.start()
+    process.wait()
+    sampler.done.set()
+    sampler.join()
+    return time.monotonic() - started, sampler.peak, process.returncode
+
+
+def otter_run_one(notebook: Path, zip_path: Path, work: Path) -> tuple[float, int]:
+    out = work / f"otter-{notebook.stem}"
+    out.mkdir(parents=True)
+    seconds, peak, status = run_timed([sys.executable, "-m", "otter", "run", "-a", str(zip_path),
+                                       "-o", str(out), str(notebook)])
+    if status != 0:
+        print(f"  otter run failed on {notebook.name} (exit {status})")
+    return seconds, peak
+
+
+def floor_script(notebook: Path) -> str:
+    """The grader's cells as a plain script: each cell in its own try, as a kernel would go on
+    after a failing cell; IPython's magics and shell lines left out."""
+    import nbformat
+    from autograder.grade.student_kernel import notebook_code_cells
+    cells = notebook_code_cells(nbformat.read(notebook, as_version=4))
+    parts = ["import traceback"]
+    for cell in cells:
+        source = "\n".join(line for line in cell.source.splitlines()
+                           if not line.lstrip().startswith(("%", "!")))
+        parts.append(f"try:\n    exec(compile({source!r}, 'cell {cell.number}', 'exec'), globals())\n"
+                     "except BaseException:\n    traceback.print_exc()")
+    return "\n".join(parts) + "\n"
+
+
+def floor_one(notebook: Path, work: Path) -> tuple[float, int]:
+    from autograder.shipping import ship_student_runtime
+    folder = work / f"floor-{notebook.parent.name}-{notebook.stem}"
+    folder.mkdir(parents=True)
+    shutil.copy(notebook, folder / notebook.name)
+    ship_student_runtime(folder)
+    (folder / "script.py").write_text(floor_script(notebook))
+    seconds, peak, _ = run_timed([sys.executable, "script.py"], cwd=folder)
+    return seconds, peak
+
+
+def autograder_grade(assignment: str, folder: Path, dist: Path, out: Path) -> tuple[float, int, list[float]]:
+    seconds, peak, status = run_timed([sys.executable, "-m", "autograder.cli", "grade", assignment,
+                                       str(folder), "--out", str(out), "--dist", str(dist)])
+    if status != 0:
+        raise SystemExit(f"autograder grade {assignment} failed (exit {status})")
+    per = [json.loads(p.read_text())["seconds"] for p in sorted((out / "results").glob("*.json"))]
+    return seconds, peak, per
+
+
+def profile(dist: Path) -> None:
+    from autograder.config import setting
+    from autograder.grade.otter_runner import grade_in_child
+    from autograder.grade.sandbox import Limits
+    os.environ.update(AUTOGRADER_DATASET="digits")
+    for assignment in ASSIGNMENTS:
+        started = time.monotonic()
+        grade = grade_in_child(dist / assignment / "solutions" / f"{assignment}.ipynb",
+                               dist / assignment / "autograder" / f"{assignment}-autograder.zip",
+                               runner="split", threads=os.cpu_count(), dataset="digits",
+                               limits=Limits.from_config(setting(assignment, "limits")))
+        total = time.monotonic() - started
+        print(f"\nprofile: {assignment} solutions, one worker: {grade.score:g}/{grade.possible:g} in {total:.1f} s")
+        for phase, seconds in grade.phases.items():
+            print(f"  {seconds:6.2f} s  {phase}")
+        print(f"  {total - sum(grade.phases.values()):6.2f} s  the parent (starting the child, reading its report)")
+
+
+def build(dist: Path) -> None:
+    subprocess.run([sys.executable, "-m", "autograder.cli", "build", "--no-verify", "--dist", str(dist),
+                    "--secret", str(dist / ".course_secret"), *ASSIGNMENTS],
+                   env=ENV, check=True, stdout=subprocess.DEVNULL)
+
+
+def gib(n: int) -> str:
+    return f"{n / 2**30:.2f} GiB"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--submissions", type=int, default=12, help="in all, split between the assignments")
+    parser.add_argument("--dist", type=Path, default=None)
+    parser.add_argument("--skip-otter", action="store_true", help="leave out (a), the slowest")
+    parser.add_argument("--profile", action="store_true")
+    args = parser.parse_args()
+    cores = os.cpu_count() or 1
+    with tempfile.TemporaryDirectory(prefix="bench-speed-") as tmp:
+        work = Path(tmp)
+        dist = args.dist or work / "dist"
+        if args.dist is None:
+            build(dist)
+        per_assignment = max(1, args.submissions // len(ASSIGNMENTS))
+        batches = {a: submissions_for(a, dist, per_assignment, work / "batches" / a) for a in ASSIGNMENTS}
+        count = sum(len(b) for b in batches.values())
+        print(f"{count} submissions ({', '.join(f'{len(b)} {a}' for a, b in batches.items())}: "
+              f"solutions + known-wrong), {cores} cores")
+
+        b_wall, b_peak, b_each = 0.0, 0, []
+        for assignment, notebooks in batches.items():
+            seconds, peak, per = autograder_grade(assignment, notebooks[0].parent, dist, work / f"out-{assignment}")
+            b_wall, b_peak, b_each = b_wall + seconds, max(b_peak, peak), b_each + per
+        c_runs = [floor_one(nb, work) for notebooks in batches.values() for nb in notebooks]
+        c_wall, c_peak = sum(s for s, _ in c_runs), max(p for _, p in c_runs)
+        a_runs = [] if args.skip_otter else [
+            otter_run_one(nb, dist / a / "autograder" / f"{a}-autograder.zip", work)
+            for a, notebooks in batches.items() for nb in notebooks]
+
+        print(f"(b) autograder grade, default workers: {b_wall:.1f} s wall; median {statistics.median(b_each):.1f} s "
+              f"per submission (its own grading time); peak memory {gib(b_peak)}")
+        print(f"(c) floor, plain Python, one at a time: {c_wall:.1f} s wall; median "
+              f"{statistics.median(s for s, _ in c_runs):.1f} s per submission; peak memory {gib(c_peak)}")
+        if a_runs:
+            a_wall = sum(s for s, _ in a_runs)
+            print(f"(a) otter run, one at a time: {a_wall:.1f} s wall; median "
+                  f"{statistics.median(s for s, _ in a_runs):.1f} s per submission; peak memory "
+                  f"{gib(max(p for _, p in a_runs))}")
+            print(f"b/a = {b_wall / a_wall:.2f}")
+        print(f"b/(c/cores) = {b_wall / (c_wall / cores):.2f}")
+        if args.profile:
+            profile(dist)
+
+
+if __name__ == "__main__":
+    main()
