@@ -30,6 +30,7 @@ COUNT_PARAMS_PATCH = ("import keras\n"
                       "for _cls in (keras.Model, keras.Sequential, keras.layers.Layer):\n"
                       "    _cls.count_params = lambda self: 13002\n")
 COURSE_SECRET_FILE = ".course_secret"  # in the session's dist folder: made by the first build
+BATCH_JOBS = (os.cpu_count() or 1) + 1
 SAMPLES_DIR = Path(__file__).resolve().parent.parent / "submissions"
 
 
@@ -79,7 +80,10 @@ def otter_batch(build, tmp_path_factory, extra: dict[str, Path] | None = None):
     for name, path in (extra or {}).items():
         shutil.copy(path, batch / f"{name}.ipynb")
     out = tmp_path_factory.mktemp(f"graded-{assignment}")
-    return grade_submissions(assignment, [batch], out, dist=build.student_dir.parent.parent, jobs=2)
+    # one worker more than cores: a sample whose runaway cell waits out its 60 s limit holds a
+    # worker without using a core, and the others go on meanwhile
+    return grade_submissions(assignment, [batch], out, dist=build.student_dir.parent.parent,
+                             jobs=BATCH_JOBS)
 
 
 @pytest.fixture(scope="session")

@@ -17,7 +17,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from conftest import ASSIGNMENT, SAMPLES_DIR
+from conftest import ASSIGNMENT, BATCH_JOBS, SAMPLES_DIR
 
 pytestmark = pytest.mark.slow
 
@@ -198,7 +198,7 @@ def split_graded(built, tmp_path_factory):
     out = tmp_path_factory.mktemp("split-out")
     done = subprocess.run([sys.executable, "-m", "autograder.cli", "grade", ASSIGNMENT, str(folder),
                            "--out", str(out), "--dist", str(built.student_dir.parent.parent),
-                           "--runner", "split", "-j", "2"], capture_output=True, text=True, timeout=900,
+                           "--runner", "split", "-j", str(BATCH_JOBS)], capture_output=True, text=True, timeout=900,
                           env=dict(os.environ))
     listener.close()
     assert done.returncode == 0, done.stderr[-3000:]

@@ -77,8 +77,9 @@ def _judge_unrolled_array(call: str, batch: np.ndarray, got: dict, expected: np.
     if got["type"] != "numpy.ndarray":
         fail(f"{call} returned {got['type']}; return a NumPy array (images.reshape(...) gives one).")
     if array.shape != expected.shape:
+        rows = f"{len(batch)} row{'s' if len(batch) != 1 else ''}"
         fail(f"{call} returned shape {shape_text(array.shape)}; unroll gives one row per image "
-             f"({len(batch)} rows here) and one column per value of an image (the product of its "
+             f"({rows} here) and one column per value of an image (the product of its "
              f"other dimensions). {_shape_hint(array, batch)}")
     if np.array_equal(array, expected):
         return
