@@ -30,7 +30,7 @@ class Question:
     hidden_points: float = 0.0
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def questions(assignment: str) -> tuple[Question, ...]:
     """The questions of ``assignment`` in notebook order."""
     return tuple(read_questions(assignments_dir() / assignment / f"{assignment}.ipynb"))
@@ -72,7 +72,7 @@ def notebook_assignment_name(notebook: nbformat.NotebookNode) -> str | None:
     return str(name) if name else None
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def check_points(assignment: str) -> dict[str, tuple[str, float]]:
     """Each hidden check's question and points, as the master notebook's test cells set them."""
     notebook = nbformat.read(assignments_dir() / assignment / f"{assignment}.ipynb", as_version=4)

@@ -37,7 +37,7 @@ def build(assignments: tuple[str, ...], dist: Path, no_verify: bool, secret_file
         try:
             result = build_assignment(name, dist, verify=not no_verify, secret_file=secret_file)
         except BuildError as error:
-            raise click.ClickException(f"{name}: {error}")
+            raise click.ClickException(f"{name}: {error}") from error
         score = (f"; solutions score {result.solution_score[0]:g}/{result.solution_score[1]:g}"
                  if result.solution_score else "")
         click.echo(f"  student version: {result.student_dir}\n"
@@ -76,8 +76,8 @@ def grade(assignment: str, paths: tuple[Path, ...], out_dir: Path, dist: Path, j
     """
     from tqdm import tqdm
 
-    from autograder.grade import BatchInterrupted, GradingSetupError, OutputWriteError, grade_submissions
-    from autograder.grade.executors import ExecutorSetupError
+    from autograder.batch import BatchInterrupted, GradingSetupError, OutputWriteError, grade_submissions
+    from autograder.batch.executors import ExecutorSetupError
     from autograder.grade.intake import collect_submissions
     total = len(collect_submissions(list(paths), assignment))
     started = time.monotonic()
@@ -95,11 +95,11 @@ def grade(assignment: str, paths: tuple[Path, ...], out_dir: Path, dist: Path, j
                                     timeout=timeout, force=force, executor=executor,
                                     scheduler=scheduler, runner=runner, on_result=advance)
         except (GradingSetupError, ExecutorSetupError, OutputWriteError) as error:
-            raise click.ClickException(str(error))
+            raise click.ClickException(str(error)) from error
         except BatchInterrupted as error:
             bar.close()
             click.echo(str(error), err=True)
-            raise SystemExit(130)
+            raise SystemExit(130) from None
     counts = ", ".join(f"{n} {status}" for status, n in sorted(run.counts().items()))
     resumed = f", {run.resumed} kept from an earlier run" if run.resumed else ""
     click.echo(f"{len(run.results)} submissions ({counts}{resumed}) in {time.monotonic() - started:.0f} s; "

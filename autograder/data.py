@@ -415,7 +415,8 @@ def _digits_split_cached() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarr
     arrays = tuple(np.ascontiguousarray(a) for a in (X_train, y_train, X_test, y_test))
     for array in arrays:
         array.setflags(write=False)
-    return (*arrays, len(labels))
+    X_train, y_train, X_test, y_test = arrays
+    return X_train, y_train, X_test, y_test, len(labels)
 
 
 def _digits_split_description(n_images: int) -> str:

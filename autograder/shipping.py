@@ -15,7 +15,8 @@ from autograder.config import PACKAGE_DIR
 STUDENT_MODULES = ("__init__.py", "data.py", "seeding.py")
 # what the hidden tests import, and what the zip's own run_autograder needs to judge outside
 # the student's process (the split runner, its jail, and the results.json writer)
-GRADING_MODULES = STUDENT_MODULES + ("config.py", "checks", "assignment.py", "shipping.py", "grade", "report")
+GRADING_MODULES = STUDENT_MODULES + ("config.py", "results.py", "checks", "assignment.py", "shipping.py", "grade",
+                                     "report", "gradescope.py")
 # the course secret (see checks.suite.submission_salt), at the zip's top level: not in files/,
 # which Otter copies beside the notebook, nor in tests/
 COURSE_SECRET_MEMBER = "grader/course_secret"

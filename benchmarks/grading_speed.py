@@ -14,7 +14,7 @@ per submission and the peak memory of each whole process tree:
                                                  [--profile] [--dist DIR]
 
 ``--profile`` also grades one solutions notebook per assignment with one worker and prints
-where its time goes (``OtterGrade.phases``: kernel start, the student's cells, the probes
+where its time goes (``GradingOutcome.phases``: kernel start, the student's cells, the probes
 calling student code, the judges, clean-up).
 
 Without ``--dist`` the assignments are built first (``--no-verify``) into a temporary folder.
@@ -80,6 +80,7 @@ def floor_script(notebook: Path) -> str:
     """The grader's cells as a plain script: each cell in its own try, as a kernel would go on
     after a failing cell; IPython's magics and shell lines left out."""
     import nbformat
+
     from autograder.grade.student_kernel import notebook_code_cells
     cells = notebook_code_cells(nbformat.read(notebook, as_version=4))
     parts = ["import traceback"]

@@ -9,7 +9,6 @@ edge cases run the hidden checks in-process on a private copy of the solutions' 
 
 from __future__ import annotations
 
-import ast
 import os
 import shutil
 from pathlib import Path
@@ -67,7 +66,7 @@ def keras_built(builds):
 def otter_batch(build, tmp_path_factory, extra: dict[str, Path] | None = None):
     """Grade the solutions, every known-wrong and correct-style submission of the assignment,
     its bundled sample submissions (submissions/<assignment>/) and ``extra`` through the grader."""
-    from autograder.grade import grade_submissions
+    from autograder.batch import grade_submissions
     assignment = build.assignment
     batch = tmp_path_factory.mktemp(f"batch-{assignment}")
     for path in (build.student_dir.parent / "known_wrong").glob("*.ipynb"):

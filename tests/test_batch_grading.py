@@ -197,13 +197,13 @@ def test_the_dask_executor_without_a_scheduler_says_what_is_missing(toy, batch, 
 def test_a_failed_task_is_an_error_row_and_the_batch_goes_on(toy, batch, tmp_path, monkeypatch):
     """A worker lost or a bug in the grader: that submission gets an `error` row saying to
     grade it again, never a hole in the gradebook."""
-    import autograder.grade as grade
+    import autograder.batch as batch_module
     monkeypatch.setenv(ASSIGNMENTS_DIR_ENV_VAR, str(toy[0]))
 
     def broken_worker(task):
         raise ConnectionError("worker lost")
-    monkeypatch.setattr(grade, "run_grading_task", broken_worker)
-    run = grade.grade_submissions("toy", [batch], tmp_path / "out", dist=toy[1], jobs=2)
+    monkeypatch.setattr(batch_module, "run_grading_task", broken_worker)
+    run = batch_module.grade_submissions("toy", [batch], tmp_path / "out", dist=toy[1], jobs=2)
     assert [(r.submission, r.status) for r in run.results] == [
         ("alice", "error"), ("bob", "error"), ("carol", "error"), ("dan", "error")]
     assert "worker lost" in run.results[0].message and "grade this submission again" in run.results[0].message
@@ -355,18 +355,18 @@ def test_a_full_output_disk_stops_the_batch_with_a_clear_message_and_loses_nothi
 
 
 def test_a_submission_that_vanishes_after_intake_is_an_invalid_row_saying_so(toy, batch, tmp_path, monkeypatch):
-    import autograder.grade as grade
+    import autograder.batch as batch_module
     monkeypatch.setenv(ASSIGNMENTS_DIR_ENV_VAR, str(toy[0]))
     folder = tmp_path / "subs"
     shutil.copytree(batch, folder)
-    collect = grade.collect_submissions
+    collect = batch_module.collect_submissions
 
     def collect_then_remove_bob(paths, assignment):
         found = collect(paths, assignment)
         (folder / "bob.ipynb").unlink()  # as a TA's sync tool might, while the batch starts
         return found
-    monkeypatch.setattr(grade, "collect_submissions", collect_then_remove_bob)
-    run = grade.grade_submissions("toy", [folder], tmp_path / "out", dist=toy[1], jobs=2)
+    monkeypatch.setattr(batch_module, "collect_submissions", collect_then_remove_bob)
+    run = batch_module.grade_submissions("toy", [folder], tmp_path / "out", dist=toy[1], jobs=2)
     statuses = {r.submission: (r.status, r.message) for r in run.results}
     assert statuses["bob"][0] == "invalid" and "while the batch ran" in statuses["bob"][1]
     assert {name: status for name, (status, _) in statuses.items() if name != "bob"} == {

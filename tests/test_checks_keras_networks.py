@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
-from autograder.checks import CheckFailed, run_check
-from autograder.checks.suite import load_suite
-
 from conftest import KERAS, check_failure, with_changes
+
+from autograder.checks import run_check
+from autograder.checks.suite import load_suite
 
 SUITE = load_suite(KERAS)
 

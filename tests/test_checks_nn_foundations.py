@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
-from autograder.checks import CheckFailed, run_check
-from autograder.checks.suite import load_suite
-
 from conftest import ASSIGNMENT, check_failure, with_changes
+
+from autograder.checks import run_check
+from autograder.checks.suite import load_suite
 
 SUITE = load_suite(ASSIGNMENT)
 
@@ -115,8 +114,9 @@ def test_unfitted_mlp_is_told_to_fit(solution_env):
 
 
 def test_weak_mlp_misses_the_accuracy_threshold(solution_env):
-    from sklearn.neural_network import MLPClassifier
     import warnings
+
+    from sklearn.neural_network import MLPClassifier
     weak = MLPClassifier(hidden_layer_sizes=(16, 16), max_iter=1, learning_rate_init=1e-5,
                          random_state=0)
     with warnings.catch_warnings():
@@ -128,8 +128,9 @@ def test_weak_mlp_misses_the_accuracy_threshold(solution_env):
 
 def test_a_model_that_lies_in_score_gains_nothing(solution_env):
     """The judge computes accuracy from the weights, never from the student's methods."""
-    from sklearn.neural_network import MLPClassifier
     import warnings
+
+    from sklearn.neural_network import MLPClassifier
 
     class Liar(MLPClassifier):
         def score(self, X, y, sample_weight=None):
@@ -157,7 +158,6 @@ def test_tuning_on_the_test_set_is_caught_statically(solution_env, monkeypatch):
 def test_tuning_that_reads_test_globals_is_caught_dynamically(solution_env):
     """A helper the static analysis cannot see through still changes its answer when the
     test set is blanked out."""
-    from sklearn.model_selection import train_test_split
     from sklearn.neural_network import MLPClassifier
     env = with_changes(solution_env)
 

@@ -4,10 +4,9 @@ the real grader in the session's batches (solutions/<assignment>/correct_styles.
 from __future__ import annotations
 
 import pytest
+from conftest import ASSIGNMENT
 
 from autograder.build.variants import correct_styles
-
-from conftest import ASSIGNMENT
 
 CASES = [(ASSIGNMENT, style) for style in correct_styles(ASSIGNMENT)]
 

@@ -12,7 +12,6 @@ import zipfile
 
 import nbformat
 import pytest
-
 from conftest import ASSIGNMENT, SAMPLES_DIR
 from test_split_grading import ATTACKS, honest_score
 
@@ -34,7 +33,7 @@ def gradescope(built, tmp_path_factory):
         notebook.cells.append(nbformat.v4.new_code_cell(attack))
     nbformat.write(notebook, root / "submission" / f"{ASSIGNMENT}.ipynb")
     env = {key: value for key, value in os.environ.items() if key not in ("PYTHONPATH", "AUTOGRADER_DATASET")}
-    done = subprocess.run([sys.executable, "-m", "autograder.grade.gradescope", str(root)],
+    done = subprocess.run([sys.executable, "-m", "autograder.gradescope", str(root)],
                           cwd=root / "source" / "files", env=env, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
     return root, json.loads((root / "results" / "results.json").read_text()), done
@@ -43,7 +42,7 @@ def gradescope(built, tmp_path_factory):
 def test_run_autograder_starts_the_split_runner(built):
     with zipfile.ZipFile(built.autograder_zip) as archive:
         script = archive.read("run_autograder").decode()
-    assert "python -m autograder.grade.gradescope /autograder" in script
+    assert "python -m autograder.gradescope /autograder" in script
     assert "run_otter.py" not in script
 
 

@@ -4,10 +4,9 @@ model without Flatten, and students' training cells never run during grading."""
 from __future__ import annotations
 
 import pytest
+from conftest import IGNORED_CELL_RAN, KERAS, SLOW_TRAINING_CELL
 
 from autograder.assignment import questions
-
-from conftest import IGNORED_CELL_RAN, KERAS, SLOW_TRAINING_CELL
 
 pytestmark = pytest.mark.slow
 

@@ -8,9 +8,9 @@ import csv
 import json
 
 import pytest
+from conftest import ASSIGNMENT, DETERMINISM_COPY, UNTOUCHED
 
 from autograder.assignment import questions
-from conftest import ASSIGNMENT, DETERMINISM_COPY, UNTOUCHED
 
 pytestmark = pytest.mark.slow
 

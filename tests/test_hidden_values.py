@@ -11,18 +11,18 @@ not searched for.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import pytest
+from conftest import ASSIGNMENT, COURSE_SECRET_FILE, KERAS
 
 from autograder.build.variants import known_wrong
 from autograder.checks.judging import count, number_text, shape_text
 from autograder.checks.suite import check_seed, hidden_inputs, load_suite, submission_salt
 from autograder.grade.intake import read_submitted_notebook
-
-from conftest import ASSIGNMENT, COURSE_SECRET_FILE, KERAS
 
 Expected = Callable[[Any], list[str]]
 
@@ -199,6 +199,7 @@ def test_no_known_wrong_feedback_quotes_a_hidden_expected_value(assignment, buil
 
 def test_the_zip_carries_the_course_secret_and_the_student_folder_does_not(built):
     import zipfile
+
     from autograder.shipping import COURSE_SECRET_MEMBER
     secret = (built.student_dir.parent.parent / COURSE_SECRET_FILE).read_text().strip()
     with zipfile.ZipFile(built.autograder_zip) as archive:

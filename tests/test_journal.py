@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from autograder.batch.journal import Journal
 from autograder.grade.intake import Submission
-from autograder.grade.journal import Journal
-from autograder.grade.results import SubmissionResult
+from autograder.results import SubmissionResult
 
 
 def recorded_by(tmp_path, writer: str, reader: str, content: bytes = b"{}"):

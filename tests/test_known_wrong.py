@@ -5,11 +5,10 @@ session's batch of its assignment (see conftest)."""
 from __future__ import annotations
 
 import pytest
+from conftest import ASSIGNMENT, KERAS
 
 from autograder.assignment import questions
 from autograder.build.variants import known_wrong
-
-from conftest import ASSIGNMENT, KERAS
 
 ASSIGNMENTS = (ASSIGNMENT, KERAS)
 CASES = [(a, v) for a in ASSIGNMENTS for v in known_wrong(a)]

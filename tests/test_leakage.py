@@ -17,8 +17,7 @@ import nbformat
 import pytest
 
 import autograder.checks.leakage as leakage
-from autograder.checks.leakage import (RULE_TITLES, TEST_NAMES, TRAIN_NAMES, Leak, find_leaks,
-                                       find_leaks_in_notebook)
+from autograder.checks.leakage import RULE_TITLES, TEST_NAMES, TRAIN_NAMES, Leak, find_leaks, find_leaks_in_notebook
 
 
 @pytest.fixture(autouse=True)
@@ -935,7 +934,8 @@ def test_rule_titles_and_default_names():
 
 def test_leaks_are_immutable_values():
     leak = Leak("L2", 0, 1, "x", "y")
-    with pytest.raises(Exception):
+    from dataclasses import FrozenInstanceError
+    with pytest.raises(FrozenInstanceError):
         leak.rule = "L1"
     assert leak == Leak("L2", 0, 1, "x", "y")
 

@@ -13,10 +13,8 @@ import sys
 import zipfile
 from pathlib import Path
 
-import nbformat
-import pytest
-
 import platforms
+import pytest
 from conftest import ASSIGNMENT, SAMPLES_DIR
 from test_split_grading import honest_score
 
@@ -94,7 +92,7 @@ def test_without_cap_sys_admin_grading_gets_full_marks_and_the_full_view(setpriv
 
 def test_the_gradescope_entry_point_without_cap_sys_admin(built, tmp_path):
     root = gradescope_tree(built, tmp_path, built.solutions_notebook)
-    run(platforms.setpriv_container([sys.executable, "-m", "autograder.grade.gradescope", str(root)]),
+    run(platforms.setpriv_container([sys.executable, "-m", "autograder.gradescope", str(root)]),
         cwd=root / "source" / "files", env=_without_test_settings())
     results = json.loads((root / "results" / "results.json").read_text())
     assert results["score"] == FULL_SCORE, results["output"]
@@ -170,7 +168,7 @@ def test_gradescope_under_docker_default_makes_python_reachable_and_grades(built
     private.chmod(0o700)
     try:
         root = gradescope_tree(built, tmp_path, built.solutions_notebook)
-        run(platforms.docker_default([str(standalone), "-m", "autograder.grade.gradescope", str(root)]),
+        run(platforms.docker_default([str(standalone), "-m", "autograder.gradescope", str(root)]),
             cwd=root / "source" / "files", env=_without_test_settings())
         mode = private.stat().st_mode & 0o777
     finally:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import csv
 
 import pytest
-
 from conftest import ASSIGNMENT, KERAS, SAMPLES_DIR
 
 pytestmark = pytest.mark.slow

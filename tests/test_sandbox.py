@@ -7,12 +7,11 @@ import encodings.idna  # noqa: F401  (loaded before the child drops to a uid tha
 import os
 import socket
 import subprocess
+import sys
 import time
 from pathlib import Path
 
 import pytest
-
-import sys
 
 from autograder.grade.sandbox import Limits, ProcessCgroup, confine, isolate_network, network_namespace
 

@@ -11,12 +11,10 @@ import os
 import socket
 import subprocess
 import sys
-
 from pathlib import Path
 
 import nbformat
 import pytest
-
 from conftest import ASSIGNMENT, BATCH_JOBS, SAMPLES_DIR
 
 pytestmark = pytest.mark.slow
@@ -248,7 +246,7 @@ def test_the_cgroup_limit_a_bomb_meets_is_recorded_and_explained(split_graded, a
     bomb did reach the limit, and the student is told which and what it is."""
     result = split_graded[attack]
     assert limit in result["limits_reached"], result["limits_reached"]
-    assert any(f"reached the {limit} limit" in note or f"limit of" in note and limit in note
+    assert any(f"reached the {limit} limit" in note or "limit of" in note and limit in note
                for note in result["notes"]), result["notes"]
     assert split_graded["honest"]["limits_reached"] == []
 
@@ -368,6 +366,7 @@ def test_a_cell_that_stops_when_interrupted_keeps_its_kernel(kernel):
 
 def test_cells_the_grader_had_to_stop_are_named_to_the_student():
     import nbformat
+
     from autograder.grade.student_kernel import CellRun, cell_notes, notebook_code_cells
     notebook = nbformat.v4.new_notebook(cells=[
         nbformat.v4.new_markdown_cell("# Q1"), nbformat.v4.new_code_cell("x = 1"),

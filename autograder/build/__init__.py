@@ -33,8 +33,7 @@ from pathlib import Path
 
 from autograder.build.leaks import find_answer_leaks, find_broken_stubs
 from autograder.build.variants import VariantError, correct_styles, write_known_wrong, write_variants
-from autograder.config import (BUNDLED_ASSIGNMENTS_DIR, CONFIG_FILENAME, PACKAGE_DIR,
-                               assignments_dir)
+from autograder.config import BUNDLED_ASSIGNMENTS_DIR, CONFIG_FILENAME, PACKAGE_DIR, assignments_dir
 from autograder.shipping import COURSE_SECRET_MEMBER, GRADING_MODULES, copy_modules, ship_student_runtime
 
 PROJECT_DIR = PACKAGE_DIR.parent
@@ -122,6 +121,7 @@ def render_conventions(staged: Path, assignment: str) -> None:
     a name grading.toml does not have fails the build, naming the cell."""
     import jinja2
     import nbformat
+
     from autograder.config import assignment_config
     settings = assignment_config(assignment)
     environment = jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
@@ -251,8 +251,8 @@ def ship_course_secret(zip_path: Path, secret: bytes) -> None:
 
 
 OTTER_ENTRY = "python /autograder/source/run_otter.py"
-SPLIT_ENTRY = ("cd /autograder/source/files && python -m autograder.grade.gradescope /autograder"
-               "  # judges outside the student's kernel (autograder/grade/gradescope.py)")
+SPLIT_ENTRY = ("cd /autograder/source/files && python -m autograder.gradescope /autograder"
+               "  # judges outside the student's kernel (autograder/gradescope.py)")
 
 
 def judge_outside_the_kernel(zip_path: Path) -> None:

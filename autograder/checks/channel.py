@@ -32,7 +32,7 @@ def encode(values: Any) -> bytes:
     arrays: list[np.ndarray] = []
     tree = _to_jsonable(values, arrays, path="values")
     buffer = io.BytesIO()
-    payload = {"tree": np.frombuffer(json.dumps(tree).encode(), dtype=np.uint8)}
+    payload: dict[str, Any] = {"tree": np.frombuffer(json.dumps(tree).encode(), dtype=np.uint8)}
     payload.update({f"a{i}": array for i, array in enumerate(arrays)})
     np.savez(buffer, **payload)
     return buffer.getvalue()

@@ -8,7 +8,8 @@ numbers, shapes and calls the same way everywhere.
 
 from __future__ import annotations
 
-from typing import Any, NoReturn, Sequence
+from collections.abc import Sequence
+from typing import Any, NoReturn
 
 import numpy as np
 

@@ -31,10 +31,11 @@ from __future__ import annotations
 import ast
 import dataclasses
 import re
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, partial
 from itertools import count
-from typing import TYPE_CHECKING, Callable, Iterable, Iterator, NamedTuple, Sequence
+from typing import TYPE_CHECKING, NamedTuple
 
 if TYPE_CHECKING:  # nbformat is only needed by callers that hold a notebook
     import nbformat
@@ -93,7 +94,7 @@ def find_leaks(cells: Sequence[str | None], *, test_names: Sequence[str] = TEST_
                         frozenset(reported_models)).run()
 
 
-def find_leaks_in_notebook(nb: "nbformat.NotebookNode", **kwargs) -> list[Leak]:
+def find_leaks_in_notebook(nb: nbformat.NotebookNode, **kwargs) -> list[Leak]:
     """Markdown/raw cells are passed as None so cell indices match the notebook."""
     cells = [cell.get("source", "") if cell.get("cell_type") == "code" else None for cell in nb.cells]
     return find_leaks(cells, **kwargs)
@@ -275,43 +276,43 @@ class _Value:
     def atoms_of(self, kind: str) -> list[Atom]:
         return sorted((atom for atom in self.atoms if atom.kind == kind), key=_atom_order)
 
-    def flat(self) -> "_Value":
+    def flat(self) -> _Value:
         return _Value(self.atoms)
 
-    def keep(self, kinds: Iterable[str]) -> "_Value":
+    def keep(self, kinds: Iterable[str]) -> _Value:
         kinds = frozenset(kinds)
         return _Value(frozenset(atom for atom in self.atoms if atom.kind in kinds))
 
-    def drop(self, kinds: Iterable[str]) -> "_Value":
+    def drop(self, kinds: Iterable[str]) -> _Value:
         kinds = frozenset(kinds)
         return _Value(frozenset(atom for atom in self.atoms if atom.kind not in kinds))
 
-    def with_own(self, atoms: Iterable[Atom]) -> "_Value":
+    def with_own(self, atoms: Iterable[Atom]) -> _Value:
         return _Value(self.own | frozenset(atoms), self.parts, self.fields)
 
-    def field(self, key: str) -> "_Value | None":
+    def field(self, key: str) -> _Value | None:
         for name, entry in self.fields or ():
             if name == key:
                 return _join(entry, _Value(self.own).keep(_DATA_KINDS))
         return None
 
-    def with_field(self, key: str, value: "_Value") -> "_Value":
+    def with_field(self, key: str, value: _Value) -> _Value:
         entries = dict(self.fields or ())
         entries[key] = value
         return _Value(self.own, self.parts, tuple(sorted(entries.items())))
 
-    def part(self, index: int) -> "_Value | None":
+    def part(self, index: int) -> _Value | None:
         if self.parts is None or not -len(self.parts) <= index < len(self.parts):
             return None
         return _join(self.parts[index], _Value(self.own).keep(_DATA_KINDS))
 
-    def element(self) -> "_Value":
+    def element(self) -> _Value:
         """What iterating over the value yields."""
         if self.parts is not None:
             return _join(*self.parts, _Value(self.own))
         return self.flat()
 
-    def map_atoms(self, change: Callable[[Atom], Atom]) -> "_Value":
+    def map_atoms(self, change: Callable[[Atom], Atom]) -> _Value:
         parts = None if self.parts is None else tuple(part.map_atoms(change) for part in self.parts)
         fields = None if self.fields is None else tuple((k, v.map_atoms(change)) for k, v in self.fields)
         return _Value(frozenset(change(atom) for atom in self.own), parts, fields)
@@ -452,7 +453,7 @@ def _bound_names(body: Iterable[ast.AST]) -> set[str]:
     return names
 
 
-def _declared(body: Iterable[ast.AST], kind: type) -> set[str]:
+def _declared(body: Iterable[ast.AST], kind: type[ast.Global] | type[ast.Nonlocal]) -> set[str]:
     return {name for node in _scope_nodes(body) if isinstance(node, kind) for name in node.names}
 
 
@@ -488,7 +489,7 @@ def _contains_call(node: ast.AST) -> bool:
     return any(isinstance(sub, ast.Call) for sub in ast.walk(node))
 
 
-def _contains_loop(node: ast.AST) -> bool:
+def _contains_loop(node: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda) -> bool:
     loops = (ast.For, ast.AsyncFor, ast.While, ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
     body = node.body if isinstance(node.body, list) else [node.body]
     return any(isinstance(sub, loops) for sub in _scope_nodes(body))
@@ -531,9 +532,9 @@ class _Function:
     name: str
     node: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda
     cell: int
-    closure: "_Frame"
+    closure: _Frame
     defaults: dict[str, _Value]
-    owner: "_Class | None" = None
+    owner: _Class | None = None
     analysed: bool = False
 
     @cached_property
@@ -552,7 +553,7 @@ class _Function:
         return frozenset([*self.positional, *self.keyword_only, *extra])
 
     @cached_property
-    def body(self) -> list[ast.AST]:
+    def body(self) -> Sequence[ast.AST]:
         return self.node.body if isinstance(self.node.body, list) else [self.node.body]
 
     @cached_property
@@ -579,7 +580,7 @@ class _Function:
 class _Class:
     key: str
     name: str
-    bases: list["_Class"]
+    bases: list[_Class]
     methods: dict[str, _Function] = field(default_factory=dict)
     instances: _Value = EMPTY
 
@@ -589,7 +590,7 @@ class _Frame:
     """Where names live while code runs: the module, one call of a user function, or the
     short-lived scope of a comprehension or inline lambda (an *overlay*)."""
     variables: dict[str, _Value]
-    parent: "_Frame | None" = None
+    parent: _Frame | None = None
     local_names: frozenset[str] | None = None   # None: the module, where every name is local
     global_names: frozenset[str] = frozenset()
     function: _Function | None = None
@@ -597,13 +598,13 @@ class _Frame:
     varying: frozenset[str] = frozenset()       # differ per call: the caller loops over this call
     repeated: bool = False                      # this call runs once per candidate
     standalone: bool = False                    # analysed without a call: does not run as such
-    activation: "_Frame | None" = None          # for overlays: the frame they belong to
+    activation: _Frame | None = None          # for overlays: the frame they belong to
     returns: list[tuple[int, _Value]] = field(default_factory=list)
     mutated: set[str] = field(default_factory=set)
     reported_selection: bool = False
 
     @property
-    def owner(self) -> "_Frame":
+    def owner(self) -> _Frame:
         return self.activation or self
 
     def in_multi(self) -> bool:
@@ -668,7 +669,7 @@ class _Interpreter:
         self.functions: dict[str, _Function] = {}
         self.classes: dict[str, _Class] = {}
         self.active_calls: list[str] = []
-        self.call_chain: list[Anchor] = []
+        self.call_chain: list[Anchor | None] = []
         self.condition_depth = 0
         self.steps = self.total_steps = 0
         self.leaks: dict[tuple[str, int, int], Leak] = {}
@@ -687,7 +688,7 @@ class _Interpreter:
             if tree is not None:
                 self.trees.append(tree)
                 for statement in tree.body:
-                    self.run_guarded(lambda s=statement: self.exec_statement(s), cell=index)
+                    self.run_guarded(partial(self.exec_statement, statement), cell=index)
         self.analyse_uncalled_functions()
         self.flag_distinct_models()
         self.emit_pending_returns()
@@ -720,7 +721,7 @@ class _Interpreter:
                 info.analysed = True
                 if self.total_steps > _TOTAL_STEP_BUDGET:
                     return
-                self.run_guarded(lambda info=info: self.analyse_standalone(info), cell=info.cell)
+                self.run_guarded(partial(self.analyse_standalone, info), cell=info.cell)
 
     def analyse_standalone(self, info: _Function) -> None:
         bindings = {}
@@ -736,7 +737,7 @@ class _Interpreter:
         return _Value(frozenset({Atom(kind, name)}))
 
     def lookup(self, name: str) -> _Value:
-        frame = self.frame
+        frame: _Frame | None = self.frame
         while frame is not None:
             if name in frame.global_names:
                 return self.module.variables.get(name, EMPTY)
@@ -746,7 +747,7 @@ class _Interpreter:
         return EMPTY
 
     def store_name(self, name: str, value: _Value, *, mutation: bool = False) -> None:
-        frame = self.frame
+        frame: _Frame | None = self.frame
         while frame is not None:
             if name in frame.global_names:
                 frame = self.module
@@ -764,7 +765,7 @@ class _Interpreter:
         root = root.split(".")[0]
         if root not in self.modules and root not in self.imported:
             return False
-        frame = self.frame
+        frame: _Frame | None = self.frame
         while frame is not None and frame.local_names is not None:
             if root in frame.local_names:
                 return False
@@ -785,7 +786,8 @@ class _Interpreter:
         """The variables of the current scopes. Inside a function the module's table is left
         out: copying it at every branch is what makes large notebooks slow, and a global
         written in one branch then merely stays visible in the other (an over-approximation)."""
-        saved, frame = [], self.frame
+        saved = []
+        frame: _Frame | None = self.frame
         while frame is not None and (frame is not self.module or self.frame is self.module):
             saved.append((frame.variables, dict(frame.variables)))
             frame = frame.parent
@@ -1050,7 +1052,8 @@ class _Interpreter:
 
     @staticmethod
     def expand_positional(args: list[tuple[ast.expr, _Value]]):
-        expanded, spread = [], None
+        expanded: list[tuple[ast.expr, _Value]] = []
+        spread = None
         for node, value in args:
             if isinstance(node, ast.Starred) and value.parts is not None:
                 expanded.extend((node.value, part) for part in value.parts)
@@ -1225,7 +1228,7 @@ class _Interpreter:
             self.report_mixing(target, "this slice assignment", (value_node, value), (target.value, base))
         self.store_into(target.value, base.with_own(value.atoms))
 
-    def store_into(self, node: ast.expr, value: _Value) -> None:
+    def store_into(self, node: ast.expr | None, value: _Value) -> None:
         """Write a changed object back to the variable it hangs from."""
         if isinstance(node, ast.Name):
             if not self.is_module_reference(node):
@@ -1283,13 +1286,14 @@ class _Interpreter:
         chosen = index.keep({SCORE})  # picked by a test score: the choice carries it along
         if isinstance(key, str):
             return _join(self.read_member(base, key), chosen)
-        if isinstance(key, int) and not isinstance(key, bool) and base.part(key) is not None:
-            return _join(base.part(key), chosen)
+        if isinstance(key, int) and not isinstance(key, bool) and (part := base.part(key)) is not None:
+            return _join(part, chosen)
         return _join(base.flat().drop(_CODE_KINDS - {OBJ}), chosen)
 
     def index_mixer(self, node: ast.Subscript) -> _Value:
         elements = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
         parts = [(element, self.eval(element)) for element in elements]
+        assert isinstance(node.value, ast.Attribute)  # expr_Subscript calls here for `np.<mixer>[...]` only
         self.check_mixing(node, f"np.{node.value.attr}[...]", parts)
         return _mix(*(value for _, value in parts))
 
@@ -1435,13 +1439,14 @@ class _Interpreter:
     def prepare_call(self, node: ast.Call) -> _Call:
         func = node.func
         method = isinstance(func, ast.Attribute) and not self.is_module_reference(func.value)
-        receiver_node = func.value if method else None
+        receiver_node = func.value if method and isinstance(func, ast.Attribute) else None
         receiver = self.eval(receiver_node) if method else EMPTY
         module_function = isinstance(func, ast.Attribute) and not method
         callee = EMPTY if method or module_function else self.eval(func)
         name = self.resolve_name(func)
         args, keywords = self.eval_arguments(node, receiver)
-        return _Call(node, name, name.split(".")[-1], func.attr if method else None, receiver_node,
+        method_name = func.attr if method and isinstance(func, ast.Attribute) else None
+        return _Call(node, name, name.split(".")[-1], method_name, receiver_node,
                      receiver, callee, args, keywords)
 
     def eval_arguments(self, node: ast.Call, receiver: _Value):
@@ -1477,7 +1482,8 @@ class _Interpreter:
                         results.append(self.invoke_method(method, call, call.callee, call.node.func))
         return _join(*results) if results else None
 
-    def invoke_method(self, method: _Function, call: _Call, receiver: _Value, receiver_node: ast.expr) -> _Value:
+    def invoke_method(self, method: _Function, call: _Call, receiver: _Value,
+                      receiver_node: ast.expr | None) -> _Value:
         result, bound = self.invoke(method, call, self_value=receiver, self_node=receiver_node)
         if bound is not None and bound != receiver:
             self.store_into(receiver_node, bound)
@@ -1533,7 +1539,7 @@ class _Interpreter:
         data = _mix(*call.input_values()).drop(_CODE_KINDS | {MODEL})
         return data.with_own(atoms)
 
-    def allocation_id(self, node: ast.AST) -> str:
+    def allocation_id(self, node: ast.expr) -> str:
         return f"new:{self.cell}:{node.lineno}:{node.col_offset}@{self.call_chain_text()}"
 
     def call_chain_text(self) -> str:
@@ -1556,9 +1562,8 @@ class _Interpreter:
             if search:
                 self.report_search(call, node, value)
         produced = set()
-        for node, value in tainted:
+        for _node, value in tainted:
             for anchor in {atom.anchor for atom in value.atoms_of(TEST)}:
-                location = self.location(call.node, anchor)
                 produced.add(Atom(SCORE, self.evidence(call.node, anchor), anchor))
         if search and produced and call.receiver_node is not None:
             self.store_into(call.receiver_node, call.receiver.with_own(produced))
@@ -1593,6 +1598,7 @@ class _Interpreter:
     def call_evaluating(self, call: _Call) -> _Value | None:
         if call.method == "update_state":
             result = self.call_metric(call, force=True)
+            assert result is not None  # forced, call_metric always gives a value
             self.store_into(call.receiver_node, call.receiver.with_own(result.atoms))
             return result
         if call.method in _EVAL_SCORE_METHODS:
@@ -1700,7 +1706,7 @@ class _Interpreter:
         if merged.has(SCORE):
             self.report_selection(call.node, merged, "call", call.node)
 
-    def report_selection(self, node: ast.AST, value: _Value, construct: str, shown: ast.AST) -> None:
+    def report_selection(self, node: ast.expr | ast.stmt, value: _Value, construct: str, shown: ast.AST) -> None:
         scores = value.atoms_of(SCORE)
         self.selection_origins.update(atom.origin for atom in scores)
         self.frame.owner.reported_selection = True
@@ -1729,7 +1735,8 @@ class _Interpreter:
             self.check_mixing(call.node, f"{_short_source(call.node.func, 40)}(...)",
                               [(call.receiver_node, call.receiver), *call.args])
 
-    def check_mixing(self, node: ast.AST, operation: str, parts: list[tuple[ast.expr | None, _Value]]) -> None:
+    def check_mixing(self, node: ast.expr | ast.stmt, operation: str,
+                     parts: Sequence[tuple[ast.expr | None, _Value]]) -> None:
         pieces = list(self.expand_pieces(parts))
         fresh_test = [i for i, (_, value) in enumerate(pieces) if value.has(TEST) and not value.has(TRAIN)]
         training = [i for i, (_, value) in enumerate(pieces) if value.has(TRAIN)]
@@ -1740,7 +1747,7 @@ class _Interpreter:
                 return
 
     @staticmethod
-    def expand_pieces(parts: list[tuple[ast.expr | None, _Value]]) -> Iterator[tuple[ast.expr | None, _Value]]:
+    def expand_pieces(parts: Sequence[tuple[ast.expr | None, _Value]]) -> Iterator[tuple[ast.expr | None, _Value]]:
         for node, value in parts:
             if value.parts is not None and isinstance(node, (ast.List, ast.Tuple)) \
                     and len(node.elts) == len(value.parts):
@@ -1750,7 +1757,7 @@ class _Interpreter:
             else:
                 yield node, value
 
-    def report_mixing(self, node: ast.AST, operation: str, test_piece, train_piece) -> None:
+    def report_mixing(self, node: ast.expr | ast.stmt, operation: str, test_piece, train_piece) -> None:
         test_node, test_value = test_piece
         train_node, train_value = train_piece
         for anchor in sorted({atom.anchor for atom in test_value.atoms_of(TEST)}, key=_anchor_order):
@@ -1807,7 +1814,9 @@ class _Interpreter:
         elif anchor is not None:
             where = "and this line runs once per candidate (in a loop, comprehension or key function)"
         else:
-            where = (f"inside `{self.frame.owner.function.name}`, which is called once per candidate "
+            function = self.frame.owner.function
+            assert function is not None  # neither in a loop nor anchored: a helper called once per candidate
+            where = (f"inside `{function.name}`, which is called once per candidate "
                      "(from a loop, comprehension or key function)")
         if anchor is not None:
             lead = (f"This line hands test data ({self.describe_data(data_node, data_value, anchor=anchor)}) "
@@ -1844,7 +1853,7 @@ class _Interpreter:
     def origins_of(value: _Value, kind: str) -> list[str]:
         return sorted({atom.origin for atom in value.atoms_of(kind)})
 
-    def location(self, node: ast.AST, anchor: Anchor | None) -> tuple[int, int]:
+    def location(self, node: ast.expr | ast.stmt, anchor: Anchor | None) -> tuple[int, int]:
         return (anchor.cell, anchor.line) if anchor is not None else (self.cell, node.lineno)
 
     def code_at(self, location: tuple[int, int]) -> str:
@@ -1852,7 +1861,7 @@ class _Interpreter:
         lines = self.lines[cell] if 0 <= cell < len(self.lines) else []
         return lines[line - 1].strip() if 0 < line <= len(lines) else ""
 
-    def evidence(self, node: ast.AST, anchor: Anchor | None) -> str:
+    def evidence(self, node: ast.expr, anchor: Anchor | None) -> str:
         """How a student finds the test evaluation a later verdict depends on."""
         if anchor is None:
             return f"`{_short_source(node)}` (cell {self.cell + 1}, line {node.lineno})"

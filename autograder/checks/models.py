@@ -29,8 +29,9 @@ import dataclasses
 import hashlib
 import json
 import math
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any
 
 from autograder.checks.judging import count
 
@@ -321,6 +322,7 @@ def _leaf_layers(model: keras.Model) -> Iterator[Any]:
 def _row(layer: Any, standalone_activation: str | None) -> LayerRow:
     config = layer.get_config()
     kind = type(layer).__name__
+    activation: str | None
     if standalone_activation is not None:
         kind, activation = STANDALONE_ACTIVATION, standalone_activation
     else:

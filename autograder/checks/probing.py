@@ -14,7 +14,8 @@ the student what to define.
 from __future__ import annotations
 
 import traceback
-from typing import Any, Callable, Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 import numpy as np
 
@@ -131,7 +132,8 @@ def _student_frame(error: BaseException) -> str:
     """The last line of the traceback that ran notebook code, to point at the slip."""
     frames = traceback.extract_tb(error.__traceback__)
     notebook_frames = [f for f in frames if "ipykernel" in f.filename or f.filename.startswith("<")]
-    frame = (notebook_frames or frames or [None])[-1]
+    candidates = notebook_frames or frames
+    frame = candidates[-1] if candidates else None
     return f"in {frame.name}: {frame.line}" if frame is not None and frame.line else ""
 
 

@@ -53,6 +53,7 @@ def collect_submissions(paths: list[Path], assignment: str) -> list[Submission]:
     counts = Counter(name for name, _ in found)
     submissions = []
     for name, path in sorted(found, key=lambda item: (item[0], str(item[1]))):
+        problem: str | None
         if counts[name] > 1:
             others = sorted(str(p) for n, p in found if n == name and p != path)
             problem = (f"two submissions would both be named {name!r} (also {', '.join(others)}); "

@@ -33,8 +33,14 @@ import signal
 import sys
 from pathlib import Path
 
-from autograder.grade.sandbox import (Limits, ProcessCgroup, confine, die_with_parent, gain_namespace_rights,
-                                      unshare_as_user)
+from autograder.grade.sandbox import (
+    Limits,
+    ProcessCgroup,
+    confine,
+    die_with_parent,
+    gain_namespace_rights,
+    unshare_as_user,
+)
 
 _CLONE_NEWNS, _CLONE_NEWPID = 0x00020000, 0x20000000
 _MS_RDONLY, _MS_NOSUID, _MS_NODEV, _MS_NOEXEC = 1, 2, 4, 8

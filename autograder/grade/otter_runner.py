@@ -24,13 +24,19 @@ import tempfile
 import threading
 import time
 import zipfile
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from autograder.data import DATASET_ENV_VAR
-from autograder.grade.sandbox import (PARENT_NETNS_ENV_VAR, Limits, ProcessCgroup, confine,
-                                      network_isolated, network_namespace)
+from autograder.grade.sandbox import (
+    PARENT_NETNS_ENV_VAR,
+    Limits,
+    ProcessCgroup,
+    confine,
+    network_isolated,
+    network_namespace,
+)
+from autograder.results import CaseResult, GradingOutcome
 
 FAILURE_PREFIXES = ("CheckFailed: ", "AssertionError: ")
 # Each numeric library sizes its thread pool to the whole machine. With several submissions
@@ -47,56 +53,12 @@ KERNEL_START_FAILURE = "Kernel died before replying to kernel_info"
 KERNEL_START_ATTEMPTS = 3
 
 
-@dataclass
-class CaseResult:
-    question: str
-    name: str
-    points: float
-    score: float
-    hidden: bool
-    message: str
-    passed: bool = True  # a 0-point check (a gate, a public check) can fail too
-
-
-@dataclass
-class OtterGrade:
-    """What grading one notebook produced; ``error`` is set when it could not finish."""
-
-    score: float = 0.0
-    possible: float = 0.0
-    cases: list[CaseResult] = field(default_factory=list)
-    error: str | None = None
-    timed_out: bool = False
-    network_isolated: bool = False  # student code ran without network (see sandbox.py)
-    sandbox: str = ""               # split runner: the kernel's isolation (jail.isolation_of)
-    seconds: float = 0.0
-    log: str = ""
-    notes: list[str] = field(default_factory=list)  # for the student: cells stopped, restarts
-    protections: list[str] = field(default_factory=list)  # split runner: what held the kernel
-    limits_reached: list[str] = field(default_factory=list)  # split runner: from the cgroups' counters
-    phases: dict[str, float] = field(default_factory=dict)  # split runner: seconds per phase (profiling)
-
-    def failure_summary(self) -> str:
-        if self.error:
-            return self.error
-        return "\n".join(f"  {c.question}/{c.name}: {c.message}" for c in self.cases
-                         if not c.passed)
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "OtterGrade":
-        cases = [CaseResult(**case) for case in data.pop("cases", [])]
-        return cls(cases=cases, **data)
-
-
 RUNNERS = {"split": "autograder.grade.split_runner", "otter": "autograder.grade.otter_runner"}
 
 
 def grade_in_child(submission: Path, autograder_zip: Path, *, timeout: float | None = None,
                      dataset: str | None = None, threads: int | None = None,
-                     limits: Limits = Limits(), runner: str = "otter") -> OtterGrade:
+                     limits: Limits = Limits(), runner: str = "otter") -> GradingOutcome:
     """Grade ``submission`` (a notebook or an Otter export zip) in a child process, with the
     split runner or ``otter run`` (``runner``, see RUNNERS).
 
@@ -112,7 +74,7 @@ def grade_in_child(submission: Path, autograder_zip: Path, *, timeout: float | N
 
 
 def _grade_once(submission: Path, autograder_zip: Path, timeout: float | None, dataset: str | None,
-                threads: int | None, limits: Limits, runner: str) -> OtterGrade:
+                threads: int | None, limits: Limits, runner: str) -> GradingOutcome:
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="otter-run-") as tmp:
         report = Path(tmp) / "grade.json"
@@ -128,11 +90,11 @@ def _grade_once(submission: Path, autograder_zip: Path, timeout: float | None, d
         env[PARENT_NETNS_ENV_VAR] = network_namespace() or ""
         returncode, output, timed_out = _run_in_own_session(command, env, tmp, timeout, limits, threads)
         if timed_out:
-            grade = OtterGrade(error=f"grading stopped after {timeout:g} s (time limit)", timed_out=True)
+            grade = GradingOutcome(error=f"grading stopped after {timeout:g} s (time limit)", timed_out=True)
         elif report.is_file():
-            grade = OtterGrade.from_dict(json.loads(report.read_text()))
+            grade = GradingOutcome.from_dict(json.loads(report.read_text()))
         else:
-            grade = OtterGrade(error=f"the grading process exited with code {returncode} "
+            grade = GradingOutcome(error=f"the grading process exited with code {returncode} "
                                      f"without a result:\n{output[-2000:]}")
     grade.seconds = time.monotonic() - started
     grade.log = output[-20000:]
@@ -141,7 +103,7 @@ def _grade_once(submission: Path, autograder_zip: Path, timeout: float | None, d
 
 # The grading children running now, so that Ctrl-C or SIGTERM of the grader can stop them
 # all (each is in a session of its own, which the terminal's Ctrl-C does not reach).
-_RUNNING: dict[int, tuple[subprocess.Popen, "ProcessCgroup | None"]] = {}
+_RUNNING: dict[int, tuple[subprocess.Popen, ProcessCgroup | None]] = {}
 _RUNNING_LOCK = threading.Lock()
 
 
@@ -199,12 +161,13 @@ def _apply_cell_timeout() -> None:
         return
     import nbconvert.preprocessors as preprocessors
     from traitlets import Bool, Integer
+    limit = int(float(seconds))
 
     class CellTimeLimitedPreprocessor(preprocessors.ExecutePreprocessor):
-        timeout = Integer(int(float(seconds)), allow_none=True).tag(config=True)
+        timeout = Integer(limit, allow_none=True).tag(config=True)
         interrupt_on_timeout = Bool(True).tag(config=True)
 
-    preprocessors.ExecutePreprocessor = CellTimeLimitedPreprocessor
+    preprocessors.ExecutePreprocessor = CellTimeLimitedPreprocessor  # type: ignore[misc]  # deliberate monkeypatch
 
 
 def _child_main(submission: str, autograder_zip: str, report: str) -> None:
@@ -215,7 +178,7 @@ def _child_main(submission: str, autograder_zip: str, report: str) -> None:
                                  no_logo=True)
         grade = results_to_grade(results, test_function_names(Path(autograder_zip)))
     except Exception as error:  # Otter raises for invalid submissions; report, don't crash
-        grade = OtterGrade(error=f"{type(error).__name__}: {error}")
+        grade = GradingOutcome(error=f"{type(error).__name__}: {error}")
     grade.network_isolated = network_isolated()
     Path(report).write_text(json.dumps(grade.to_dict()))
 
@@ -236,8 +199,8 @@ def test_function_names(autograder_zip: Path) -> dict[str, list[str]]:
     return names
 
 
-def results_to_grade(results: Any, function_names: dict[str, list[str]]) -> OtterGrade:
-    grade = OtterGrade()
+def results_to_grade(results: Any, function_names: dict[str, list[str]]) -> GradingOutcome:
+    grade = GradingOutcome()
     for question, test_file in results.results.items():
         names = function_names.get(question, [])
         for index, case in enumerate(test_file.test_case_results):

@@ -1,57 +1,24 @@
-"""One result per submission, whatever happened to it, in one shape.
-
-Every output (gradebook row, results JSON, feedback, report) is written from this
-record, so a status or a score cannot mean different things in different files.
-"""
+"""A submission's result (``autograder.results.SubmissionResult``) made from what grading it
+produced: its status, the message that explains it, the per-question scores."""
 
 from __future__ import annotations
 
 import functools
-from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from autograder.assignment import questions
 from autograder.grade.intake import Submission
-from autograder.grade.otter_runner import CaseResult, OtterGrade
-
-STATUSES = ("graded", "error", "timeout", "invalid")
+from autograder.results import GradingOutcome, SubmissionResult
 
 
-@dataclass
-class SubmissionResult:
-    assignment: str
-    submission: str
-    source: str
-    status: str
-    score: float = 0.0
-    possible: float = 0.0
-    question_scores: dict[str, float | None] = field(default_factory=dict)
-    cases: list[CaseResult] = field(default_factory=list)
-    message: str = ""          # why it is not simply `graded`
-    dataset: dict[str, Any] = field(default_factory=dict)
-    seconds: float = 0.0
-    network_isolated: bool = False  # student code ran in a network namespace of its own
-    sandbox: str = ""               # split runner: view, user or none (grade/jail.py)
-    worker: str = ""                # who graded it: "local", or a Dask worker's address
-    notes: list[str] = field(default_factory=list)  # what happened while the notebook ran
-    protections: list[str] = field(default_factory=list)  # what held the kernel (split runner)
-    limits_reached: list[str] = field(default_factory=list)  # limits the submission ran into
-
-    def failed_cases(self) -> list[CaseResult]:
-        return [case for case in self.cases if not case.passed]
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def dataset_summary(name: str) -> dict[str, Any]:
     """What SPEC §2 asks each result to record: the dataset, its size and its split."""
     from autograder.data import load_dataset
     return load_dataset(name, verbose=False).summary()
 
 
-def from_otter(assignment: str, submission: Submission, graded: OtterGrade, dataset: str,
+def from_otter(assignment: str, submission: Submission, graded: GradingOutcome, dataset: str,
                worker: str = "") -> SubmissionResult:
     status = status_of(graded)
     result = SubmissionResult(
@@ -98,11 +65,11 @@ def _fill_scores(result: SubmissionResult) -> None:
     result.score = sum(case.score for case in result.cases)
 
 
-def status_of(graded: OtterGrade) -> str:
+def status_of(graded: GradingOutcome) -> str:
     return "timeout" if graded.timed_out else "error" if graded.error else "graded"
 
 
-def status_message(status: str, graded: OtterGrade) -> str:
+def status_message(status: str, graded: GradingOutcome) -> str:
     if status == "timeout":
         return (f"{graded.error}. The notebook did not finish in time: look for a loop that never "
                 "ends or training that runs far longer than the assignment asks.")

@@ -57,7 +57,7 @@ class Limits:
     disk_mb: int | None = None         # writable space of the split runner's kernel (tmpfs)
 
     @classmethod
-    def from_config(cls, values: dict) -> "Limits":
+    def from_config(cls, values: dict) -> Limits:
         return cls(**{key: values[key] for key in cls.__dataclass_fields__ if key in values})
 
 
@@ -82,7 +82,7 @@ class ProcessCgroup:
 
     @classmethod
     def create(cls, max_processes: int | None, *, memory_mb: int | None = None,
-               cpus: float | None = None, roots: tuple[Path, ...] = CGROUP_ROOTS) -> "ProcessCgroup | None":
+               cpus: float | None = None, roots: tuple[Path, ...] = CGROUP_ROOTS) -> ProcessCgroup | None:
         """Fresh cgroups, or None where cgroups cannot be written (not root, no pids)."""
         for root in roots:
             try:
@@ -99,7 +99,7 @@ class ProcessCgroup:
         return None
 
     @classmethod
-    def from_paths(cls, paths: list[str]) -> "ProcessCgroup":
+    def from_paths(cls, paths: list[str]) -> ProcessCgroup:
         return cls(Path(paths[0]), tuple(Path(p) for p in paths[1:]))
 
     def paths(self) -> list[str]:
@@ -213,9 +213,10 @@ def _write_limits(path: Path, limits: dict[str, object]) -> None:
 
 def _companions(hierarchies: Path, name: str, memory_mb: int | None, cpus: float | None) -> list[Path]:
     """cgroup v1's memory and cpu hierarchies; a missing or unwritable one is skipped."""
-    wanted = {"memory": {"memory.limit_in_bytes": memory_mb and memory_mb << 20},
-              "cpu": {"cpu.cfs_period_us": cpus and CPU_PERIOD_US,
-                      "cpu.cfs_quota_us": cpus and int(cpus * CPU_PERIOD_US)}}
+    wanted: dict[str, dict[str, object]] = {
+        "memory": {"memory.limit_in_bytes": memory_mb and memory_mb << 20},
+        "cpu": {"cpu.cfs_period_us": cpus and CPU_PERIOD_US,
+                "cpu.cfs_quota_us": cpus and int(cpus * CPU_PERIOD_US)}}
     made = []
     for controller, limits in wanted.items():
         if not any(value for value in limits.values()) or not (hierarchies / controller / "cgroup.procs").exists():

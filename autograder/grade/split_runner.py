@@ -31,19 +31,32 @@ import threading
 import time
 import zipfile
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import nbformat
 
 from autograder.config import ASSIGNMENTS_DIR_ENV_VAR, PACKAGE_DIR
 from autograder.data import DATASET_ENV_VAR, mnist_path
 from autograder.grade.intake import read_submitted_notebook
-from autograder.grade.jail import (give_folders_their_own_disks, namespaces_available,
-                                   require_reachable_interpreter, tmpfs_size, unmount, view_config)
-from autograder.grade.otter_runner import CELL_TIMEOUT_ENV_VAR, THREAD_VARIABLES, CaseResult, OtterGrade
-from autograder.grade.sandbox import (Limits, ProcessCgroup, gain_namespace_rights, isolate_network,
-                                      network_isolated, network_namespace)
+from autograder.grade.jail import (
+    give_folders_their_own_disks,
+    namespaces_available,
+    require_reachable_interpreter,
+    tmpfs_size,
+    unmount,
+    view_config,
+)
+from autograder.grade.otter_runner import CELL_TIMEOUT_ENV_VAR, THREAD_VARIABLES
+from autograder.grade.sandbox import (
+    Limits,
+    ProcessCgroup,
+    gain_namespace_rights,
+    isolate_network,
+    network_isolated,
+    network_namespace,
+)
 from autograder.grade.student_kernel import StudentKernel, cell_notes, notebook_code_cells
+from autograder.results import CaseResult, GradingOutcome
 from autograder.shipping import COURSE_SECRET_MEMBER, ship_student_runtime
 
 PROBE_MODULES = ("checks/channel.py", "checks/probing.py")  # below the package, in order
@@ -75,8 +88,9 @@ def hidden_cases(files: dict[str, bytes]) -> list[tuple[str, str, float]]:
             if isinstance(node, ast.FunctionDef) and "run_check" in ast.unparse(node):
                 call = next(n for n in ast.walk(node) if isinstance(n, ast.Call)
                             and ast.unparse(n.func).endswith("run_check"))
-                assignment, check = (arg.value for arg in call.args[1:3])
-                points = next((kw.value.value for d in node.decorator_list if isinstance(d, ast.Call)
+                # literals (ast.Constant) in the test files the build writes; their values are untyped
+                assignment, check = (cast(Any, arg).value for arg in call.args[1:3])
+                points = next((cast(Any, kw.value).value for d in node.decorator_list if isinstance(d, ast.Call)
                                for kw in d.keywords if kw.arg == "points"), 0)
                 cases.append((Path(member).stem, check, float(points or 0)))
     return cases
@@ -292,7 +306,7 @@ def kernel_view(private: Path, workdir: Path, limits: Limits, uid: int | None) -
     return view_config(private / "kernel-root", workdir, limits.disk_mb, uid, readable)
 
 
-def grade_submission(submission: Path, autograder_zip: Path) -> OtterGrade:
+def grade_submission(submission: Path, autograder_zip: Path) -> GradingOutcome:
     """``autograder_zip``: the zip, or the folder it was unzipped into."""
     from autograder.checks.suite import load_suite, outcome, submission_salt
     files = autograder_files(autograder_zip)
@@ -312,8 +326,8 @@ def grade_submission(submission: Path, autograder_zip: Path) -> OtterGrade:
     nbformat.write(notebook, notebook_dir / f"{assignment}.ipynb")
     from autograder.config import setting
     limits = Limits.from_config(setting(assignment, "limits"))
-    if uid_if_root() is not None and not namespaces_available():
-        require_reachable_interpreter(uid_if_root())
+    if (root_uid := uid_if_root()) is not None and not namespaces_available():
+        require_reachable_interpreter(root_uid)
     uid, own_disk = prepare_kernel_folder(workdir, limits)
     shutil.copy(notebook_dir / f"{assignment}.ipynb", workdir / f"{assignment}.ipynb")
     ship_student_runtime(workdir)  # `from autograder.data import …`, as in the student folder
@@ -324,7 +338,7 @@ def grade_submission(submission: Path, autograder_zip: Path) -> OtterGrade:
     cgroup = ProcessCgroup.create(limits.max_processes, memory_mb=limits.memory_mb, cpus=_cpu_share())
     kernel = StudentKernel(workdir=workdir, limits=limits, env=_kernel_env(), cgroup=cgroup,
                            view=kernel_view(private, workdir, limits, uid))
-    grade = OtterGrade()
+    grade = GradingOutcome()
     clock = PhaseClock(grade.phases)
     clock.lap("set-up (folders, notebook, cgroup)")
     try:
@@ -385,7 +399,7 @@ def preload(modules: tuple[str, ...]) -> threading.Thread:
 
 
 class PhaseClock:
-    """Seconds per phase of one grading, for profiling (``OtterGrade.phases``)."""
+    """Seconds per phase of one grading, for profiling (``GradingOutcome.phases``)."""
 
     def __init__(self, phases: dict[str, float]) -> None:
         self.phases, self.last = phases, time.monotonic()
@@ -455,7 +469,7 @@ def _child_main(submission: str, autograder_zip: str, report: str) -> None:
     try:
         grade = grade_submission(Path(submission), Path(autograder_zip))
     except Exception as error:  # report, don't crash: the parent turns it into an error row
-        grade = OtterGrade(error=f"{type(error).__name__}: {error}")
+        grade = GradingOutcome(error=f"{type(error).__name__}: {error}")
     grade.network_isolated = grade.network_isolated or network_isolated()
     grade.seconds = time.monotonic() - started
     grade.phases = {"child imports": imported, **grade.phases}

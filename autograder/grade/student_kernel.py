@@ -17,8 +17,10 @@ import json
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import cast
+
 import nbformat
-from jupyter_client import AsyncKernelManager
+from jupyter_client import AsyncKernelClient, AsyncKernelManager
 from jupyter_core.utils import run_sync
 from nbclient import NotebookClient
 from nbclient.exceptions import DeadKernelError
@@ -153,7 +155,7 @@ class StudentKernel:
         """Does the kernel answer a request within ``seconds``? Requests are handled in order,
         so a kernel still busy with an interrupted cell cannot."""
         assert self.client is not None and self.client.kc is not None
-        client = self.client.kc
+        client = cast(AsyncKernelClient, self.client.kc)  # nbclient types kc as the sync KernelClient
 
         async def ask() -> None:
             await client.kernel_info(reply=True, timeout=seconds)
@@ -193,13 +195,14 @@ class StudentKernel:
 
     @property
     def alive(self) -> bool:
-        return self.client is not None and self.client.km is not None and run_sync(self.client.km.is_alive)()
+        return (self.client is not None and self.client.km is not None
+                and run_sync(cast(AsyncKernelManager, self.client.km).is_alive)())
 
     def shutdown(self) -> None:
         if self.client is None:
             return
         try:
-            run_sync(self.client.km.shutdown_kernel)(now=True)
+            run_sync(cast(AsyncKernelManager, self.client.km).shutdown_kernel)(now=True)
         except Exception:  # a kernel that is already gone
             pass
         if self.cgroup:

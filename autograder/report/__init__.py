@@ -19,17 +19,17 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from autograder.assignment import questions
-from autograder.grade.results import SubmissionResult
 from autograder.report.feedback import feedback_markdown, gradescope_results
 from autograder.report.html import render_report
+from autograder.results import SubmissionResult
 
 if TYPE_CHECKING:
-    from autograder.grade import GradeRun
+    from autograder.results import GradeRun
 
 GRADEBOOK_COLUMNS = ("submission", "status", "total", "possible")
 
 
-def write_outputs(run: "GradeRun") -> None:
+def write_outputs(run: GradeRun) -> None:
     out = run.out_dir
     for result in run.results:
         write_submission_files(out, result)

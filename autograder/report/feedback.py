@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from autograder.assignment import questions
-from autograder.grade.results import SubmissionResult
+from autograder.results import SubmissionResult
 
 STATUS_SENTENCES = {
     "graded": "Your notebook ran from top to bottom and was graded.",

@@ -10,7 +10,7 @@ from pathlib import Path
 import jinja2
 
 from autograder.assignment import questions
-from autograder.grade.results import SubmissionResult
+from autograder.results import SubmissionResult
 
 TEMPLATES = Path(__file__).parent / "templates"
 MAX_FAILURE_ROWS = 15

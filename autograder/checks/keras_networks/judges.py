@@ -12,12 +12,12 @@ import functools
 import hashlib
 import json
 import os
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
-from autograder.checks.judging import (close, count, fail, max_difference,
-                                       require_input_unchanged, returned)
+from autograder.checks.judging import close, count, fail, max_difference, require_input_unchanged, returned
 from autograder.checks.suite import Suite
 from autograder.config import setting, threshold
 
@@ -72,7 +72,7 @@ COURSE_MODELS: dict[str, tuple[str, Callable[[], Any]]] = {
 }
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def reference_summary(builder: Callable[[], Any]):
     from autograder.checks.models import summarize
     return summarize(builder())
@@ -80,7 +80,7 @@ def reference_summary(builder: Callable[[], Any]):
 
 # Grader-side training ------------------------------------------------------------------------
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def grading_data():
     from autograder.data import DATASET_ENV_VAR, load_dataset
     name = os.environ.get(DATASET_ENV_VAR) or setting(ASSIGNMENT, "grading", "dataset")
@@ -95,6 +95,7 @@ def training_key(config_json: str, epochs: int) -> str:
     """Everything the grader's training of an architecture depends on: the architecture (up to
     the names Keras numbers), the budget and settings, the seed, the dataset and Keras' version."""
     from importlib.metadata import version
+
     from autograder.checks.models import architecture_fingerprint
     from autograder.data import DATASET_ENV_VAR
     dataset = os.environ.get(DATASET_ENV_VAR) or setting(ASSIGNMENT, "grading", "dataset")
@@ -113,7 +114,7 @@ def _installed(distribution: str) -> bool:
         return False
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def recorded_trainings() -> dict[str, float]:
     """The reference architectures' accuracies, trained once by the build (see
     ``reference_trainings``) instead of once per submission."""
@@ -137,7 +138,7 @@ def trained_accuracy(config_json: str, epochs: int) -> float:
 def reference_trainings() -> dict[str, float]:
     """For the build: each reference architecture the accuracy checks train, trained now."""
     trained = {}
-    for function, builder, _, epochs_key, *_ in _ARCHITECTURES.values():
+    for _function, builder, _, epochs_key, *_ in _ARCHITECTURES.values():
         config, epochs = builder().to_json(), int(setting(ASSIGNMENT, "training", epochs_key))
         trained[training_key(config, epochs)] = train_and_score(config, epochs)
     return trained
@@ -292,7 +293,8 @@ def _conv_hint(got: float, h: int, w: int, channels: int, filters: int) -> str:
                 "weights for every input channel.")
     if got == h * h * channels * filters + filters and h != w:
         return "The kernel is not square here: use its height times its width."
-    return "A Conv2D layer has kernel height × kernel width × input channels × filters weights, plus one bias per filter."
+    return ("A Conv2D layer has kernel height × kernel width × input channels × filters weights, "
+            "plus one bias per filter.")
 
 
 def _total_judge(variable: str) -> Callable:
@@ -386,8 +388,9 @@ def _activation_problem(rng: np.random.Generator) -> dict:
 
 
 def reference_activations(problem: dict) -> list[np.ndarray]:
-    from autograder.checks.models import rebuild_model
     import keras
+
+    from autograder.checks.models import rebuild_model
     model = rebuild_model(problem["config"])
     model.set_weights(problem["weights"])
     reader = keras.Model(model.inputs, [layer.output for layer in model.layers[: problem["n_layers"]]])

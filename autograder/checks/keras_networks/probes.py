@@ -10,8 +10,16 @@ from typing import Any
 
 import numpy as np
 
-from autograder.checks.probing import (Env, ProbeFailure, as_array, as_number, attempt,
-                                       attempt_on_copy, student_function, value_outcome)
+from autograder.checks.probing import (
+    Env,
+    ProbeFailure,
+    as_array,
+    as_number,
+    attempt,
+    attempt_on_copy,
+    student_function,
+    value_outcome,
+)
 
 
 def model_config(env: Env, inputs: dict) -> dict:

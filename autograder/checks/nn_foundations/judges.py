@@ -11,12 +11,21 @@ from __future__ import annotations
 import functools
 import math
 import warnings
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
-from autograder.checks.judging import (close, count, fail, max_difference, number_text,
-                                       require_input_unchanged, returned, shape_text)
+from autograder.checks.judging import (
+    close,
+    count,
+    fail,
+    max_difference,
+    number_text,
+    require_input_unchanged,
+    returned,
+    shape_text,
+)
 from autograder.checks.suite import Suite
 from autograder.config import setting, threshold
 
@@ -54,11 +63,12 @@ def unrolled_length_counts_every_value(inputs: dict, answers: list) -> None:
 
 def _batches(kind: str):
     def make(rng: np.random.Generator) -> dict:
-        shapes = {
+        shapes_by_kind: dict[str, list[tuple[int, ...]]] = {
             "grayscale": [(5, 28, 28), (3, 28, 28, 1), (4, 7, 9), (2, 11, 6, 1)],
             "colour": [(2, 32, 32, 3), (3, 5, 6, 3), (2, 4, 4, 4)],
             "single": [(1, 28, 28), (1, 28, 28, 1), (1, 8, 8, 3)],
-        }[kind]
+        }
+        shapes = shapes_by_kind[kind]
         return {"batches": [rng.random(shape).astype(np.float32) for shape in shapes]}
     return make
 
@@ -270,7 +280,7 @@ def _activate(s: np.ndarray, activation: str, softmax_axis: int) -> np.ndarray:
 
 
 def _forward_hint(layers: list[dict], x: np.ndarray, got: np.ndarray) -> str:
-    slips = [
+    slips: list[tuple[str, dict[str, Any]]] = [
         ("the bias b is never added", dict(bias=False)),
         ("no activation is applied after the weighted sums", dict(activate=False)),
         ("softmax normalises over the batch (axis 0) instead of over each row's outputs "
@@ -286,7 +296,7 @@ def _forward_hint(layers: list[dict], x: np.ndarray, got: np.ndarray) -> str:
 
 def _describe_network(layers: list[dict]) -> str:
     sizes = [layers[0]["W"].shape[0]] + [layer["W"].shape[1] for layer in layers]
-    return " → ".join(str(s) for s in sizes) + " (" + ", ".join(l["activation"] for l in layers) + ")"
+    return " → ".join(str(s) for s in sizes) + " (" + ", ".join(layer["activation"] for layer in layers) + ")"
 
 
 def _judge_forward(inputs: dict, answers: list) -> None:
@@ -358,7 +368,7 @@ def mlp_param_count_matches_fitted_models(inputs: dict, answers: list) -> None:
         learned = (f"a fitted MLPClassifier of that shape has {count(expected)} learned values"
                    if case in PUBLIC_PARAM_COUNT_CASES else  # the prompt's example: no secret
                    "that is not the number of learned values of a fitted MLPClassifier of that "
-                   f"shape (fit one on a few rows and add up the sizes of coefs_ and intercepts_)")
+                   "shape (fit one on a few rows and add up the sizes of coefs_ and intercepts_)")
         fail(f"{call} returned {count(got)}, but {learned}. {hint}")
 
 
@@ -392,8 +402,9 @@ def mlp_accuracy(summary: dict, X: np.ndarray, y: np.ndarray) -> float:
     The judge never calls the student's ``predict`` or ``score``: it runs the forward
     pass itself, so a model object that lies about its predictions gains nothing.
     """
-    activation = {"relu": lambda s: np.maximum(s, 0), "tanh": np.tanh,
-                  "logistic": lambda s: 1 / (1 + np.exp(-s)), "identity": lambda s: s}
+    activation: dict[str, Callable[[np.ndarray], np.ndarray]] = {
+        "relu": lambda s: np.maximum(s, 0), "tanh": np.tanh,
+        "logistic": lambda s: 1 / (1 + np.exp(-s)), "identity": lambda s: s}
     hidden = activation.get(summary["activation"], lambda s: s)
     a = X.reshape(len(X), -1).astype(np.float64)
     for i, (W, b) in enumerate(zip(summary["coefs"], summary["intercepts"])):
@@ -404,11 +415,12 @@ def mlp_accuracy(summary: dict, X: np.ndarray, y: np.ndarray) -> float:
     return float(np.mean(summary["classes"][indices] == y))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def grading_data():
     """The dataset the grader uses: the environment variable's, else the config's."""
-    from autograder.data import DATASET_ENV_VAR, load_dataset
     import os
+
+    from autograder.data import DATASET_ENV_VAR, load_dataset
     name = os.environ.get(DATASET_ENV_VAR) or setting(ASSIGNMENT, "grading", "dataset")
     return load_dataset(name, verbose=False)
 

@@ -8,14 +8,25 @@ from __future__ import annotations
 
 import glob
 import json
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
 
-from autograder.checks.probing import (Env, ProbeFailure, as_array, as_number, as_numbers,
-                                       as_strings, attempt, attempt_on_copy, student_function,
-                                       student_value, value_outcome)
+from autograder.checks.probing import (
+    Env,
+    ProbeFailure,
+    as_array,
+    as_number,
+    as_numbers,
+    as_strings,
+    attempt,
+    attempt_on_copy,
+    student_function,
+    student_value,
+    value_outcome,
+)
 from autograder.seeding import seed_everything
 
 TEST_SET_NAMES = ("X_test", "y_test", "X_test_flat")
@@ -152,7 +163,7 @@ def as_tuning_choice(result: Any) -> dict:
     """The dict ``tune_mlp`` returns, reduced to plain values the judge can compare."""
     if not isinstance(result, dict):
         raise ProbeFailure(f"gave a {type(result).__name__}, not a dict")
-    sizes = result.get("hidden_layer_sizes")
+    sizes: Any = result.get("hidden_layer_sizes")
     return {
         "keys": sorted(str(key) for key in result),
         "learning_rate_init": _maybe_float(result.get("learning_rate_init")),

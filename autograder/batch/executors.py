@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Iterator
 from concurrent.futures import Executor, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from autograder.grade.otter_runner import grade_in_child
 from autograder.grade.sandbox import Limits
@@ -43,7 +44,7 @@ class GradingTask:
 
 
 def run_grading_task(task: GradingTask) -> dict[str, Any]:
-    """Grade one submission where this runs; the result as OtterGrade's dict plus ``worker``."""
+    """Grade one submission where this runs; the result as GradingOutcome's dict plus ``worker``."""
     worker, threads = _where_am_i()
     with tempfile.TemporaryDirectory(prefix="autograder-task-") as folder:
         submission = Path(folder) / task.file_name

@@ -7,7 +7,7 @@ sees neither ``/autograder/source`` nor the results folder, the judges run here,
 ``/autograder/results/results.json`` (Gradescope's schema, one test per check) is written
 by this process alone, from the values it received.
 
-    python -m autograder.grade.gradescope [ROOT]     # ROOT: /autograder on Gradescope
+    python -m autograder.gradescope [ROOT]     # ROOT: /autograder on Gradescope
 """
 
 from __future__ import annotations
@@ -20,9 +20,8 @@ import tomllib
 from pathlib import Path
 
 from autograder.data import DATASET_ENV_VAR
-
-from autograder.grade.otter_runner import OtterGrade
-from autograder.grade.results import SubmissionResult, limit_notes, status_of, status_message
+from autograder.grade.results import limit_notes, status_message, status_of
+from autograder.results import GradingOutcome, SubmissionResult
 
 RESULTS_FILE = Path("results") / "results.json"
 
@@ -32,10 +31,11 @@ def find_submission(folder: Path) -> Path | None:
     candidates = sorted(p for p in folder.rglob("*") if p.suffix in (".ipynb", ".zip")
                         and ".ipynb_checkpoints" not in p.parts)
     notebooks = [p for p in candidates if p.suffix == ".ipynb"]
-    return (notebooks or candidates or [None])[0]
+    found = notebooks or candidates
+    return found[0] if found else None
 
 
-def result_for_gradescope(assignment: str, submission: Path, graded: OtterGrade) -> SubmissionResult:
+def result_for_gradescope(assignment: str, submission: Path, graded: GradingOutcome) -> SubmissionResult:
     """The same record `autograder grade` writes, with per-question scores from the checks
     (the master notebook, which gives the gradebook its question list, is not in the zip)."""
     status = status_of(graded)
@@ -43,10 +43,13 @@ def result_for_gradescope(assignment: str, submission: Path, graded: OtterGrade)
                               status=status, score=graded.score, possible=graded.possible,
                               cases=graded.cases, message=status_message(status, graded),
                               seconds=round(graded.seconds, 2), network_isolated=graded.network_isolated,
-                              sandbox=graded.sandbox, notes=graded.notes + limit_notes(graded.limits_reached, assignment),
+                              sandbox=graded.sandbox,
+                              notes=graded.notes + limit_notes(graded.limits_reached, assignment),
                               protections=graded.protections, limits_reached=graded.limits_reached)
+    scores: dict[str, float] = {}
     for case in graded.cases:
-        result.question_scores[case.question] = result.question_scores.get(case.question, 0.0) + case.score
+        scores[case.question] = scores.get(case.question, 0.0) + case.score
+    result.question_scores.update(scores)
     return result
 
 
@@ -77,7 +80,7 @@ def run(root: Path) -> dict:
     submission = find_submission(root / "submission")
     started = time.monotonic()
     if submission is None:
-        graded = OtterGrade(error="no notebook (.ipynb) or Otter export (.zip) was submitted")
+        graded = GradingOutcome(error="no notebook (.ipynb) or Otter export (.zip) was submitted")
         submission = Path(f"{assignment}.ipynb")
     else:
         os.chmod(source, 0o700)  # where no private view can be built, the student's user can't read it
@@ -85,7 +88,7 @@ def run(root: Path) -> dict:
         try:
             graded = grade_submission(submission, source)
         except Exception as error:  # a result, always: Gradescope shows it to the student
-            graded = OtterGrade(error=f"{type(error).__name__}: {error}")
+            graded = GradingOutcome(error=f"{type(error).__name__}: {error}")
     graded.seconds = time.monotonic() - started
     results = gradescope_results(result_for_gradescope(assignment, submission, graded))
     target = root / RESULTS_FILE

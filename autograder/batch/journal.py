@@ -12,8 +12,7 @@ import json
 from pathlib import Path
 
 from autograder.grade.intake import Submission
-from autograder.grade.otter_runner import CaseResult
-from autograder.grade.results import SubmissionResult
+from autograder.results import CaseResult, SubmissionResult
 
 JOURNAL_DIR = ".journal"
 

@@ -1,0 +1,229 @@
+"""``autograder grade``: a folder of submissions → gradebook, results, feedback, report.
+
+The batch layer, above grading one submission (``autograder.grade``) and the report
+(``autograder.report``), below the entry points. The steps, each in its own module:
+
+1. ``grade.intake``: find the submissions below the given paths and validate each one;
+2. ``batch.executors``: hand each valid one, as a self-contained task, to this machine's worker
+   pool or to a Dask cluster; there it is graded with the assignment's autograder zip in a
+   child process confined by ``sandbox`` (limits, no network): by ``split_runner`` (the
+   student's kernel, jailed by ``jail`` in ``student_kernel``, only answers probes; the
+   judges run in the child), or for plain Otter tests by ``otter_runner`` (``otter run``);
+3. ``grade.results``: turn the per-check results into one result per submission, with a
+   status from SPEC §6 (``graded``, ``error``, ``timeout``, ``invalid``);
+4. ``batch.journal``: record each result atomically as soon as it is known, so that running the
+   same command again after a crash grades only what is missing or changed;
+5. ``autograder.report``: write the gradebook, the per-submission JSON and feedback, and the
+   HTML report.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import os
+import stat
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, as_completed
+from contextlib import contextmanager
+from dataclasses import replace
+from pathlib import Path
+
+from autograder.batch.executors import GradingTask, open_executor, run_grading_task
+from autograder.batch.journal import Journal
+from autograder.config import setting
+from autograder.grade import choose_runner
+from autograder.grade.intake import MAX_NOTEBOOK_MB, Submission, collect_submissions
+from autograder.grade.otter_runner import stop_grading_children
+from autograder.grade.results import from_otter, invalid_result
+from autograder.grade.sandbox import Limits
+from autograder.results import GradeRun, GradingOutcome, SubmissionResult
+
+LOCK_FILE = ".autograder.lock"
+
+
+class GradingSetupError(RuntimeError):
+    """Grading cannot start (no autograder zip, unknown assignment)."""
+
+
+def autograder_zip(assignment: str, dist: Path) -> Path:
+    path = Path(dist) / assignment / "autograder" / f"{assignment}-autograder.zip"
+    if not path.is_file():
+        raise GradingSetupError(f"no autograder zip at {path}: run `autograder build {assignment}` first")
+    return path
+
+
+class OutputWriteError(RuntimeError):
+    """The output folder could not be written (a full disk, a read-only folder)."""
+
+
+class BatchInterrupted(RuntimeError):
+    """Ctrl-C or SIGTERM: the grading children were stopped, the journal is intact."""
+
+
+def grade_submissions(assignment: str, paths: list[Path], out_dir: Path, *, dist: Path = Path("dist"),
+                      jobs: int | None = None, timeout: float | None = None, force: bool = False,
+                      executor: str = "local", scheduler: str | None = None, runner: str = "auto",
+                      on_result: Callable[[SubmissionResult], None] | None = None) -> GradeRun:
+    """Grade every submission found below ``paths`` and write all outputs to ``out_dir``.
+
+    Results already in ``out_dir``'s journal for an unchanged file are reused unless
+    ``force``; every new result is journaled the moment it is known, here, whichever
+    executor (``local`` or ``dask`` at ``scheduler``) graded it. ``runner``: see RUNNERS.
+    One batch at a time writes to ``out_dir`` (``BatchLocked`` otherwise). A full disk
+    raises ``OutputWriteError``, Ctrl-C ``BatchInterrupted``: both after stopping every
+    grading child, with what was journaled kept for the same command to resume from.
+    """
+    from autograder.report import write_outputs
+    zip_path = autograder_zip(assignment, dist)
+    zip_bytes = zip_path.read_bytes()
+    runner = choose_runner(zip_path, runner)
+    with batch_lock(Path(out_dir)):
+        submissions = collect_submissions([Path(p) for p in paths], assignment)
+        journal = Journal(out_dir, grader=f"{runner}:{hashlib.sha256(zip_bytes).hexdigest()}")
+        run = GradeRun(assignment=assignment, out_dir=Path(out_dir))
+        contents = {s.name: _read(s) for s in submissions}
+        digests = {name: hashlib.sha256(data).hexdigest() if data is not None else ""
+                   for name, data in contents.items()}
+
+        def settle(result: SubmissionResult, kept: bool) -> None:
+            if not kept:
+                _write_result(journal, run.out_dir, result, digests[result.submission])
+            run.results.append(result)
+            run.resumed += kept
+            if on_result:
+                on_result(result)
+
+        to_grade = []
+        for submission in submissions:
+            kept = None if force else journal.recorded(submission, digests[submission.name])
+            content = contents[submission.name]
+            if kept is not None:
+                settle(kept, True)
+            elif content is None:
+                settle(invalid_result(assignment, _vanished(submission)), False)
+            elif not submission.valid:
+                settle(invalid_result(assignment, submission), False)
+            else:
+                to_grade.append((submission, content))
+        local_jobs = (jobs or os.cpu_count() or 1) if executor == "local" else None
+        task_for = _task_factory(assignment, zip_bytes, timeout, local_jobs, runner)
+        with open_executor(executor, jobs=jobs, scheduler=scheduler) as pool:
+            futures = {pool.submit(run_grading_task, task_for(s, data)): s for s, data in to_grade}
+            try:
+                for future in as_completed(futures):
+                    settle(_result_of(assignment, futures[future], future), False)
+            except BaseException as error:  # Ctrl-C, SIGTERM, a full disk: stop, keep the journal
+                for future in futures:
+                    future.cancel()
+                stop_grading_children()
+                if isinstance(error, KeyboardInterrupt):
+                    raise BatchInterrupted(_resume_hint(len(run.results), len(submissions))) from None
+                raise
+        run.results.sort(key=lambda result: result.submission)
+        try:
+            write_outputs(run)
+        except OSError as error:
+            raise OutputWriteError(_disk_message(run.out_dir, error, len(run.results))) from error
+    return run
+
+
+def _read(submission: Submission) -> bytes | None:
+    """The bytes graded, read once: the journal's digest is of exactly these. An invalid
+    submission is read only if it is a regular file of a size intake accepts (never through
+    a link, a pipe or a device); otherwise its digest is of what ``lstat`` says."""
+    try:
+        info = submission.path.lstat()
+        if stat.S_ISREG(info.st_mode) and info.st_size <= MAX_NOTEBOOK_MB << 20:
+            return submission.path.read_bytes()
+    except OSError:
+        return None if submission.valid else b""
+    return None if submission.valid else f"{info.st_mode}:{info.st_size}:{info.st_mtime_ns}".encode()
+
+
+def _vanished(submission: Submission) -> Submission:
+    return replace(submission, problem=(
+        f"{submission.path} could not be read when grading started (it was moved, removed or "
+        "changed while the batch ran); put it back and run the same command again"))
+
+
+def _write_result(journal: Journal, out_dir: Path, result: SubmissionResult, digest: str) -> None:
+    from autograder.report import write_submission_files
+    try:
+        journal.record(result, digest)
+        write_submission_files(out_dir, result)
+    except OSError as error:
+        saved = len(list(journal.folder.glob("*.json")))
+        raise OutputWriteError(_disk_message(out_dir, error, saved)) from error
+
+
+def _disk_message(out_dir: Path, error: OSError, saved: int) -> str:
+    return (f"could not write to {out_dir} ({error.strerror or error}: {error.filename or out_dir}). "
+            f"{saved} result(s) are saved in its journal and will be kept; free space there (or "
+            "choose another --out) and run the same command again: it grades only what is not "
+            "saved yet")
+
+
+def _resume_hint(saved: int, total: int) -> str:
+    return (f"interrupted: every grading process was stopped; {saved} of {total} results are saved "
+            "in the output folder's journal. Run the same command again to grade the other "
+            f"{total - saved}.")
+
+
+class BatchLocked(GradingSetupError):
+    """Another batch is writing to the same output folder."""
+
+
+@contextmanager
+def batch_lock(out_dir: Path) -> Iterator[None]:
+    """One ``autograder grade`` per output folder: two would grade the same submissions twice
+    and race on the gradebook. The lock is the kernel's (flock), so a batch killed with -9
+    never leaves a stale one."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / LOCK_FILE
+    with open(path, "a+") as stream:
+        try:
+            fcntl.flock(stream, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            stream.seek(0)
+            holder = stream.read().strip() or "another process"
+            raise BatchLocked(f"another `autograder grade` is writing to {out_dir} ({holder}); wait "
+                              "for it to finish, or give this one another --out") from None
+        stream.seek(0)
+        stream.truncate()
+        stream.write(f"pid {os.getpid()}, started {time.strftime('%Y-%m-%d %H:%M:%S')}")
+        stream.flush()
+        try:
+            yield
+        finally:
+            fcntl.flock(stream, fcntl.LOCK_UN)
+
+
+def _task_factory(assignment: str, zip_bytes: bytes, timeout: float | None,
+                  local_jobs: int | None, runner: str) -> Callable[[Submission, bytes], GradingTask]:
+    """The grading settings of ``assignment`` packed with each submission into a task."""
+    dataset = setting(assignment, "grading", "dataset")
+    timeout = timeout or float(setting(assignment, "grading", "submission_timeout"))
+    limits = Limits.from_config(setting(assignment, "limits"))
+    # local workers share this machine's cores; a Dask worker works out its own share
+    threads = max(1, (os.cpu_count() or 1) // local_jobs) if local_jobs else None
+
+    def task_for(submission: Submission, content: bytes) -> GradingTask:
+        return GradingTask(file_name=submission.path.name, submission=content,
+                           autograder_zip=zip_bytes, timeout=timeout, dataset=dataset,
+                           limits=limits, threads=threads, runner=runner)
+    return task_for
+
+
+def _result_of(assignment: str, submission: Submission, future: Future) -> SubmissionResult:
+    """The result of one task; a task that itself failed (a worker lost, a grader bug) is an
+    ``error`` row that says so, never a hole in the gradebook."""
+    dataset = setting(assignment, "grading", "dataset")
+    try:
+        graded = dict(future.result())
+    except Exception as error:  # the worker, not the student's code, failed
+        graded = GradingOutcome(error=f"the grading worker failed ({type(error).__name__}: {error}); "
+                                  "grade this submission again").to_dict()
+    worker = graded.pop("worker", "")
+    return from_otter(assignment, submission, GradingOutcome.from_dict(graded), dataset, worker=worker)

@@ -1,0 +1,101 @@
+"""The results every layer passes on: one check's, one grading's, one submission's, one batch's.
+
+Plain dataclasses with no behaviour beyond their own fields, below the runners that fill
+them and the report that writes them, so that neither imports the other to share them.
+Every output (gradebook row, results JSON, feedback, report) is written from
+:class:`SubmissionResult`, so a status or a score cannot mean different things in different files.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+
+@dataclass
+class CaseResult:
+    question: str
+    name: str
+    points: float
+    score: float
+    hidden: bool
+    message: str
+    passed: bool = True  # a 0-point check (a gate, a public check) can fail too
+
+
+@dataclass
+class GradingOutcome:
+    """What grading one notebook produced; ``error`` is set when it could not finish."""
+
+    score: float = 0.0
+    possible: float = 0.0
+    cases: list[CaseResult] = field(default_factory=list)
+    error: str | None = None
+    timed_out: bool = False
+    network_isolated: bool = False  # student code ran without network (see sandbox.py)
+    sandbox: str = ""               # split runner: the kernel's isolation (jail.isolation_of)
+    seconds: float = 0.0
+    log: str = ""
+    notes: list[str] = field(default_factory=list)  # for the student: cells stopped, restarts
+    protections: list[str] = field(default_factory=list)  # split runner: what held the kernel
+    limits_reached: list[str] = field(default_factory=list)  # split runner: from the cgroups' counters
+    phases: dict[str, float] = field(default_factory=dict)  # split runner: seconds per phase (profiling)
+
+    def failure_summary(self) -> str:
+        if self.error:
+            return self.error
+        return "\n".join(f"  {c.question}/{c.name}: {c.message}" for c in self.cases
+                         if not c.passed)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> GradingOutcome:
+        cases = [CaseResult(**case) for case in data.pop("cases", [])]
+        return cls(cases=cases, **data)
+
+
+STATUSES = ("graded", "error", "timeout", "invalid")
+
+
+@dataclass
+class SubmissionResult:
+    assignment: str
+    submission: str
+    source: str
+    status: str
+    score: float = 0.0
+    possible: float = 0.0
+    question_scores: dict[str, float | None] = field(default_factory=dict)
+    cases: list[CaseResult] = field(default_factory=list)
+    message: str = ""          # why it is not simply `graded`
+    dataset: dict[str, Any] = field(default_factory=dict)
+    seconds: float = 0.0
+    network_isolated: bool = False  # student code ran in a network namespace of its own
+    sandbox: str = ""               # split runner: view, user or none (grade/jail.py)
+    worker: str = ""                # who graded it: "local", or a Dask worker's address
+    notes: list[str] = field(default_factory=list)  # what happened while the notebook ran
+    protections: list[str] = field(default_factory=list)  # what held the kernel (split runner)
+    limits_reached: list[str] = field(default_factory=list)  # limits the submission ran into
+
+    def failed_cases(self) -> list[CaseResult]:
+        return [case for case in self.cases if not case.passed]
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class GradeRun:
+    assignment: str
+    out_dir: Path
+    results: list[SubmissionResult] = field(default_factory=list)
+    resumed: int = 0  # results taken from the journal instead of grading again
+
+    def counts(self) -> dict[str, int]:
+        counted: dict[str, int] = {}
+        for result in self.results:
+            counted[result.status] = counted.get(result.status, 0) + 1
+        return counted
