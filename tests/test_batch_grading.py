@@ -226,7 +226,7 @@ def test_a_fork_bomb_is_capped_and_every_process_it_made_is_killed(toy, tmp_path
         f"open({str(pids_file)!r}, 'w').write(' '.join(map(str, pids)))"))
     submission(toy, folder, "quick")
     out = tmp_path / "out"
-    run_grade(toy, folder, out, "-j", "2", "--timeout", "45")
+    run_grade(toy, folder, out, "-j", "2", "--timeout", "25")
     rows = dict(line.split(",", 1) for line in gradebook(out).splitlines()[1:])
     assert rows["quick"] == "graded,2.0,2.0,2.0"
     assert rows["forks"].split(",")[0] in ("graded", "timeout"), rows
