@@ -108,7 +108,7 @@ def autograder_grade(assignment: str, folder: Path, dist: Path, out: Path) -> tu
                                        str(folder), "--out", str(out), "--dist", str(dist)])
     if status != 0:
         raise SystemExit(f"autograder grade {assignment} failed (exit {status})")
-    per = [json.loads(p.read_text())["seconds"] for p in sorted((out / "results").glob("*.json"))]
+    per = [json.loads(p.read_text())["result"]["seconds"] for p in sorted((out / ".journal").glob("*.json"))]
     return seconds, peak, per
 
 
