@@ -239,3 +239,18 @@ def test_the_tuning_case_is_drawn_per_submission_with_a_clear_winner_in_it():
         rows = tuning_rows(case["rows_seed"], len(data.y_train), tuning["rows"])
         assert np.array_equal(case["X"], data.X_train.reshape(len(data.X_train), -1)[rows])
         assert np.array_equal(case["y"], data.y_train[rows]) and len(set(rows.tolist())) == tuning["rows"]
+
+
+@pytest.mark.slow
+def test_the_grader_drew_the_tuning_case_from_the_secret_and_the_file(builds, results_by_name):
+    """The message shows the case the submission met: the one drawn with its own salt, not the
+    one the check's name alone gives (what a grader ignoring the course secret would draw)."""
+    build = builds(ASSIGNMENT)
+    path = build.student_dir.parent / "known_wrong" / "q5_keeps_the_worst.ipynb"
+    check = load_suite(ASSIGNMENT).checks["tune_mlp_picks_the_clear_winner"]
+    message = next(c.message for c in results_by_name["q5_keeps_the_worst"].cases if c.name == check.name)
+    drawn = hidden_inputs(ASSIGNMENT, check, salt_of(build, path))
+    unsalted = hidden_inputs(ASSIGNMENT, check)
+    assert f"default_rng({drawn['rows_seed']})" in message, message
+    if drawn["rows_seed"] != unsalted["rows_seed"]:
+        assert f"default_rng({unsalted['rows_seed']})" not in message

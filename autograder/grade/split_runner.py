@@ -117,7 +117,7 @@ def write_assignment_files(files: dict[str, bytes], assignment: str, folder: Pat
             (folder / assignment / member[len(prefix):]).write_bytes(data)
 
 
-def course_secret(files: dict[str, bytes]) -> bytes:
+def shipped_course_secret(files: dict[str, bytes]) -> bytes:
     """The secret the build put in the zip; none in zips built before there was one."""
     text = files.get(COURSE_SECRET_MEMBER, b"").decode().strip()
     return bytes.fromhex(text) if text else b""
@@ -320,7 +320,7 @@ def grade_submission(submission: Path, autograder_zip: Path) -> GradingOutcome:
     write_assignment_files(files, assignment, private / "assignments")
     os.environ[ASSIGNMENTS_DIR_ENV_VAR] = str(private / "assignments")
     notebook, submitted_bytes = submitted_notebook(submission)
-    salt = submission_salt(course_secret(files), submitted_bytes)
+    salt = submission_salt(shipped_course_secret(files), submitted_bytes)
     notebook_dir = private / "submitted"
     notebook_dir.mkdir()
     nbformat.write(notebook, notebook_dir / f"{assignment}.ipynb")
