@@ -19,8 +19,9 @@ import time
 import tomllib
 from pathlib import Path
 
+from autograder.assignment import Question
 from autograder.data import DATASET_ENV_VAR
-from autograder.grade.results import limit_notes, status_message, status_of
+from autograder.grade.results import submission_result
 from autograder.results import GradingOutcome, SubmissionResult
 
 RESULTS_FILE = Path("results") / "results.json"
@@ -35,22 +36,10 @@ def find_submission(folder: Path) -> Path | None:
     return found[0] if found else None
 
 
-def result_for_gradescope(assignment: str, submission: Path, graded: GradingOutcome) -> SubmissionResult:
-    """The same record `autograder grade` writes, with per-question scores from the checks
-    (the master notebook, which gives the gradebook its question list, is not in the zip)."""
-    status = status_of(graded)
-    result = SubmissionResult(assignment=assignment, submission=submission.stem, source=submission.name,
-                              status=status, score=graded.score, possible=graded.possible,
-                              cases=graded.cases, message=status_message(status, graded),
-                              seconds=round(graded.seconds, 2), network_isolated=graded.network_isolated,
-                              sandbox=graded.sandbox,
-                              notes=graded.notes + limit_notes(graded.limits_reached, assignment),
-                              protections=graded.protections, limits_reached=graded.limits_reached)
-    scores: dict[str, float] = {}
-    for case in graded.cases:
-        scores[case.question] = scores.get(case.question, 0.0) + case.score
-    result.question_scores.update(scores)
-    return result
+def result_for_gradescope(assignment: str, submission: Path, graded: GradingOutcome,
+                          asked: tuple[Question, ...]) -> SubmissionResult:
+    """The same record `autograder grade` writes; the questions from the zip's manifest."""
+    return submission_result(assignment, submission.stem, submission.name, graded, asked=asked)
 
 
 def prepare_the_container() -> None:
@@ -70,10 +59,15 @@ def prepare_the_container() -> None:
 
 
 def run(root: Path) -> dict:
-    from autograder.grade.split_runner import autograder_files, grade_submission, zip_assignment
+    from autograder.grade.shipped import autograder_files, zip_assignment, zip_manifest
+    from autograder.grade.split_runner import grade_submission
     from autograder.report.feedback import gradescope_results
     source = root / "source"
-    assignment, grading_toml = zip_assignment(autograder_files(source))
+    files = autograder_files(source)
+    assignment, grading_toml = zip_assignment(files)
+    manifest = zip_manifest(files)
+    if manifest is None:  # the build always ships one beside this code
+        raise ValueError(f"{source}: the autograder zip has no manifest; rebuild it with `autograder build`")
     dataset = tomllib.loads(grading_toml).get("grading", {}).get("dataset")
     if dataset:  # the dataset the checks were written for, as `autograder grade` forces it
         os.environ[DATASET_ENV_VAR] = dataset
@@ -90,7 +84,7 @@ def run(root: Path) -> dict:
         except Exception as error:  # a result, always: Gradescope shows it to the student
             graded = GradingOutcome(error=f"{type(error).__name__}: {error}")
     graded.seconds = time.monotonic() - started
-    results = gradescope_results(result_for_gradescope(assignment, submission, graded))
+    results = gradescope_results(result_for_gradescope(assignment, submission, graded, manifest.questions))
     target = root / RESULTS_FILE
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(json.dumps(results, indent=2))

@@ -9,6 +9,7 @@ Every output (gradebook row, results JSON, feedback, report) is written from
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -57,7 +58,13 @@ class GradingOutcome:
         return cls(cases=cases, **data)
 
 
-STATUSES = ("graded", "error", "timeout", "invalid")
+class Status(StrEnum):
+    """A submission's status in the gradebook (a str: it is written as its value)."""
+
+    GRADED = "graded"    # every check ran; its score is final
+    ERROR = "error"      # grading could not finish (the message says why)
+    TIMEOUT = "timeout"  # the notebook ran past the submission's time limit
+    INVALID = "invalid"  # the file could not be graded at all (intake said why)
 
 
 @dataclass
@@ -65,7 +72,7 @@ class SubmissionResult:
     assignment: str
     submission: str
     source: str
-    status: str
+    status: Status
     score: float = 0.0
     possible: float = 0.0
     question_scores: dict[str, float | None] = field(default_factory=dict)

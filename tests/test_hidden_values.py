@@ -225,13 +225,14 @@ def test_a_resubmission_meets_other_hidden_cases_and_the_same_file_the_same_ones
 
 
 def test_the_tuning_case_is_drawn_per_submission_with_a_clear_winner_in_it():
-    from autograder.checks.nn_foundations.judges import clear_winner, grading_data, tuning_rows
+    from autograder.checks.judging import grading_data
+    from autograder.checks.nn_foundations.judges import clear_winner, tuning_rows
     from autograder.config import setting
     check = load_suite(ASSIGNMENT).checks["tune_mlp_picks_the_clear_winner"]
     tuning = setting(ASSIGNMENT, "tuning")
     cases = [hidden_inputs(ASSIGNMENT, check, bytes([n]) * 32) for n in range(12)]
     assert len({(tuple(c["learning_rates"]), str(c["sizes"]), c["rows_seed"]) for c in cases}) > 6
-    data = grading_data()
+    data = grading_data(ASSIGNMENT)
     for case in cases:
         rate, size = clear_winner(case)
         assert rate in tuning["strong_learning_rates"] and size in tuning["strong_sizes"]

@@ -36,7 +36,7 @@ from autograder.config import setting
 from autograder.grade import choose_runner
 from autograder.grade.intake import MAX_NOTEBOOK_MB, Submission, collect_submissions
 from autograder.grade.otter_runner import stop_grading_children
-from autograder.grade.results import from_otter, invalid_result
+from autograder.grade.results import from_grading, invalid_result
 from autograder.grade.sandbox import Limits
 from autograder.results import GradeRun, GradingOutcome, SubmissionResult
 
@@ -226,4 +226,4 @@ def _result_of(assignment: str, submission: Submission, future: Future) -> Submi
         graded = GradingOutcome(error=f"the grading worker failed ({type(error).__name__}: {error}); "
                                   "grade this submission again").to_dict()
     worker = graded.pop("worker", "")
-    return from_otter(assignment, submission, GradingOutcome.from_dict(graded), dataset, worker=worker)
+    return from_grading(assignment, submission, GradingOutcome.from_dict(graded), dataset, worker=worker)

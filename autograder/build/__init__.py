@@ -16,6 +16,10 @@ Otter Assign does the splitting; this module wraps it in a chain of small, named
 6. refuse a student version that carries a solution or a hidden test, or whose stubs do
    not parse;
 7. refuse a build whose own solutions do not score full marks with the final zip.
+
+The manifest (``autograder.assignment``: questions, test cases, checks, points, gates) is
+read from the master once, checked against the registered checks (a test cell naming an
+unregistered check, or a check no cell runs, fails the build) and shipped in the zip.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from autograder.assignment import MANIFEST_FILE, Manifest, read_manifest
 from autograder.build.leaks import find_answer_leaks, find_broken_stubs
 from autograder.build.variants import VariantError, correct_styles, write_known_wrong, write_variants
 from autograder.config import BUNDLED_ASSIGNMENTS_DIR, CONFIG_FILENAME, PACKAGE_DIR, assignments_dir
@@ -82,6 +87,7 @@ def build_assignment(assignment: str, dist: Path, *, verify: bool = True,
         raise BuildError(str(error)) from error
     ship_student_runtime(result.student_dir)
     ship_grading_code(result.autograder_zip, assignment)
+    ship_manifest(result.autograder_zip, checked_manifest(master))
     record_reference_training(result.autograder_zip, assignment)
     ship_course_secret(result.autograder_zip, course_secret(secret_file or default_secret_file()))
     judge_outside_the_kernel(result.autograder_zip)
@@ -191,6 +197,31 @@ def ship_grading_code(zip_path: Path, assignment: str) -> None:
             for path in sorted(package.rglob("*")):
                 if path.is_file():
                     archive.write(path, f"files/{path.relative_to(tmp).as_posix()}")
+
+
+def checked_manifest(master: Path) -> Manifest:
+    """The master's manifest with its gates, if it agrees with the checks its judges register."""
+    from autograder.checks.suite import load_suite
+    manifest = read_manifest(master)
+    if not manifest.hidden_checks():
+        return manifest  # plain Otter tests: nothing registered to agree with
+    try:
+        suite = load_suite(manifest.assignment)
+    except ModuleNotFoundError as error:
+        raise BuildError(f"{master.name}: its test cells run hidden checks, but there is no "
+                         f"autograder/checks/{manifest.assignment}/judges.py ({error})") from error
+    problems = suite.disagreements_with(manifest)
+    if problems:
+        raise BuildError(f"{master.name} and autograder/checks/{manifest.assignment}/judges.py disagree:\n  "
+                         + "\n  ".join(problems))
+    return manifest.with_gates(suite.gates)
+
+
+def ship_manifest(zip_path: Path, manifest: Manifest) -> None:
+    """Beside grading.toml, where runners and the judges' process read it."""
+    member = f"files/autograder/{BUNDLED_ASSIGNMENTS_DIR.name}/{manifest.assignment}/{MANIFEST_FILE}"
+    with zipfile.ZipFile(zip_path, "a", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr(member, manifest.to_json())
 
 
 def record_reference_training(zip_path: Path, assignment: str) -> None:

@@ -27,6 +27,22 @@ class ProbeFailure(Exception):
     """The probe cannot gather its values; the message is shown to the student as is."""
 
 
+PROBE_FAILURE = "probe_failure"  # the one key of a failed probe's answers
+
+
+def failure_answer(message: str) -> dict[str, str]:
+    """The answers of a probe that could not gather its values (or could not be called): the
+    judge shows ``message`` to the student as the check's feedback."""
+    return {PROBE_FAILURE: message}
+
+
+def failure_of(answers: Any) -> str | None:
+    """The message of a failed probe's answers; None for real answers."""
+    if isinstance(answers, dict) and PROBE_FAILURE in answers:
+        return str(answers[PROBE_FAILURE])
+    return None
+
+
 def student_function(env: Env, name: str) -> Callable[..., Any]:
     """The student's function ``name``, or a failure that says how to provide it."""
     value = student_value(env, name)

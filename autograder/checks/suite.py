@@ -30,14 +30,17 @@ import hmac
 import importlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from autograder.checks.channel import decode, encode, roundtrip
 from autograder.checks.judging import CheckFailed
-from autograder.checks.probing import ProbeFailure
+from autograder.checks.probing import ProbeFailure, failure_answer, failure_of
 from autograder.seeding import seed_everything
+
+if TYPE_CHECKING:
+    from autograder.assignment import Manifest
 
 Inputs = Callable[[np.random.Generator], Any]
 Judge = Callable[[Any, Any], None]
@@ -71,23 +74,35 @@ class Suite:
 
     def check(self, question: str, *, probe: str, inputs: Inputs = no_inputs,
                gate: bool = False) -> Callable[[Judge], Judge]:
-        """Register the decorated judge under its function name."""
+        """Register the decorated judge as a check named after it: the one way to register,
+        so that every check is a function a reader can find by its name. Judges that share
+        their logic call one helper with their own inputs."""
         def register(judge: Judge) -> Judge:
-            self.add(judge.__name__, question, probe=probe, judge=judge, inputs=inputs, gate=gate)
+            name = judge.__name__
+            if name in self.checks:
+                raise ValueError(f"{self.assignment}: check {name!r} registered twice")
+            self.checks[name] = Check(name, question, probe, judge, inputs, gated=not gate)
+            if gate:
+                self.gates.setdefault(question, []).append(name)
             return judge
         return register
 
-    def add(self, name: str, question: str, *, probe: str, judge: Judge,
-            inputs: Inputs = no_inputs, gate: bool = False) -> None:
-        """Register a check; one judge may serve several checks with different inputs."""
-        if name in self.checks:
-            raise ValueError(f"{self.assignment}: check {name!r} registered twice")
-        self.checks[name] = Check(name, question, probe, judge, inputs, gated=not gate)
-        if gate:
-            self.gates.setdefault(question, []).append(name)
-
     def questions(self) -> list[str]:
         return list(dict.fromkeys(check.question for check in self.checks.values()))
+
+    def disagreements_with(self, manifest: Manifest) -> list[str]:
+        """Where the master notebook's hidden tests and the registered checks differ: a test
+        cell naming no registered check (it would fail every student), a registered check no
+        test cell runs (it would never count), or a check filed under another question."""
+        tested = manifest.check_points()
+        problems = [f"the master notebook's test cell runs check {name!r}, which judges.py does not register"
+                    for name in tested if name not in self.checks]
+        problems += [f"judges.py registers check {name!r} ({check.question}), but no test cell of the "
+                     "master notebook runs it" for name, check in self.checks.items() if name not in tested]
+        problems += [f"check {name!r} is registered under {self.checks[name].question} but tested in "
+                     f"{question}" for name, (question, _) in tested.items()
+                     if name in self.checks and self.checks[name].question != question]
+        return problems
 
 
 def load_suite(assignment: str) -> Suite:
@@ -150,13 +165,13 @@ def collect_answers(assignment: str, check: Check, env: Mapping[str, Any], input
         try:
             memory[key] = encode(probe(env, roundtrip(inputs)))
         except ProbeFailure as failure:
-            memory[key] = encode({"probe_failure": str(failure)})
+            memory[key] = encode(failure_answer(str(failure)))
     return decode(memory[key])
 
 
 def judge_answers(check: Check, inputs: Any, answers: Any) -> None:
-    if isinstance(answers, dict) and "probe_failure" in answers:
-        raise CheckFailed(answers["probe_failure"])
+    if (message := failure_of(answers)) is not None:
+        raise CheckFailed(message)
     check.judge(inputs, answers)
 
 

@@ -22,5 +22,5 @@ def choose_runner(zip_path: Path, runner: str = "auto") -> str:
     which can only run inside the student's kernel."""
     if runner != "auto":
         return runner
-    from autograder.grade.split_runner import autograder_files, hidden_cases
+    from autograder.grade.shipped import autograder_files, hidden_cases
     return "split" if hidden_cases(autograder_files(zip_path)) else "otter"

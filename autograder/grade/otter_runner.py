@@ -13,7 +13,6 @@ instead, so every hidden check keeps its own points and message.
 
 from __future__ import annotations
 
-import ast
 import json
 import os
 import random
@@ -23,7 +22,6 @@ import sys
 import tempfile
 import threading
 import time
-import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +34,7 @@ from autograder.grade.sandbox import (
     network_isolated,
     network_namespace,
 )
+from autograder.grade.shipped import autograder_files, zip_manifest
 from autograder.results import CaseResult, GradingOutcome
 
 FAILURE_PREFIXES = ("CheckFailed: ", "AssertionError: ")
@@ -184,19 +183,14 @@ def _child_main(submission: str, autograder_zip: str, report: str) -> None:
 
 
 def test_function_names(autograder_zip: Path) -> dict[str, list[str]]:
-    """Per question, the names of its test functions in file order.
+    """Per question, the names of its test functions in file order, from the zip's manifest.
 
     Otter names exception-based cases "q1 - 1", "q1 - 2"; the function names (one per
-    hidden check) are what a person reading the gradebook recognises.
+    hidden check) are what a person reading the gradebook recognises. Zips built before
+    manifests keep Otter's names.
     """
-    names: dict[str, list[str]] = {}
-    with zipfile.ZipFile(autograder_zip) as archive:
-        for member in archive.namelist():
-            if member.startswith("tests/") and member.endswith(".py"):
-                tree = ast.parse(archive.read(member).decode())
-                names[Path(member).stem] = [node.name.removeprefix("test_") for node in tree.body
-                                            if isinstance(node, ast.FunctionDef)]
-    return names
+    manifest = zip_manifest(autograder_files(autograder_zip))
+    return manifest.test_functions() if manifest else {}
 
 
 def results_to_grade(results: Any, function_names: dict[str, list[str]]) -> GradingOutcome:

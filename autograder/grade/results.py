@@ -6,9 +6,9 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-from autograder.assignment import questions
+from autograder.assignment import Question, questions
 from autograder.grade.intake import Submission
-from autograder.results import GradingOutcome, SubmissionResult
+from autograder.results import GradingOutcome, Status, SubmissionResult
 
 
 @functools.cache
@@ -18,19 +18,29 @@ def dataset_summary(name: str) -> dict[str, Any]:
     return load_dataset(name, verbose=False).summary()
 
 
-def from_otter(assignment: str, submission: Submission, graded: GradingOutcome, dataset: str,
-               worker: str = "") -> SubmissionResult:
+def submission_result(assignment: str, name: str, source: str, graded: GradingOutcome, *,
+                      asked: tuple[Question, ...], dataset: dict[str, Any] | None = None,
+                      worker: str = "") -> SubmissionResult:
+    """The one way a grading becomes a gradebook record (``autograder grade`` and Gradescope
+    alike); ``asked``: the assignment's questions, from its manifest."""
     status = status_of(graded)
     result = SubmissionResult(
-        assignment=assignment, submission=submission.name, source=str(submission.path),
+        assignment=assignment, submission=name, source=source,
         status=status, cases=graded.cases, message=status_message(status, graded),
-        dataset=dataset_summary(dataset), seconds=round(graded.seconds, 2),
+        dataset=dataset or {}, seconds=round(graded.seconds, 2),
         network_isolated=graded.network_isolated, sandbox=graded.sandbox, worker=worker,
         notes=graded.notes + limit_notes(graded.limits_reached, assignment), protections=graded.protections,
         limits_reached=graded.limits_reached,
     )
-    _fill_scores(result)
+    _fill_scores(result, asked)
     return result
+
+
+def from_grading(assignment: str, submission: Submission, graded: GradingOutcome, dataset: str,
+                 worker: str = "") -> SubmissionResult:
+    """A batch's record: the question list from the course's manifest, the dataset's summary."""
+    return submission_result(assignment, submission.name, str(submission.path), graded,
+                             asked=questions(assignment), dataset=dataset_summary(dataset), worker=worker)
 
 
 def limit_notes(reached: list[str], assignment: str) -> list[str]:
@@ -49,30 +59,30 @@ def limit_notes(reached: list[str], assignment: str) -> list[str]:
 
 def invalid_result(assignment: str, submission: Submission) -> SubmissionResult:
     result = SubmissionResult(assignment=assignment, submission=submission.name,
-                              source=str(submission.path), status="invalid",
+                              source=str(submission.path), status=Status.INVALID,
                               message=submission.problem or "")
-    _fill_scores(result)
+    _fill_scores(result, questions(assignment))
     return result
 
 
-def _fill_scores(result: SubmissionResult) -> None:
+def _fill_scores(result: SubmissionResult, asked: tuple[Question, ...]) -> None:
     """Per-question scores in assignment order; manual questions stay empty for a TA."""
-    result.possible = sum(q.points for q in questions(result.assignment) if not q.manual)
-    for question in questions(result.assignment):
+    result.possible = sum(q.points for q in asked if not q.manual)
+    for question in asked:
         cases = [case for case in result.cases if case.question == question.name]
-        ungraded = question.manual or (not cases and result.status != "graded")
+        ungraded = question.manual or (not cases and result.status != Status.GRADED)
         result.question_scores[question.name] = None if ungraded else sum(c.score for c in cases)
     result.score = sum(case.score for case in result.cases)
 
 
-def status_of(graded: GradingOutcome) -> str:
-    return "timeout" if graded.timed_out else "error" if graded.error else "graded"
+def status_of(graded: GradingOutcome) -> Status:
+    return Status.TIMEOUT if graded.timed_out else Status.ERROR if graded.error else Status.GRADED
 
 
-def status_message(status: str, graded: GradingOutcome) -> str:
-    if status == "timeout":
+def status_message(status: Status, graded: GradingOutcome) -> str:
+    if status == Status.TIMEOUT:
         return (f"{graded.error}. The notebook did not finish in time: look for a loop that never "
                 "ends or training that runs far longer than the assignment asks.")
-    if status == "error":
+    if status == Status.ERROR:
         return f"grading could not finish: {graded.error}"
     return ""

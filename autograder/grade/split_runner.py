@@ -19,7 +19,6 @@ that dies keeps the points of the checks it answered before.
 
 from __future__ import annotations
 
-import ast
 import hashlib
 import importlib
 import json
@@ -29,12 +28,12 @@ import sys
 import tempfile
 import threading
 import time
-import zipfile
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import nbformat
 
+from autograder.checks.probing import ProbeFailure, failure_answer
 from autograder.config import ASSIGNMENTS_DIR_ENV_VAR, PACKAGE_DIR
 from autograder.data import DATASET_ENV_VAR, mnist_path
 from autograder.grade.intake import read_submitted_notebook
@@ -46,6 +45,7 @@ from autograder.grade.jail import (
     unmount,
     view_config,
 )
+from autograder.grade.kernel_bootstrap import SNAPSHOT_CELL, answer_cell, install_cell
 from autograder.grade.otter_runner import CELL_TIMEOUT_ENV_VAR, THREAD_VARIABLES
 from autograder.grade.sandbox import (
     Limits,
@@ -55,72 +55,21 @@ from autograder.grade.sandbox import (
     network_isolated,
     network_namespace,
 )
-from autograder.grade.student_kernel import StudentKernel, cell_notes, notebook_code_cells
+from autograder.grade.shipped import (
+    autograder_files,
+    hidden_cases,
+    shipped_course_secret,
+    write_assignment_files,
+    zip_assignment,
+)
+from autograder.grade.student_kernel import RunStatus, StudentKernel, cell_notes, notebook_code_cells
 from autograder.results import CaseResult, GradingOutcome
-from autograder.shipping import COURSE_SECRET_MEMBER, ship_student_runtime
+from autograder.shipping import ship_student_runtime
 
 PROBE_MODULES = ("checks/channel.py", "checks/probing.py")  # below the package, in order
 MAX_ANSWER_BYTES = 512 << 20
 REQUEST_DISK = "size=256m,mode=0755"  # the hidden inputs of one probe, MNIST's test set included
 STUDENT_UID_BASE = 1_000_000  # + the judge's PID: a user of its own per submission graded at once
-
-
-def autograder_files(source: Path) -> dict[str, bytes]:
-    """The tests and the bundled grading.toml of an autograder zip, or of the folder it was
-    unzipped into (Gradescope's /autograder/source), by their names inside the zip."""
-    wanted = lambda name: (name.startswith("tests/") and name.endswith(".py")) or (  # noqa: E731
-        name.startswith(BUNDLED_MEMBERS) and name.endswith((".toml", ".json"))) or (
-        name == COURSE_SECRET_MEMBER)
-    if source.is_dir():
-        return {path.relative_to(source).as_posix(): path.read_bytes()
-                for path in sorted(source.rglob("*")) if path.is_file() and wanted(path.relative_to(source).as_posix())}
-    with zipfile.ZipFile(source) as archive:
-        return {name: archive.read(name) for name in sorted(archive.namelist()) if wanted(name)}
-
-
-def hidden_cases(files: dict[str, bytes]) -> list[tuple[str, str, float]]:
-    """(question, check, points) of every hidden check, in the test files' order."""
-    cases = []
-    for member, text in files.items():
-        if not member.startswith("tests/"):
-            continue
-        for node in ast.parse(text.decode()).body:
-            if isinstance(node, ast.FunctionDef) and "run_check" in ast.unparse(node):
-                call = next(n for n in ast.walk(node) if isinstance(n, ast.Call)
-                            and ast.unparse(n.func).endswith("run_check"))
-                # literals (ast.Constant) in the test files the build writes; their values are untyped
-                assignment, check = (cast(Any, arg).value for arg in call.args[1:3])
-                points = next((cast(Any, kw.value).value for d in node.decorator_list if isinstance(d, ast.Call)
-                               for kw in d.keywords if kw.arg == "points"), 0)
-                cases.append((Path(member).stem, check, float(points or 0)))
-    return cases
-
-
-BUNDLED_MEMBERS = "files/autograder/_assignments/"  # grading.toml and what the build computed
-
-
-def zip_assignment(files: dict[str, bytes]) -> tuple[str, str]:
-    """The assignment's name and its grading.toml, as the zip ships them."""
-    for member, text in files.items():
-        if member.endswith("grading.toml"):
-            return Path(member).parent.name, text.decode()
-    raise ValueError("the autograder zip has no files/autograder/_assignments/<name>/grading.toml")
-
-
-def write_assignment_files(files: dict[str, bytes], assignment: str, folder: Path) -> None:
-    """The zip's grading.toml and the files the build computed beside it (the reference
-    training), where this process's judges read them: ``folder/<assignment>/``."""
-    prefix = f"{BUNDLED_MEMBERS}{assignment}/"
-    (folder / assignment).mkdir(parents=True, exist_ok=True)
-    for member, data in files.items():
-        if member.startswith(prefix) and "/" not in member[len(prefix):]:
-            (folder / assignment / member[len(prefix):]).write_bytes(data)
-
-
-def shipped_course_secret(files: dict[str, bytes]) -> bytes:
-    """The secret the build put in the zip; none in zips built before there was one."""
-    text = files.get(COURSE_SECRET_MEMBER, b"").decode().strip()
-    return bytes.fromhex(text) if text else b""
 
 
 def submitted_notebook(submission: Path) -> tuple[nbformat.NotebookNode, bytes]:
@@ -153,9 +102,8 @@ class Judge:
                     (PACKAGE_DIR / p).read_text()) for p in PROBE_MODULES]
         probes = f"autograder.checks.{self.assignment}.probes"
         sources.append((probes, (PACKAGE_DIR / "checks" / self.assignment / "probes.py").read_text()))
-        run = self.kernel.run(_BOOTSTRAP + f"\n__autograder_install__({sources!r}, {self.assignment!r})\n"
-                              "del __autograder_install__\n", replayable=False)
-        self.install_error = "" if run.status == "ok" else (
+        run = self.kernel.run(install_cell(sources, self.assignment), replayable=False)
+        self.install_error = "" if run.status == RunStatus.OK else (
             "your notebook changed Python itself (its built-in functions, the import system or the "
             f"grader's helpers), so the grader's code could not run beside it ({run.error}); remove "
             "those changes")
@@ -179,24 +127,23 @@ class Judge:
     def _from_submission(self, probe) -> Any:
         """Probes that read the submitted file read the grader's copy, which the student's
         code could not touch."""
-        from autograder.checks.probing import ProbeFailure
         here = os.getcwd()
         os.chdir(self.notebook_dir)
         try:
             return probe({}, None)
         except ProbeFailure as failure:
-            return {"probe_failure": str(failure)}
+            return failure_answer(str(failure))
         finally:
             os.chdir(here)
 
     def _from_kernel(self, probe: str, inputs: bytes, seed: int) -> Any:
         from autograder.checks.channel import decode
         if not self.kernel.alive:
-            return {"probe_failure": "your notebook's Python process had ended (it exited or was killed "
-                                     "more than once), so this check could not call your code; remove "
-                                     "sys.exit, os._exit and os.kill calls from your notebook"}
+            return failure_answer("your notebook's Python process had ended (it exited or was killed more "
+                                  "than once), so this check could not call your code; remove sys.exit, "
+                                  "os._exit and os.kill calls from your notebook")
         if self.install_error or probe in self.timed_out:
-            return {"probe_failure": self.install_error or self.timed_out[probe]}
+            return failure_answer(self.install_error or self.timed_out[probe])
         self.calls += 1
         request = self.kernel.workdir / REQUESTS / f"{self.calls}.in"
         reply = self.kernel.workdir / ANSWERS / f"{self.calls}.out"
@@ -204,72 +151,31 @@ class Judge:
         try:
             request.write_bytes(inputs)
         except OSError as error:
-            return {"probe_failure": f"the grader could not hand your code this check's inputs ({error})"}
-        run = self.kernel.run(f"__autograder_answer__({probe!r}, {seed}, {str(request)!r}, {str(reply)!r})",
-                              replayable=False)
-        if run.status in ("died", "stopped"):  # a fresh kernel, with the student's cells replayed
+            return failure_answer(f"the grader could not hand your code this check's inputs ({error})")
+        run = self.kernel.run(answer_cell(probe, seed, str(request), str(reply)), replayable=False)
+        if run.status in (RunStatus.DIED, RunStatus.STOPPED):  # a fresh kernel, with the student's cells replayed
             self.install_probes()
-        if run.status == "died":
-            return {"probe_failure": "your code ended the Python process (an exit, a kill or a crash) "
-                                     "when the grader called it; make your functions return instead"}
-        if run.status in ("timeout", "stopped"):
+        if run.status == RunStatus.DIED:
+            return failure_answer("your code ended the Python process (an exit, a kill or a crash) "
+                                  "when the grader called it; make your functions return instead")
+        if run.status in (RunStatus.TIMEOUT, RunStatus.STOPPED):
             self.timed_out[probe] = (f"your code did not return within {self.kernel.limits.cell_timeout:g} s "
                                      "(the per-cell limit) when the grader called it: look for a loop "
                                      "that never ends")
-            return {"probe_failure": self.timed_out[probe]}
-        if run.status == "lost":
-            return {"probe_failure": f"this check could not call your code: {run.error}"}
+            return failure_answer(self.timed_out[probe])
+        if run.status == RunStatus.LOST:
+            return failure_answer(f"this check could not call your code: {run.error}")
         try:
             if reply.stat().st_size > MAX_ANSWER_BYTES:
-                return {"probe_failure": "your code returned far more data than the check needs; "
-                                         "return only what the question asks for"}
+                return failure_answer("your code returned far more data than the check needs; "
+                                      "return only what the question asks for")
             return decode(reply.read_bytes())
         except (OSError, ValueError) as error:
             detail = run.error or f"{type(error).__name__}: {error}"
-            return {"probe_failure": f"the grader could not get an answer from your code ({detail})"}
+            return failure_answer(f"the grader could not get an answer from your code ({detail})")
         finally:
             for path in (request, reply):
                 path.unlink(missing_ok=True)
-
-
-# Run before the student's cells: a copy of the built-ins as Python made them, so that the
-# probes run with those even if the notebook replaced some (the copy lives in the kernel,
-# so a notebook can still break it, and only its own grading with it).
-_SNAPSHOT = (
-    "def __autograder_restore__(_saved=dict(vars(__import__('builtins'))), _builtins=__import__('builtins')):\n"
-    "    _builtins.__dict__.update(_saved)\n")
-
-# Sent into the kernel after the student's cells: installs the probe modules from source
-# (the grader's package is not on the kernel's disk) and one function to call a probe.
-_BOOTSTRAP = '''
-def __autograder_install__(sources, assignment):
-    __autograder_restore__()
-    import sys, types
-    for package in ("autograder.checks", "autograder.checks." + assignment):
-        module = types.ModuleType(package)
-        module.__path__ = []
-        sys.modules[package] = module
-    for name, source in sources:
-        module = types.ModuleType(name)
-        sys.modules[name] = module
-        exec(compile(source, "<grader " + name + ">", "exec"), module.__dict__)
-    probes = sys.modules["autograder.checks." + assignment + ".probes"]
-
-    def answer(probe, seed, request, reply, _probes=probes, _ns=get_ipython().user_ns):
-        from autograder.seeding import seed_everything
-        channel = sys.modules["autograder.checks.channel"]
-        probing = sys.modules["autograder.checks.probing"]
-        with open(request, "rb") as stream:
-            inputs = channel.decode(stream.read())
-        seed_everything(seed)
-        try:
-            answers = getattr(_probes, probe)(_ns, inputs)
-        except probing.ProbeFailure as failure:
-            answers = {"probe_failure": str(failure)}
-        with open(reply, "wb") as stream:
-            stream.write(channel.encode(answers))
-    get_ipython().user_ns["__autograder_answer__"] = answer
-'''
 
 
 REQUESTS, ANSWERS = ".requests", ".answers"  # in the kernel's folder: judge → kernel, kernel → judge
@@ -349,7 +255,7 @@ def grade_submission(submission: Path, autograder_zip: Path) -> GradingOutcome:
         grade.protections = protections_obtained(grade.sandbox, cgroup, own_disk, uid, no_network)
         suite = load_suite(assignment)
         preloading = preload(suite.preload)
-        kernel.run(_SNAPSHOT)
+        kernel.run(SNAPSHOT_CELL)
         cells = notebook_code_cells(notebook)
         runs = [kernel.run(cell.source) for cell in cells]
         clock.lap("student cells")

@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import sys
 from dataclasses import dataclass, field
+from enum import StrEnum
 from pathlib import Path
 from typing import cast
 
@@ -87,15 +88,21 @@ class BoundedOutputClient(NotebookClient):
         return super().output(outs, msg, display_id, cell_index)
 
 
+class RunStatus(StrEnum):
+    """What running one cell did."""
+
+    OK = "ok"
+    ERROR = "error"      # it raised
+    TIMEOUT = "timeout"  # interrupted at the cell limit; the kernel went on
+    STOPPED = "stopped"  # it ignored the interrupt: its kernel was replaced, the cells before it replayed
+    DIED = "died"        # it ended the kernel, which was started again
+    LOST = "lost"        # no kernel was left to run it
+
+
 @dataclass
 class CellRun:
-    """What running one cell did. ``status``: ``ok``; ``error`` (it raised); ``timeout`` (it
-    was interrupted at the cell limit and the kernel went on); ``stopped`` (it ignored the
-    interrupt, so its kernel was replaced and the cells before it replayed); ``died`` (it
-    ended the kernel, which was started again); ``lost`` (no kernel was left to run it)."""
-
     index: int
-    status: str
+    status: RunStatus
     error: str = ""
 
 
@@ -133,7 +140,7 @@ class StudentKernel:
         """Execute one cell. A cell that kills the kernel, or hangs it past the interrupt, is
         not replayed: the kernel is replaced and the cells before it run again."""
         if self.client is None:
-            return CellRun(-1, "lost", "not run: the notebook's Python process had ended "
+            return CellRun(-1, RunStatus.LOST, "not run: the notebook's Python process had ended "
                                        f"{RESTARTS + 1} times, and the grader stopped starting it again")
         cell = nbformat.v4.new_code_cell(source)
         self.client.nb.cells.append(cell)
@@ -142,12 +149,12 @@ class StudentKernel:
             self.client.execute_cell(cell, index)
         except DeadKernelError:
             self._revive()
-            return CellRun(index, "died", "the Python process ended while running this cell")
+            return CellRun(index, RunStatus.DIED, "the Python process ended while running this cell")
         run = _outcome(index, cell, self.client)
-        if run.status == "timeout" and not self._responsive(INTERRUPT_GRACE):
+        if run.status == RunStatus.TIMEOUT and not self._responsive(INTERRUPT_GRACE):
             self._revive()
-            return CellRun(index, "stopped", "it did not stop when interrupted")
-        if replayable and run.status != "timeout":  # a cell that ran out of time would again
+            return CellRun(index, RunStatus.STOPPED, "it did not stop when interrupted")
+        if replayable and run.status != RunStatus.TIMEOUT:  # a cell that ran out of time would again
             self.cells.append(source)
         return run
 
@@ -216,9 +223,9 @@ def _outcome(index: int, cell: nbformat.NotebookNode, client: BoundedOutputClien
     if reply.get("ename") == UNANSWERED:
         errors = [reply]
     if not errors:
-        return CellRun(index, "ok")
+        return CellRun(index, RunStatus.OK)
     name = errors[0].get("ename", "")
-    status = "timeout" if name in ("KeyboardInterrupt", UNANSWERED) else "error"
+    status = RunStatus.TIMEOUT if name in ("KeyboardInterrupt", UNANSWERED) else RunStatus.ERROR
     return CellRun(index, status, f"{name}: {errors[0].get('evalue', '')}")
 
 
@@ -271,24 +278,24 @@ def cell_notes(cells: list[NotebookCell], runs: list[CellRun], cell_timeout: flo
     notes = []
     for cell, run in zip(cells, runs):
         where = cell.label[0].upper() + cell.label[1:]
-        if run.status == "error":
+        if run.status == RunStatus.ERROR:
             notes.append(f"{where} raised {run.error}. The cells after it still ran; checks that "
                          "need what it defines fail. Run the notebook top to bottom (Restart & Run "
                          "All) to see the error.")
-        elif run.status == "timeout":
+        elif run.status == RunStatus.TIMEOUT:
             notes.append(f"{where} was still running after {limit} (the per-cell limit) and was "
                          "interrupted; the cells after it still ran. Make it finish well within "
                          f"{limit}: look for a loop that never ends, or train for fewer epochs.")
-        elif run.status == "stopped":
+        elif run.status == RunStatus.STOPPED:
             notes.append(f"{where} was still running after {limit} (the per-cell limit) and did not "
                          "stop when interrupted (it catches KeyboardInterrupt, or ignores SIGINT), so "
                          "the grader ended its Python process, started a fresh one, ran the cells "
                          "before it again and the cells after it without it. Checks that need what "
                          f"it defines fail. Make it finish within {limit} and let it be interrupted.")
-        elif run.status == "died":
+        elif run.status == RunStatus.DIED:
             notes.append(f"{where} ended the notebook's Python process (an exit, a kill or a "
                          "crash); the grader started a fresh one, ran the cells before it again and "
                          "went on. Remove sys.exit, os._exit and os.kill calls.")
-        elif run.status == "lost":
+        elif run.status == RunStatus.LOST:
             notes.append(f"{where} was not run: {run.error}.")
     return notes

@@ -5,13 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from autograder.assignment import questions
-from autograder.results import SubmissionResult
+from autograder.results import Status, SubmissionResult
 
 STATUS_SENTENCES = {
-    "graded": "Your notebook ran from top to bottom and was graded.",
-    "error": "Your notebook could not be graded completely.",
-    "timeout": "Your notebook ran out of time while it was being graded.",
-    "invalid": "Your file could not be graded.",
+    Status.GRADED: "Your notebook ran from top to bottom and was graded.",
+    Status.ERROR: "Your notebook could not be graded completely.",
+    Status.TIMEOUT: "Your notebook ran out of time while it was being graded.",
+    Status.INVALID: "Your file could not be graded.",
 }
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import jinja2
 
 from autograder.assignment import questions
-from autograder.results import SubmissionResult
+from autograder.results import Status, SubmissionResult
 
 TEMPLATES = Path(__file__).parent / "templates"
 MAX_FAILURE_ROWS = 15
@@ -19,7 +19,7 @@ MAX_FAILURE_ROWS = 15
 def render_report(assignment: str, results: list[SubmissionResult]) -> str:
     environment = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES),
                                      autoescape=jinja2.select_autoescape(["html", "j2"]))
-    graded = [r for r in results if r.status == "graded"]
+    graded = [r for r in results if r.status == Status.GRADED]
     return environment.get_template("report.html.j2").render(
         assignment=assignment,
         results=sorted(results, key=lambda r: r.submission),
@@ -46,14 +46,14 @@ def needs_a_human(assignment: str, results: list[SubmissionResult]) -> list[dict
     gates = _gate_names(assignment)
     rows = []
     for r in sorted(results, key=lambda r: r.submission):
-        if r.status != "graded":
+        if r.status != Status.GRADED:
             rows.append({"submission": r.submission, "why": r.status, "detail": r.message})
         leaks = [c for c in r.failed_cases() if c.name in gates]
         if leaks:
             rows.append({"submission": r.submission, "why": "test-set leak",
                          "detail": leaks[0].message})
     manual = [q.name for q in questions(assignment) if q.manual]
-    graded = [r.submission for r in results if r.status == "graded"]
+    graded = [r.submission for r in results if r.status == Status.GRADED]
     if manual and graded:
         rows.append({"submission": f"{len(graded)} submissions", "why": "manual grading",
                      "detail": f"{', '.join(manual)} must be read and scored by a TA"})

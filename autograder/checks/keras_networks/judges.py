@@ -13,17 +13,26 @@ import hashlib
 import json
 import os
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from autograder.checks.judging import close, count, fail, max_difference, require_input_unchanged, returned
+from autograder.checks.judging import (
+    close,
+    count,
+    fail,
+    grading_data,
+    max_difference,
+    require_input_unchanged,
+    returned,
+)
 from autograder.checks.suite import Suite
 from autograder.config import setting, threshold
+from autograder.data import IMAGE_SHAPE
 
 ASSIGNMENT = "keras_networks"
 SUITE = Suite(ASSIGNMENT, preload=("keras",))
-IMAGE_SHAPE = (28, 28, 1)
 
 
 # Reference models (SPEC §4) ---------------------------------------------------------------
@@ -80,13 +89,6 @@ def reference_summary(builder: Callable[[], Any]):
 
 # Grader-side training ------------------------------------------------------------------------
 
-@functools.cache
-def grading_data():
-    from autograder.data import DATASET_ENV_VAR, load_dataset
-    name = os.environ.get(DATASET_ENV_VAR) or setting(ASSIGNMENT, "grading", "dataset")
-    return load_dataset(name, verbose=False)
-
-
 _accuracy_by_training: dict[str, float] = {}
 REFERENCE_TRAINING_FILE = "reference_training.json"  # beside grading.toml in the zip (the build's)
 
@@ -138,8 +140,9 @@ def trained_accuracy(config_json: str, epochs: int) -> float:
 def reference_trainings() -> dict[str, float]:
     """For the build: each reference architecture the accuracy checks train, trained now."""
     trained = {}
-    for _function, builder, _, epochs_key, *_ in _ARCHITECTURES.values():
-        config, epochs = builder().to_json(), int(setting(ASSIGNMENT, "training", epochs_key))
+    for architecture in REFERENCE_ARCHITECTURES:
+        config = architecture.builder().to_json()
+        epochs = int(setting(ASSIGNMENT, "training", architecture.epochs_key))
         trained[training_key(config, epochs)] = train_and_score(config, epochs)
     return trained
 
@@ -148,7 +151,7 @@ def train_and_score(config_json: str, epochs: int) -> float:
     """Rebuild the architecture (safe mode), train it with the grader's budget, score it."""
     from autograder.checks.models import rebuild_model
     from autograder.seeding import seed_everything
-    training, data = setting(ASSIGNMENT, "training"), grading_data()
+    training, data = setting(ASSIGNMENT, "training"), grading_data(ASSIGNMENT)
     seed_everything(setting(ASSIGNMENT, "grading", "seed"))
     model = rebuild_model(config_json)
     model.compile(optimizer=training["optimizer"], loss=training["loss"], metrics=["accuracy"])
@@ -159,8 +162,23 @@ def train_and_score(config_json: str, epochs: int) -> float:
 
 # Architecture and accuracy (q1, q3) ------------------------------------------------------------
 
-def _architecture_inputs(function: str) -> Callable[[np.random.Generator], dict]:
-    return lambda rng: {"function": function}
+@dataclass(frozen=True)
+class TrainedArchitecture:
+    """A model the prompt specifies layer by layer and the grader trains with a fixed budget."""
+
+    function: str                 # the student's builder, e.g. "build_cnn"
+    builder: Callable[[], Any]    # the reference model
+    name: str                     # as the prompt calls it
+    epochs_key: str               # grading.toml [training]
+    threshold_key: str            # grading.toml [thresholds.<dataset>]
+
+    def inputs(self, rng: np.random.Generator) -> dict:
+        return {"function": self.function}
+
+
+MLP_16X16 = TrainedArchitecture("build_mlp_16x16", mlp_16x16, "the 16×16 MLP", "mlp_epochs", "mlp_16x16_accuracy")
+LESSON_CNN = TrainedArchitecture("build_cnn", lesson_cnn, "the lesson CNN", "cnn_epochs", "cnn_accuracy")
+REFERENCE_ARCHITECTURES = (MLP_16X16, LESSON_CNN)
 
 
 def _student_summary(answers: dict, function: str):
@@ -172,55 +190,61 @@ def _student_summary(answers: dict, function: str):
         fail(f"{function}() returned a model the grader refuses to rebuild: {error}")
 
 
-def _judge_architecture(function: str, builder: Callable[[], Any], name: str) -> Callable:
-    def judge(inputs: dict, answers: dict) -> None:
-        from autograder.checks.models import compare
-        _, summary = _student_summary(answers, function)
-        problem = compare(summary, reference_summary(builder), name=name)
-        if problem:
-            fail(f"{function}(): {problem}\n\nYour model, layer by layer:\n{summary.table()}")
-    return judge
+def judge_architecture(architecture: TrainedArchitecture, answers: dict) -> None:
+    """The student's model against the prompt's, layer by layer; the first mismatch explained."""
+    from autograder.checks.models import compare
+    function = architecture.function
+    _, summary = _student_summary(answers, function)
+    problem = compare(summary, reference_summary(architecture.builder), name=architecture.name)
+    if problem:
+        fail(f"{function}(): {problem}\n\nYour model, layer by layer:\n{summary.table()}")
 
 
-def _judge_accuracy(function: str, builder: Callable[[], Any], name: str, epochs_key: str,
-                    threshold_key: str) -> Callable:
-    def judge(inputs: dict, answers: dict) -> None:
-        from autograder.checks.models import compare
-        config, summary = _student_summary(answers, function)
-        if summary.rows and summary.rows[-1].output_shape[-1:] != (10,):
-            fail(f"{function}() ends with {summary.rows[-1].output_shape[-1:]} outputs; the grader "
-                 "can only train a model with one output per digit class (10).")
-        if summary.input_shape != IMAGE_SHAPE:
-            fail(f"The grader trains on images of shape {IMAGE_SHAPE}, but {function}() expects "
-                 f"inputs of shape {summary.input_shape}: declare keras.Input(shape={IMAGE_SHAPE}).")
-        data, epochs = grading_data(), int(setting(ASSIGNMENT, "training", epochs_key))
-        try:
-            accuracy = trained_accuracy(config, epochs)
-        except Exception as error:  # a rebuilt architecture can still fail to train
-            fail(f"The grader could not train your {function}() architecture: "
-                 f"{type(error).__name__}: {str(error)[:300]}")
-        needed = threshold(ASSIGNMENT, data.name, threshold_key)
-        if accuracy < needed:
-            mismatch = compare(summary, reference_summary(builder), name=name)
-            fail(f"The grader trained your {function}() architecture for {epochs} epochs on the "
-                 f"{data.name} training images (seed {setting(ASSIGNMENT, 'grading', 'seed')}); it "
-                 f"classifies {accuracy:.1%} of the test images correctly, below the {needed:.0%} "
-                 f"expected. " + (f"A likely reason: {mismatch}" if mismatch else
-                                  "Check the activations, especially softmax on the output layer."))
-    return judge
+def judge_accuracy(architecture: TrainedArchitecture, answers: dict) -> None:
+    """The student's architecture trained by the grader, with the grader's budget and seed."""
+    from autograder.checks.models import compare
+    function = architecture.function
+    config, summary = _student_summary(answers, function)
+    if summary.rows and summary.rows[-1].output_shape[-1:] != (10,):
+        fail(f"{function}() ends with {summary.rows[-1].output_shape[-1:]} outputs; the grader "
+             "can only train a model with one output per digit class (10).")
+    if summary.input_shape != IMAGE_SHAPE:
+        fail(f"The grader trains on images of shape {IMAGE_SHAPE}, but {function}() expects "
+             f"inputs of shape {summary.input_shape}: declare keras.Input(shape={IMAGE_SHAPE}).")
+    data, epochs = grading_data(ASSIGNMENT), int(setting(ASSIGNMENT, "training", architecture.epochs_key))
+    try:
+        accuracy = trained_accuracy(config, epochs)
+    except Exception as error:  # a rebuilt architecture can still fail to train
+        fail(f"The grader could not train your {function}() architecture: "
+             f"{type(error).__name__}: {str(error)[:300]}")
+    needed = threshold(ASSIGNMENT, data.name, architecture.threshold_key)
+    if accuracy < needed:
+        mismatch = compare(summary, reference_summary(architecture.builder), name=architecture.name)
+        fail(f"The grader trained your {function}() architecture for {epochs} epochs on the "
+             f"{data.name} training images (seed {setting(ASSIGNMENT, 'grading', 'seed')}); it "
+             f"classifies {accuracy:.1%} of the test images correctly, below the {needed:.0%} "
+             f"expected. " + (f"A likely reason: {mismatch}" if mismatch else
+                              "Check the activations, especially softmax on the output layer."))
 
 
-_ARCHITECTURES = {
-    "q1_keras_mlp": ("build_mlp_16x16", mlp_16x16, "the 16×16 MLP", "mlp_epochs", "mlp_16x16_accuracy",
-                     "mlp_16x16_architecture", "mlp_16x16_trains_to_accuracy"),
-    "q3_cnn": ("build_cnn", lesson_cnn, "the lesson CNN", "cnn_epochs", "cnn_accuracy",
-               "cnn_architecture", "cnn_trains_to_accuracy"),
-}
-for _question, (_function, _builder, _name, _epochs, _threshold, _arch, _acc) in _ARCHITECTURES.items():
-    SUITE.add(_arch, _question, probe="model_config", inputs=_architecture_inputs(_function),
-              judge=_judge_architecture(_function, _builder, _name))
-    SUITE.add(_acc, _question, probe="model_config", inputs=_architecture_inputs(_function),
-              judge=_judge_accuracy(_function, _builder, _name, _epochs, _threshold))
+@SUITE.check("q1_keras_mlp", probe="model_config", inputs=MLP_16X16.inputs)
+def mlp_16x16_architecture(inputs: dict, answers: dict) -> None:
+    judge_architecture(MLP_16X16, answers)
+
+
+@SUITE.check("q1_keras_mlp", probe="model_config", inputs=MLP_16X16.inputs)
+def mlp_16x16_trains_to_accuracy(inputs: dict, answers: dict) -> None:
+    judge_accuracy(MLP_16X16, answers)
+
+
+@SUITE.check("q3_cnn", probe="model_config", inputs=LESSON_CNN.inputs)
+def cnn_architecture(inputs: dict, answers: dict) -> None:
+    judge_architecture(LESSON_CNN, answers)
+
+
+@SUITE.check("q3_cnn", probe="model_config", inputs=LESSON_CNN.inputs)
+def cnn_trains_to_accuracy(inputs: dict, answers: dict) -> None:
+    judge_accuracy(LESSON_CNN, answers)
 
 
 # q2_param_counts -------------------------------------------------------------------------------
@@ -297,27 +321,34 @@ def _conv_hint(got: float, h: int, w: int, channels: int, filters: int) -> str:
             "plus one bias per filter.")
 
 
-def _total_judge(variable: str) -> Callable:
+def judge_total(variable: str, answers: dict) -> None:
+    """A course model's parameter count as the student computed it (never quoting the total)."""
     description, builder = COURSE_MODELS[variable]
-
-    def judge(inputs: None, answers: dict) -> None:
-        got = returned(answers[variable], f"`{variable}`")["number"]
-        expected = reference_summary(builder).total_params
-        if got != expected:  # the expected total is not quoted: it would be an answer to paste
-            fail(f"{variable} is {count(got)}, which is not the number of parameters of {description}. "
-                 "Add up every Conv2D and Dense layer (pooling, Flatten and Dropout add none), and "
-                 "work out the shape that reaches each layer: a Dense layer after Flatten has one "
-                 "input per value of the flattened feature maps. To check yourself, build the model "
-                 "in Keras and print model.count_params().")
-    return judge
+    got = returned(answers[variable], f"`{variable}`")["number"]
+    expected = reference_summary(builder).total_params
+    if got != expected:  # the expected total is not quoted: it would be an answer to paste
+        fail(f"{variable} is {count(got)}, which is not the number of parameters of {description}. "
+             "Add up every Conv2D and Dense layer (pooling, Flatten and Dropout add none), and "
+             "work out the shape that reaches each layer: a Dense layer after Flatten has one "
+             "input per value of the flattened feature maps. To check yourself, build the model "
+             "in Keras and print model.count_params().")
 
 
 # The lesson CNN's total (34,826) is given in the prompt and checked publicly: a hidden point
 # for it would be free, so it is not one.
-GRADED_TOTALS = tuple(variable for variable in COURSE_MODELS if variable != "lesson_cnn_params")
-for _variable in GRADED_TOTALS:
-    SUITE.add(_variable.replace("_params", "_total"), "q2_param_counts", probe="course_totals",
-              judge=_total_judge(_variable))
+@SUITE.check("q2_param_counts", probe="course_totals")
+def portfolio_cnn_total(inputs: None, answers: dict) -> None:
+    judge_total("portfolio_cnn_params", answers)
+
+
+@SUITE.check("q2_param_counts", probe="course_totals")
+def wide_mlp_total(inputs: None, answers: dict) -> None:
+    judge_total("wide_mlp_params", answers)
+
+
+@SUITE.check("q2_param_counts", probe="course_totals")
+def deep_mlp_total(inputs: None, answers: dict) -> None:
+    judge_total("deep_mlp_params", answers)
 
 
 # q4_augment --------------------------------------------------------------------------------------

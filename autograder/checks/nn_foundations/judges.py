@@ -8,7 +8,6 @@ weights) computed here, never from constants a student could copy.
 
 from __future__ import annotations
 
-import functools
 import math
 import warnings
 from collections.abc import Callable
@@ -20,6 +19,7 @@ from autograder.checks.judging import (
     close,
     count,
     fail,
+    grading_data,
     max_difference,
     number_text,
     require_input_unchanged,
@@ -61,19 +61,23 @@ def unrolled_length_counts_every_value(inputs: dict, answers: list) -> None:
                  "(for example with int(...) or math.prod(shape)), since a length counts values.")
 
 
-def _batches(kind: str):
-    def make(rng: np.random.Generator) -> dict:
-        shapes_by_kind: dict[str, list[tuple[int, ...]]] = {
-            "grayscale": [(5, 28, 28), (3, 28, 28, 1), (4, 7, 9), (2, 11, 6, 1)],
-            "colour": [(2, 32, 32, 3), (3, 5, 6, 3), (2, 4, 4, 4)],
-            "single": [(1, 28, 28), (1, 28, 28, 1), (1, 8, 8, 3)],
-        }
-        shapes = shapes_by_kind[kind]
-        return {"batches": [rng.random(shape).astype(np.float32) for shape in shapes]}
-    return make
+def _random_batches(rng: np.random.Generator, shapes: list[tuple[int, ...]]) -> dict:
+    return {"batches": [rng.random(shape).astype(np.float32) for shape in shapes]}
 
 
-def _judge_unroll(inputs: dict, answers: list) -> None:
+def grayscale_batches(rng: np.random.Generator) -> dict:
+    return _random_batches(rng, [(5, 28, 28), (3, 28, 28, 1), (4, 7, 9), (2, 11, 6, 1)])
+
+
+def colour_batches(rng: np.random.Generator) -> dict:
+    return _random_batches(rng, [(2, 32, 32, 3), (3, 5, 6, 3), (2, 4, 4, 4)])
+
+
+def single_images(rng: np.random.Generator) -> dict:
+    return _random_batches(rng, [(1, 28, 28), (1, 28, 28, 1), (1, 8, 8, 3)])
+
+
+def judge_unroll(inputs: dict, answers: list) -> None:
     for batch, outcome in zip(inputs["batches"], answers):
         call = f"unroll(images) with images of shape {shape_text(batch.shape)}"
         got = returned(outcome, call)
@@ -110,10 +114,19 @@ def _shape_hint(array: np.ndarray, batch: np.ndarray) -> str:
     return ""
 
 
-for _name, _kind in (("unroll_grayscale_batches", "grayscale"), ("unroll_colour_batches", "colour"),
-                     ("unroll_single_image", "single")):
-    SUITE.add(_name, "q1_vectorize", probe="unroll_results", judge=_judge_unroll,
-              inputs=_batches(_kind))
+@SUITE.check("q1_vectorize", probe="unroll_results", inputs=grayscale_batches)
+def unroll_grayscale_batches(inputs: dict, answers: list) -> None:
+    judge_unroll(inputs, answers)
+
+
+@SUITE.check("q1_vectorize", probe="unroll_results", inputs=colour_batches)
+def unroll_colour_batches(inputs: dict, answers: list) -> None:
+    judge_unroll(inputs, answers)
+
+
+@SUITE.check("q1_vectorize", probe="unroll_results", inputs=single_images)
+def unroll_single_image(inputs: dict, answers: list) -> None:
+    judge_unroll(inputs, answers)
 
 
 # q2_hyperparameters ---------------------------------------------------------------------
@@ -224,26 +237,32 @@ def _random_layers(rng: np.random.Generator, sizes: list[int], activations: list
             for n_in, n_out, activation in zip(sizes, sizes[1:], activations)]
 
 
-def _forward_cases(kind: str):
-    def make(rng: np.random.Generator) -> dict:
-        cases = []
-        if kind == "one_layer":
-            for activation in ACTIVATIONS:
-                sizes = [int(rng.integers(2, 6)), int(rng.integers(2, 5))]
-                cases.append({"layers": _random_layers(rng, sizes, [activation]),
-                              "x": rng.normal(size=(4, sizes[0])).astype(np.float32)})
-        elif kind == "deep":
-            for depth in (2, 3, 4):
-                sizes = [int(s) for s in rng.integers(2, 7, size=depth + 1)]
-                activations = [str(a) for a in rng.choice(["relu", "sigmoid", "linear"], depth - 1)]
-                cases.append({"layers": _random_layers(rng, sizes, activations + ["softmax"]),
-                              "x": rng.normal(size=(5, sizes[0])).astype(np.float32)})
-        else:  # one example, a vector
-            sizes = [3, 4, 2]
-            cases.append({"layers": _random_layers(rng, sizes, ["relu", "sigmoid"]),
-                          "x": rng.normal(size=sizes[0]).astype(np.float32)})
-        return {"cases": cases}
-    return make
+def one_layer_networks(rng: np.random.Generator) -> dict:
+    """One Dense layer per activation, on a batch of 4."""
+    cases = []
+    for activation in ACTIVATIONS:
+        sizes = [int(rng.integers(2, 6)), int(rng.integers(2, 5))]
+        cases.append({"layers": _random_layers(rng, sizes, [activation]),
+                      "x": rng.normal(size=(4, sizes[0])).astype(np.float32)})
+    return {"cases": cases}
+
+
+def deep_networks(rng: np.random.Generator) -> dict:
+    """2 to 4 layers ending in softmax, on a batch of 5."""
+    cases = []
+    for depth in (2, 3, 4):
+        sizes = [int(s) for s in rng.integers(2, 7, size=depth + 1)]
+        activations = [str(a) for a in rng.choice(["relu", "sigmoid", "linear"], depth - 1)]
+        cases.append({"layers": _random_layers(rng, sizes, activations + ["softmax"]),
+                      "x": rng.normal(size=(5, sizes[0])).astype(np.float32)})
+    return {"cases": cases}
+
+
+def single_example(rng: np.random.Generator) -> dict:
+    """One example, a vector, through two layers."""
+    sizes = [3, 4, 2]
+    return {"cases": [{"layers": _random_layers(rng, sizes, ["relu", "sigmoid"]),
+                       "x": rng.normal(size=sizes[0]).astype(np.float32)}]}
 
 
 def _keras_forward(layers: list[dict], x: np.ndarray) -> np.ndarray:
@@ -299,7 +318,7 @@ def _describe_network(layers: list[dict]) -> str:
     return " → ".join(str(s) for s in sizes) + " (" + ", ".join(layer["activation"] for layer in layers) + ")"
 
 
-def _judge_forward(inputs: dict, answers: list) -> None:
+def judge_forward(inputs: dict, answers: list) -> None:
     tolerance = setting(ASSIGNMENT, "tolerances", "forward")
     for case, outcome in zip(inputs["cases"], answers):
         layers, x = case["layers"], case["x"]
@@ -316,11 +335,19 @@ def _judge_forward(inputs: dict, answers: list) -> None:
                  f"{number_text(max_difference(got, expected))}. {_forward_hint(layers, x, got)}")
 
 
-for _name, _kind in (("forward_single_layer_each_activation", "one_layer"),
-                     ("forward_matches_keras_on_random_networks", "deep"),
-                     ("forward_accepts_a_single_example", "vector")):
-    SUITE.add(_name, "q3_trace", probe="forward_outputs", judge=_judge_forward,
-              inputs=_forward_cases(_kind))
+@SUITE.check("q3_trace", probe="forward_outputs", inputs=one_layer_networks)
+def forward_single_layer_each_activation(inputs: dict, answers: list) -> None:
+    judge_forward(inputs, answers)
+
+
+@SUITE.check("q3_trace", probe="forward_outputs", inputs=deep_networks)
+def forward_matches_keras_on_random_networks(inputs: dict, answers: list) -> None:
+    judge_forward(inputs, answers)
+
+
+@SUITE.check("q3_trace", probe="forward_outputs", inputs=single_example)
+def forward_accepts_a_single_example(inputs: dict, answers: list) -> None:
+    judge_forward(inputs, answers)
 
 
 # q4_mlp ---------------------------------------------------------------------------------
@@ -415,20 +442,10 @@ def mlp_accuracy(summary: dict, X: np.ndarray, y: np.ndarray) -> float:
     return float(np.mean(summary["classes"][indices] == y))
 
 
-@functools.cache
-def grading_data():
-    """The dataset the grader uses: the environment variable's, else the config's."""
-    import os
-
-    from autograder.data import DATASET_ENV_VAR, load_dataset
-    name = os.environ.get(DATASET_ENV_VAR) or setting(ASSIGNMENT, "grading", "dataset")
-    return load_dataset(name, verbose=False)
-
-
 @SUITE.check("q4_mlp", probe="mlp_16x16_summary")
 def mlp_16x16_reaches_accuracy(inputs: None, answers: dict) -> None:
     _judge_is_fitted_mlp("mlp_16x16", answers, MLP_16X16_SHAPES)
-    data = grading_data()
+    data = grading_data(ASSIGNMENT)
     accuracy = mlp_accuracy(answers, data.X_test, data.y_test)
     needed = threshold(ASSIGNMENT, data.name, "mlp_16x16_accuracy")
     if accuracy < needed:
@@ -444,7 +461,7 @@ def _tuning_problem(rng: np.random.Generator) -> dict:
     """Rows of the grading training set and a grid of one weak and one strong value of each
     hyperparameter, all drawn per submission, so that the winner is clear but not the same
     for everyone. The rows are given by a seed the student can reuse to rebuild the case."""
-    data, tuning = grading_data(), setting(ASSIGNMENT, "tuning")
+    data, tuning = grading_data(ASSIGNMENT), setting(ASSIGNMENT, "tuning")
     rows_seed = int(rng.integers(0, 10_000))
     rows = tuning_rows(rows_seed, len(data.y_train), tuning["rows"])
     pick = lambda pool: pool[int(rng.integers(len(pool)))]  # noqa: E731
@@ -546,7 +563,7 @@ def tuning_call(inputs: dict) -> str:
 def final_mlp_refit_on_all_training_data(inputs: None, answers: dict) -> None:
     final = answers["final_mlp"]
     _judge_is_fitted_mlp("final_mlp", final)
-    data = grading_data()
+    data = grading_data(ASSIGNMENT)
     n_features = final["coefs"][0].shape[0]
     if n_features != 784:
         fail(f"final_mlp was fitted on {n_features} features per image; fit it on X_train_flat (784).")
@@ -589,7 +606,7 @@ def test_accuracy_is_final_models_score(inputs: None, answers: dict) -> None:
     final = answers["final_mlp"]
     _judge_is_fitted_mlp("final_mlp", final)
     reported = returned(answers["test_accuracy"], "`test_accuracy`")["number"]
-    data = grading_data()
+    data = grading_data(ASSIGNMENT)
     actual = mlp_accuracy(final, data.X_test, data.y_test)
     if abs(reported - actual) > 1e-6:
         fail(f"test_accuracy is {number_text(reported)}, but final_mlp scores {actual:.4f} on the "
