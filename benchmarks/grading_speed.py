@@ -114,7 +114,7 @@ def autograder_grade(assignment: str, folder: Path, dist: Path, out: Path) -> tu
 
 def profile(dist: Path) -> None:
     from autograder.config import setting
-    from autograder.grade.otter_runner import grade_in_child
+    from autograder.grade.child import grade_in_child
     from autograder.grade.sandbox import Limits
     os.environ.update(AUTOGRADER_DATASET="digits")
     for assignment in ASSIGNMENTS:

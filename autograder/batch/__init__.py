@@ -34,8 +34,8 @@ from autograder.batch.executors import GradingTask, open_executor, run_grading_t
 from autograder.batch.journal import Journal
 from autograder.config import setting
 from autograder.grade import choose_runner
+from autograder.grade.child import stop_grading_children
 from autograder.grade.intake import MAX_NOTEBOOK_MB, Submission, collect_submissions
-from autograder.grade.otter_runner import stop_grading_children
 from autograder.grade.results import from_grading, invalid_result
 from autograder.grade.sandbox import Limits
 from autograder.results import GradeRun, GradingOutcome, SubmissionResult

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from autograder.grade.otter_runner import grade_in_child
+from autograder.grade.child import grade_in_child
 from autograder.grade.sandbox import Limits
 
 EXECUTORS = ("local", "dask")

@@ -333,7 +333,7 @@ def refuse_imperfect_solutions(result: BuildResult) -> tuple[float, float]:
     """Grade the solutions notebook with the zip that will ship, as `autograder grade` and the
     zip's run_autograder will (the split runner); anything short fails."""
     from autograder.grade import choose_runner
-    from autograder.grade.otter_runner import grade_in_child
+    from autograder.grade.child import grade_in_child
     graded = grade_in_child(result.solutions_notebook, result.autograder_zip,
                             runner=choose_runner(result.autograder_zip))
     if graded.error or graded.score != graded.possible:

@@ -1,11 +1,4 @@
-"""Grade one notebook with an autograder zip in a child process (``grade_in_child``), with
-the split runner (``split_runner``) or, for plain Otter tests, through ``otter run`` (below).
-
-Otter runs the notebook in a kernel of its own, but the code that drives it (nbclient,
-Otter's runner) would still share our process: a submission that hangs the kernel, or a
-crash in Otter, would take the grader down with it. So each grading runs in a child
-process in its own session, killed with its whole process group when it runs out of
-time, and it reports back through a JSON file, never through pickles.
+"""The grading child for plain Otter tests: ``otter run`` (started by ``child.grade_in_child``).
 
 Otter's results.json gives one row per question; the child reads the per-case results
 instead, so every hidden check keeps its own points and message.
@@ -15,133 +8,16 @@ from __future__ import annotations
 
 import json
 import os
-import random
-import signal
-import subprocess
 import sys
-import tempfile
-import threading
-import time
 from pathlib import Path
 from typing import Any
 
-from autograder.data import DATASET_ENV_VAR
-from autograder.grade.sandbox import (
-    PARENT_NETNS_ENV_VAR,
-    Limits,
-    ProcessCgroup,
-    confine,
-    network_isolated,
-    network_namespace,
-)
+from autograder.grade.environment import CELL_TIMEOUT_ENV_VAR
+from autograder.grade.sandbox import network_isolated
 from autograder.grade.shipped import autograder_files, zip_manifest
 from autograder.results import CaseResult, GradingOutcome
 
 FAILURE_PREFIXES = ("CheckFailed: ", "AssertionError: ")
-# Each numeric library sizes its thread pool to the whole machine. With several submissions
-# graded at once, every kernel would start that many spinning threads and they would all
-# slow each other down, so each child gets its share of the cores instead.
-THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
-                    "NUMEXPR_NUM_THREADS", "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS")
-
-
-CELL_TIMEOUT_ENV_VAR = "AUTOGRADER_CELL_TIMEOUT"
-# A kernel that dies before answering kernel_info never ran student code: two kernels
-# started at the same moment can race for the same TCP ports. Such a start is retried.
-KERNEL_START_FAILURE = "Kernel died before replying to kernel_info"
-KERNEL_START_ATTEMPTS = 3
-
-
-RUNNERS = {"split": "autograder.grade.split_runner", "otter": "autograder.grade.otter_runner"}
-
-
-def grade_in_child(submission: Path, autograder_zip: Path, *, timeout: float | None = None,
-                     dataset: str | None = None, threads: int | None = None,
-                     limits: Limits = Limits(), runner: str = "otter") -> GradingOutcome:
-    """Grade ``submission`` (a notebook or an Otter export zip) in a child process, with the
-    split runner or ``otter run`` (``runner``, see RUNNERS).
-
-    ``threads`` caps the numeric libraries' thread pools in the child (see THREAD_VARIABLES).
-    A kernel that failed to start is started again (KERNEL_START_ATTEMPTS in all).
-    """
-    for attempt in range(1, KERNEL_START_ATTEMPTS + 1):
-        grade = _grade_once(submission, autograder_zip, timeout, dataset, threads, limits, runner)
-        if not (grade.error and KERNEL_START_FAILURE in grade.error) or attempt == KERNEL_START_ATTEMPTS:
-            return grade
-        time.sleep(random.uniform(0.5, 2.0))  # let the other kernel take its ports first
-    return grade
-
-
-def _grade_once(submission: Path, autograder_zip: Path, timeout: float | None, dataset: str | None,
-                threads: int | None, limits: Limits, runner: str) -> GradingOutcome:
-    started = time.monotonic()
-    with tempfile.TemporaryDirectory(prefix="otter-run-") as tmp:
-        report = Path(tmp) / "grade.json"
-        command = [sys.executable, "-m", RUNNERS[runner],
-                   str(Path(submission).resolve()), str(Path(autograder_zip).resolve()), str(report)]
-        env = dict(os.environ)
-        if dataset:
-            env[DATASET_ENV_VAR] = dataset
-        if threads:
-            env.update({name: str(threads) for name in THREAD_VARIABLES})
-        if limits.cell_timeout:
-            env[CELL_TIMEOUT_ENV_VAR] = str(limits.cell_timeout)
-        env[PARENT_NETNS_ENV_VAR] = network_namespace() or ""
-        returncode, output, timed_out = _run_in_own_session(command, env, tmp, timeout, limits, threads)
-        if timed_out:
-            grade = GradingOutcome(error=f"grading stopped after {timeout:g} s (time limit)", timed_out=True)
-        elif report.is_file():
-            grade = GradingOutcome.from_dict(json.loads(report.read_text()))
-        else:
-            grade = GradingOutcome(error=f"the grading process exited with code {returncode} "
-                                     f"without a result:\n{output[-2000:]}")
-    grade.seconds = time.monotonic() - started
-    grade.log = output[-20000:]
-    return grade
-
-
-# The grading children running now, so that Ctrl-C or SIGTERM of the grader can stop them
-# all (each is in a session of its own, which the terminal's Ctrl-C does not reach).
-_RUNNING: dict[int, tuple[subprocess.Popen, ProcessCgroup | None]] = {}
-_RUNNING_LOCK = threading.Lock()
-
-
-def stop_grading_children() -> int:
-    """SIGKILL every grading child of this process, with its process group and cgroup."""
-    with _RUNNING_LOCK:
-        running = list(_RUNNING.values())
-    for process, cgroup in running:
-        try:
-            os.killpg(process.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        if cgroup:
-            cgroup.kill_all()
-    return len(running)
-
-
-def _run_in_own_session(command: list[str], env: dict[str, str], cwd: str, timeout: float | None,
-                        limits: Limits, threads: int | None) -> tuple[int, str, bool]:
-    cgroup = ProcessCgroup.create(limits.max_processes, memory_mb=limits.memory_mb, cpus=threads)
-    process = subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.PIPE,
-                               stderr=subprocess.STDOUT, start_new_session=True, text=True,
-                               preexec_fn=lambda: confine(limits, cgroup))
-    with _RUNNING_LOCK:
-        _RUNNING[process.pid] = (process, cgroup)
-    try:
-        output, _ = process.communicate(timeout=timeout)
-        return process.returncode, output, False
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        if cgroup:
-            cgroup.kill_all()  # what left the process group still holds the output pipe
-        output, _ = process.communicate()
-        return -9, output or "", True
-    finally:
-        with _RUNNING_LOCK:
-            _RUNNING.pop(process.pid, None)
-        if cgroup:
-            cgroup.remove()
 
 
 # Child side ------------------------------------------------------------------------------

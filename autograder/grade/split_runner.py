@@ -36,6 +36,7 @@ import nbformat
 from autograder.checks.probing import ProbeFailure, failure_answer
 from autograder.config import ASSIGNMENTS_DIR_ENV_VAR, PACKAGE_DIR
 from autograder.data import DATASET_ENV_VAR, mnist_path
+from autograder.grade.environment import CELL_TIMEOUT_ENV_VAR, THREAD_VARIABLES
 from autograder.grade.intake import read_submitted_notebook
 from autograder.grade.jail import (
     give_folders_their_own_disks,
@@ -46,7 +47,6 @@ from autograder.grade.jail import (
     view_config,
 )
 from autograder.grade.kernel_bootstrap import SNAPSHOT_CELL, answer_cell, install_cell
-from autograder.grade.otter_runner import CELL_TIMEOUT_ENV_VAR, THREAD_VARIABLES
 from autograder.grade.sandbox import (
     Limits,
     ProcessCgroup,
@@ -368,7 +368,7 @@ def _seconds_since_this_process_started() -> float:
         return 0.0
 
 
-def _child_main(submission: str, autograder_zip: str, report: str) -> None:
+def child_main(submission: str, autograder_zip: str, report: str) -> None:
     started = time.monotonic()
     imported = _seconds_since_this_process_started()
     gain_namespace_rights()  # root without CAP_SYS_ADMIN: a user namespace of its own, where allowed
@@ -383,7 +383,7 @@ def _child_main(submission: str, autograder_zip: str, report: str) -> None:
 
 
 if __name__ == "__main__":
-    _child_main(*sys.argv[1:4])
+    child_main(*sys.argv[1:4])
     # The report is written and closed; skip the interpreter's shutdown, which with TensorFlow
     # loaded takes about a second (its threads and atexit hooks) for nothing.
     sys.stdout.flush()

@@ -1,0 +1,194 @@
+"""Grade one submission in a child process (``grade_in_child``), whichever runner judges it.
+
+The code that drives a kernel (nbclient, Otter's runner, our judges) must not share the
+grader's process: a submission that hangs its kernel, or a crash in Otter, would take the
+grader down with it. So each grading runs in a child process in its own session, confined
+(rlimits, a cgroup), killed with its whole process group and cgroup when it runs out of
+time, and it reports back through a JSON file, never through pickles.
+
+The split runner's child is forked from a *zygote* (``zygote.py``) that imported the
+judges' libraries once (Keras alone costs about 4 s of CPU per process); the child is still
+a new process per submission, in its own session, confined before it reads anything of the
+submission, and the student's code runs in the jailed kernel it starts, as before. Where a
+zygote cannot be used (a daemonic worker, such as Dask's), the child is a fresh interpreter.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from autograder.data import DATASET_ENV_VAR
+from autograder.grade import zygote
+from autograder.grade.environment import CELL_TIMEOUT_ENV_VAR, THREAD_VARIABLES
+from autograder.grade.sandbox import PARENT_NETNS_ENV_VAR, Limits, ProcessCgroup, confine, network_namespace
+from autograder.results import GradingOutcome
+
+# A kernel that dies before answering kernel_info never ran student code: two kernels
+# started at the same moment can race for the same TCP ports. Such a start is retried.
+KERNEL_START_FAILURE = "Kernel died before replying to kernel_info"
+KERNEL_START_ATTEMPTS = 3
+
+RUNNERS = {"split": "autograder.grade.split_runner", "otter": "autograder.grade.otter_runner"}
+
+
+def grade_in_child(submission: Path, autograder_zip: Path, *, timeout: float | None = None,
+                   dataset: str | None = None, threads: int | None = None,
+                   limits: Limits = Limits(), runner: str = "otter") -> GradingOutcome:
+    """Grade ``submission`` (a notebook or an Otter export zip) in a child process, with the
+    split runner or ``otter run`` (``runner``, see RUNNERS).
+
+    ``threads`` caps the numeric libraries' thread pools in the child (see THREAD_VARIABLES).
+    A kernel that failed to start is started again (KERNEL_START_ATTEMPTS in all).
+    """
+    for attempt in range(1, KERNEL_START_ATTEMPTS + 1):
+        grade = _grade_once(submission, autograder_zip, timeout, dataset, threads, limits, runner)
+        if not (grade.error and KERNEL_START_FAILURE in grade.error) or attempt == KERNEL_START_ATTEMPTS:
+            return grade
+        time.sleep(random.uniform(0.5, 2.0))  # let the other kernel take its ports first
+    return grade
+
+
+def child_environment(dataset: str | None, threads: int | None, limits: Limits) -> dict[str, str]:
+    """The grading child's environment: the grader's, with the dataset, the thread share,
+    the cell limit and the grader's network namespace (to tell whether the child left it)."""
+    env = dict(os.environ)
+    if dataset:
+        env[DATASET_ENV_VAR] = dataset
+    if threads:
+        env.update({name: str(threads) for name in THREAD_VARIABLES})
+    if limits.cell_timeout:
+        env[CELL_TIMEOUT_ENV_VAR] = str(limits.cell_timeout)
+    env[PARENT_NETNS_ENV_VAR] = network_namespace() or ""
+    return env
+
+
+def _grade_once(submission: Path, autograder_zip: Path, timeout: float | None, dataset: str | None,
+                threads: int | None, limits: Limits, runner: str) -> GradingOutcome:
+    started = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="grading-child-") as tmp:
+        report = Path(tmp) / "grade.json"
+        arguments = [str(Path(submission).resolve()), str(Path(autograder_zip).resolve()), str(report)]
+        job = ChildJob(RUNNERS[runner], arguments, child_environment(dataset, threads, limits), tmp, limits)
+        returncode, output, timed_out = _run_in_own_session(job, timeout, threads)
+        if timed_out:
+            grade = GradingOutcome(error=f"grading stopped after {timeout:g} s (time limit)", timed_out=True)
+        elif report.is_file():
+            grade = GradingOutcome.from_dict(json.loads(report.read_text()))
+        else:
+            grade = GradingOutcome(error=f"the grading process exited with code {returncode} "
+                                         f"without a result:\n{output[-2000:]}")
+    grade.seconds = time.monotonic() - started
+    grade.log = output[-20000:]
+    return grade
+
+
+@dataclass(frozen=True)
+class ChildJob:
+    """What one grading child runs: ``python -m module *arguments`` in ``cwd`` with ``env``."""
+
+    module: str
+    arguments: list[str]
+    env: dict[str, str]
+    cwd: str
+    limits: Limits
+
+    @property
+    def log(self) -> Path:
+        return Path(self.cwd) / "child.log"
+
+
+class _Child:
+    """A running grading child, however it was started: a Popen or a process forked by the zygote."""
+
+    def __init__(self, pid: int, wait: Callable[[float | None], int | None]) -> None:
+        self.pid, self._wait = pid, wait
+
+    def wait(self, timeout: float | None) -> int | None:
+        """The exit code, or None if it is still running after ``timeout``."""
+        return self._wait(timeout)
+
+    def kill(self) -> None:
+        """SIGKILL its process group (it leads a session of its own) and itself."""
+        for kill in (os.killpg, os.kill):
+            try:
+                kill(self.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+
+
+# The grading children running now, so that Ctrl-C or SIGTERM of the grader can stop them
+# all (each is in a session of its own, which the terminal's Ctrl-C does not reach).
+_RUNNING: dict[int, tuple[_Child, ProcessCgroup | None]] = {}
+_RUNNING_LOCK = threading.Lock()
+
+
+def stop_grading_children() -> int:
+    """SIGKILL every grading child of this process, with its process group and cgroup."""
+    with _RUNNING_LOCK:
+        running = list(_RUNNING.values())
+    for child, cgroup in running:
+        child.kill()
+        if cgroup:
+            cgroup.kill_all()
+    return len(running)
+
+
+def _run_in_own_session(job: ChildJob, timeout: float | None, threads: int | None) -> tuple[int, str, bool]:
+    cgroup = ProcessCgroup.create(job.limits.max_processes, memory_mb=job.limits.memory_mb, cpus=threads)
+    child = _start(job, cgroup)
+    with _RUNNING_LOCK:
+        _RUNNING[child.pid] = (child, cgroup)
+    try:
+        returncode = child.wait(timeout)
+        timed_out = returncode is None
+        if timed_out:
+            child.kill()
+            if cgroup:
+                cgroup.kill_all()  # what left the process group
+            returncode = child.wait(None)
+        return (-9 if timed_out else returncode or 0), _read_log(job.log), timed_out
+    finally:
+        with _RUNNING_LOCK:
+            _RUNNING.pop(child.pid, None)
+        if cgroup:
+            cgroup.remove()
+
+
+def _start(job: ChildJob, cgroup: ProcessCgroup | None) -> _Child:
+    if job.module == RUNNERS["split"] and zygote.usable():
+        process = zygote.fork(job, cgroup)
+
+        def wait_forked(timeout: float | None) -> int | None:
+            process.join(timeout)
+            return process.exitcode
+        assert process.pid is not None  # started
+        return _Child(process.pid, wait_forked)
+    with open(job.log, "wb") as log:
+        popen = subprocess.Popen([sys.executable, "-m", job.module, *job.arguments], cwd=job.cwd, env=job.env,
+                                 stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+                                 preexec_fn=lambda: confine(job.limits, cgroup))
+
+    def wait_popen(timeout: float | None) -> int | None:
+        try:
+            return popen.wait(timeout)
+        except subprocess.TimeoutExpired:
+            return None
+    return _Child(popen.pid, wait_popen)
+
+
+def _read_log(path: Path) -> str:
+    try:
+        return path.read_bytes()[-200_000:].decode(errors="replace")
+    except OSError:
+        return ""

@@ -1,0 +1,9 @@
+"""Settings a grading child receives through its environment (the process boundary)."""
+
+# Each numeric library sizes its thread pool to the whole machine. With several submissions
+# graded at once, every kernel would start that many spinning threads and they would all
+# slow each other down, so each child gets its share of the cores instead.
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
+                    "NUMEXPR_NUM_THREADS", "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS")
+
+CELL_TIMEOUT_ENV_VAR = "AUTOGRADER_CELL_TIMEOUT"  # seconds per notebook cell (Otter's runner)
