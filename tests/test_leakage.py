@@ -12,18 +12,18 @@ from __future__ import annotations
 import re
 import textwrap
 import time
+from functools import partial
 
 import nbformat
 import pytest
 
 import autograder.checks.leakage as leakage
-from autograder.checks.leakage import RULE_TITLES, TEST_NAMES, TRAIN_NAMES, Leak, find_leaks, find_leaks_in_notebook
+from autograder.checks.leakage import RULE_TITLES, TEST_NAMES, TRAIN_NAMES, Leak
+from autograder.checks.leakage.interpreter import Interpreter
 
-
-@pytest.fixture(autouse=True)
-def analyzer_bugs_fail_loudly(monkeypatch):
-    """In production an internal error skips one statement; here it must fail the test."""
-    monkeypatch.setattr(leakage, "_RAISE_INTERNAL_ERRORS", True)
+# In production an internal error skips one statement; here it must fail the test.
+find_leaks = partial(leakage.find_leaks, raise_internal_errors=True)
+find_leaks_in_notebook = partial(leakage.find_leaks_in_notebook, raise_internal_errors=True)
 
 
 DATA = """
@@ -873,10 +873,9 @@ def test_other_data_set_names_can_be_given():
 
 def test_internal_errors_are_contained_in_production(monkeypatch):
     """A crash on one statement loses that statement only, never the verdict."""
-    monkeypatch.setattr(leakage, "_RAISE_INTERNAL_ERRORS", False)
-    monkeypatch.setattr(leakage._Interpreter, "stmt_While", lambda self, node: 1 / 0)
+    monkeypatch.setattr(Interpreter, "stmt_While", lambda self, node: 1 / 0)
     cells = notebook("while True:\n    pass", "MLPClassifier().fit(X_test_flat, y_test)  # leak: L2")
-    assert verdicts(cells) == {("L2", 2, 1)}
+    assert {(leak.rule, leak.cell, leak.line) for leak in leakage.find_leaks(cells)} == {("L2", 2, 1)}
 
 
 # The notebook entry point and the verdict format ---------------------------------------------

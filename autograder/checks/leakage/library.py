@@ -1,0 +1,199 @@
+"""What library calls do to the values: ``fit`` trains a model (and a search's fit scores
+candidates), ``score``/``predict``/metrics measure one, a class-like call creates one, other
+calls compute from their inputs. Each call a rule may care about is reported to the rules
+with the values that reached it."""
+
+from __future__ import annotations
+
+import ast
+from typing import TYPE_CHECKING
+
+from autograder.checks.leakage import messages
+from autograder.checks.leakage.cells import constant, short_source
+from autograder.checks.leakage.events import Call, Evaluation
+from autograder.checks.leakage.values import (
+    CLASS,
+    CODE_KINDS,
+    EMPTY,
+    FUNC,
+    MODEL,
+    PRED,
+    SCORE,
+    SEARCH,
+    TEST,
+    TRAIN,
+    Atom,
+    Value,
+    anchor_order,
+    mix,
+    scores_from_predictions,
+)
+from autograder.checks.leakage.vocabulary import (
+    CROSS_VALIDATION,
+    DATA_CLASSES,
+    DESCRIBE_FUNCTIONS,
+    DESCRIBE_METHODS,
+    EVAL_PREDICT_METHODS,
+    EVAL_SCORE_METHODS,
+    FIT_METHODS,
+    FIT_RETURNS_DATA,
+    METRIC_SUFFIXES,
+    METRICS,
+    MODEL_FACTORIES,
+    MUTATING_METHODS,
+    REDUCTIONS,
+    SEARCH_CLASSES,
+)
+
+if TYPE_CHECKING:
+    from autograder.checks.leakage.interpreter import Interpreter
+
+
+class Library:
+    def __init__(self, interpreter: Interpreter):
+        self.interpreter = interpreter
+        self.listener = interpreter.listener
+
+    def call(self, call: Call) -> Value:
+        for handler in (self.call_getattr, self.call_describing, self.call_fitting, self.call_evaluating,
+                        self.call_cross_validation, self.call_metric, self.call_model_directly):
+            result = handler(call)
+            if result is not None:
+                return result
+        self.listener.on_library_call(call, self.interpreter.place())
+        self.apply_mutation(call)
+        constructed = self.call_constructor(call)
+        return constructed if constructed is not None else self.call_generic(call)
+
+    # calls that only read or describe -----------------------------------------------------------
+
+    def call_getattr(self, call: Call) -> Value | None:
+        """``getattr(data, "X_test")`` is ``data.X_test``."""
+        if call.method is not None or call.short != "getattr" or len(call.args) < 2:
+            return None
+        base, name = call.args[0][1], constant(call.args[1][0])
+        return self.interpreter.expressions.read_member(base, name) if isinstance(name, str) else None
+
+    def call_describing(self, call: Call) -> Value | None:
+        describing = call.method in DESCRIBE_METHODS if call.method else call.short in DESCRIBE_FUNCTIONS
+        return EMPTY if describing else None
+
+    def call_generic(self, call: Call) -> Value:
+        result = mix(call.receiver, *call.input_values()).drop(CODE_KINDS)
+        if self.is_scalar_reduction(call):
+            result = result.drop({TEST, TRAIN})  # X_test.max() describes the data, it is not rows
+        return result
+
+    @staticmethod
+    def is_scalar_reduction(call: Call) -> bool:
+        if call.short not in REDUCTIONS or call.keyword("axis") is not None:
+            return False
+        if call.method is not None:
+            return not call.args
+        return isinstance(call.node.func, ast.Attribute) and len(call.args) == 1
+
+    def call_constructor(self, call: Call) -> Value | None:
+        """A class-like call makes a new model (or layer, or callback): remember where, so the
+        same model can be recognised under another name and told apart from other models."""
+        if call.method is not None or call.short in DATA_CLASSES:
+            return None
+        if not (call.short[:1].isupper() or call.short in MODEL_FACTORIES):
+            return None
+        atoms = {Atom(MODEL, self.interpreter.allocation_id(call.node))}
+        if call.short.endswith("SearchCV") or call.short in SEARCH_CLASSES:
+            atoms.add(Atom(SEARCH))
+        data = mix(*call.input_values()).drop(CODE_KINDS | {MODEL})
+        return data.with_own(atoms)
+
+    def apply_mutation(self, call: Call) -> None:
+        if call.method in MUTATING_METHODS and call.receiver_node is not None:
+            added = mix(*call.input_values()).drop(CODE_KINDS)
+            self.interpreter.store_into(call.receiver_node, call.receiver.with_own(added.atoms))
+
+    # training ---------------------------------------------------------------------------------
+
+    def call_fitting(self, call: Call) -> Value | None:
+        if call.method not in FIT_METHODS:
+            return None
+        search = call.receiver.has(SEARCH) or call.method == "search"
+        self.listener.on_fit(call, search, self.interpreter.place())
+        produced = self.test_scores(call)
+        if search and produced and call.receiver_node is not None:
+            self.interpreter.store_into(call.receiver_node, call.receiver.with_own(produced))
+        if call.method in FIT_RETURNS_DATA:
+            return mix(call.receiver, *call.input_values()).drop(CODE_KINDS)
+        return call.receiver.with_own(produced)  # sklearn returns the model; Keras a History
+
+    def call_cross_validation(self, call: Call) -> Value | None:
+        if call.method is not None or call.short not in CROSS_VALIDATION:
+            return None
+        self.listener.on_cross_validation(call, self.interpreter.place())
+        return Value(frozenset(self.test_scores(call)))
+
+    def test_scores(self, call: Call) -> set[Atom]:
+        """Training on test data measures on it too (a search's best score, a fit's History,
+        cross-validation's scores): one score per call site the test data came through."""
+        cell = self.interpreter.cell
+        return {Atom(SCORE, messages.evidence(call.node, cell, anchor), anchor)
+                for _, value in call.inputs_carrying(TEST)
+                for anchor in {atom.anchor for atom in value.atoms_of(TEST)}}
+
+    # evaluation -------------------------------------------------------------------------------
+
+    def call_evaluating(self, call: Call) -> Value | None:
+        if call.method == "update_state":
+            result = self.call_metric(call, force=True)
+            assert result is not None  # forced, call_metric always gives a value
+            self.interpreter.store_into(call.receiver_node, call.receiver.with_own(result.atoms))
+            return result
+        if call.method in EVAL_SCORE_METHODS:
+            return self.evaluate(call, SCORE, call.receiver_node, call.receiver)
+        if call.method in EVAL_PREDICT_METHODS:
+            return self.evaluate(call, PRED, call.receiver_node, call.receiver)
+        return None
+
+    def call_model_directly(self, call: Call) -> Value | None:
+        """``model(X_test)`` is Keras' predict."""
+        if call.method is None and call.callee.has(MODEL) and not call.callee.has(FUNC) \
+                and not call.callee.has(CLASS):
+            return self.evaluate(call, PRED, call.node.func, call.callee)
+        return None
+
+    def call_metric(self, call: Call, force: bool = False) -> Value | None:
+        if not force and not self.is_metric(call):
+            return None
+        merged = mix(*call.input_values())
+        if merged.has(PRED) or merged.has(SCORE):  # the evaluation was where predictions were made
+            return merged.keep({SCORE}).with_own(scores_from_predictions(merged))
+        if not merged.has(TEST):
+            return EMPTY
+        others = [(node, value) for node, value in call.inputs() if not value.has(TEST)]
+        receiver_node, receiver = others[0] if others else (call.node.func, EMPTY)
+        return self.evaluate(call, SCORE, receiver_node, receiver)
+
+    @staticmethod
+    def is_metric(call: Call) -> bool:
+        if call.method is not None or call.short in CROSS_VALIDATION:
+            return False
+        dotted = f".{call.name}."
+        return (call.short in METRICS or ".metrics." in dotted or ".losses." in dotted
+                or call.short.endswith(METRIC_SUFFIXES))
+
+    def evaluate(self, call: Call, kind: str, receiver_node: ast.expr | None, receiver: Value) -> Value:
+        """Predictions or scores on test data, one per call site the test data came through;
+        the evaluation itself goes to the rules."""
+        tested = call.inputs_carrying(TEST)
+        if not tested:
+            return EMPTY
+        scopes, cell = self.interpreter.scopes, self.interpreter.cell
+        anchors = sorted({atom.anchor for _, v in tested for atom in v.atoms_of(TEST)}, key=anchor_order)
+        candidates = scopes.frame.in_multi() and scopes.varies(receiver_node)
+        evaluation = Evaluation(call, receiver_node, self.model_identity(receiver_node, receiver), tested,
+                                anchors, candidates)
+        self.listener.on_evaluation(evaluation, self.interpreter.place())
+        return Value(frozenset(Atom(kind, messages.evidence(call.node, cell, anchor), anchor) for anchor in anchors))
+
+    @staticmethod
+    def model_identity(receiver_node: ast.expr | None, receiver: Value) -> frozenset[str]:
+        models = frozenset(atom.origin for atom in receiver.atoms_of(MODEL))
+        return models or frozenset({f"expr:{short_source(receiver_node)}"})
