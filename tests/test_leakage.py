@@ -9,10 +9,15 @@ suite is pure static analysis and runs in about a second.
 
 from __future__ import annotations
 
+import json
+import os
 import re
+import subprocess
+import sys
 import textwrap
 import time
 from functools import partial
+from pathlib import Path
 
 import nbformat
 import pytest
@@ -915,6 +920,76 @@ def test_verdicts_are_sorted_and_deduplicated():
     leaks = find_leaks(cells)
     keys = [(leak.cell, leak.line, leak.rule) for leak in leaks]
     assert keys == sorted(keys) == [(1, 2, "L2"), (1, 3, "L1"), (1, 3, "L3"), (2, 1, "L4")]
+
+
+# Two verdicts of one rule on one line: only the first is kept, so which one is "first" must not
+# depend on the order of a set of strings (Python randomises string hashes per process).
+SAME_LINE_CASES = {
+    # L1: test data reaching cross_val_score through two helpers called on one line
+    "L1 cross-validation, two helpers": notebook("""
+        score = lambda X, Z: cross_val_score(MLPClassifier(), X * Z, y_train); tune = lambda X: score(X, X_test_flat); tune(X_test_flat)
+        """),
+    # L1: the lambda's own read of X_test_flat and the one handed to it, on one line (a set of
+    # None and one anchor: its order also hangs on hash(None), so it flips on fewer seeds)
+    "L1 cross-validation, helper and own read": notebook("""
+        cv = lambda X: cross_val_score(MLPClassifier(), X * X_test_flat, y_train); cv(X_test_flat)
+        """),
+    # L2: both validation keywords carry test data
+    "L2 validation_data/eval_set": notebook("""
+        fit_options = dict(validation_data=(X_test, y_test), eval_set=[(X_test, y_test)])
+        """),
+    # a name that may hold either of two helpers: both run, in some order
+    "two possible helpers": notebook("""
+        def tune_a(X):
+            return cross_val_score(MLPClassifier(), X, y_train)
+        def tune_b(X):
+            return cross_val_score(MLPClassifier(), X, y_train)
+        tune = tune_a if quick else tune_b
+        tune(X_test_flat)
+        """),
+    # one list handed to two parameters, each mutating it: which one the caller keeps
+    "one object mutated through two parameters": notebook("""
+        def collect(a, b):
+            a.append(X_test_flat)
+            b.append(1)
+        rows = []
+        collect(rows, rows)
+        MLPClassifier().fit(rows, y_train)
+        """),
+}
+
+_FIND_LEAKS_IN_A_FRESH_PROCESS = """
+import json, sys
+from autograder.checks.leakage import find_leaks
+cases = json.load(sys.stdin)
+print(json.dumps({name: [leak.describe() for leak in find_leaks(cells, raise_internal_errors=True)]
+                  for name, cells in cases.items()}))
+"""
+
+
+def test_feedback_does_not_depend_on_string_hash_randomisation():
+    root = Path(leakage.__file__).resolve().parents[3]
+    path = os.pathsep.join(filter(None, [str(root), os.environ.get("PYTHONPATH")]))
+    outputs = []
+    for seed in range(8):
+        env = {**os.environ, "PYTHONPATH": path, "PYTHONHASHSEED": str(seed)}
+        done = subprocess.run([sys.executable, "-c", _FIND_LEAKS_IN_A_FRESH_PROCESS], input=json.dumps(SAME_LINE_CASES),
+                              env=env, capture_output=True, text=True, timeout=120, check=True)
+        outputs.append(json.loads(done.stdout))
+    differing = {}
+    for name in SAME_LINE_CASES:
+        seeds_by_feedback: dict[str, list[int]] = {}
+        for seed, output in enumerate(outputs):
+            seeds_by_feedback.setdefault("\n".join(output[name]), []).append(seed)
+        if len(seeds_by_feedback) > 1:
+            differing[name] = {f"PYTHONHASHSEED in {seeds}": text for text, seeds in seeds_by_feedback.items()}
+    assert not differing, json.dumps(differing, indent=1, ensure_ascii=False)
+    feedback = outputs[0]
+    assert any(text.startswith("L1 ") and "`cross_val_score` trains" in text and "helper" not in text
+               for text in feedback["L1 cross-validation, helper and own read"])  # the line's own read first, as elsewhere
+    validation = feedback["L2 validation_data/eval_set"]
+    assert len(validation) == 1 and "— `validation_data=` receives" in validation[0]  # the keyword written first
+    assert all("helper `tune_a`" in text for text in feedback["two possible helpers"])
 
 
 def test_describe_names_rule_cell_line_code_and_explanation():

@@ -26,6 +26,7 @@ from autograder.checks.leakage.values import (
     Anchor,
     Atom,
     Value,
+    atom_order,
     join,
     mix,
     rebase,
@@ -95,7 +96,7 @@ class Calls:
                 if method is not None:
                     results.append(self.invoke_method(method, call, call.receiver, call.receiver_node))
         else:
-            for atom in call.callee.atoms:
+            for atom in sorted(call.callee.atoms, key=atom_order):  # a name may hold several: a stable order
                 if atom.kind == FUNC:
                     results.append(self.invoke(self.functions[atom.origin], call)[0])
                 elif atom.kind == CLASS:
@@ -284,8 +285,9 @@ class Calls:
         return result, bound_self
 
     def propagate_mutations(self, frame: Frame, bindings: Bindings, anchor: Anchor | None) -> None:
-        """``results.append(...)`` or ``self.x = ...`` inside a call changes the caller's object."""
-        for name in frame.mutated:
-            node = bindings.get(name, (None, None))[0]
-            if node is not None and name in frame.variables:
+        """``results.append(...)`` or ``self.x = ...`` inside a call changes the caller's object.
+        Parameters are taken in binding order, not the set's: an object handed to two of them
+        (``f(rows, rows)``) keeps what the last one left in it, on every run."""
+        for name, (node, _) in bindings.items():
+            if name in frame.mutated and node is not None and name in frame.variables:
                 self.interpreter.store_into(node, unbase(frame.variables[name], anchor))

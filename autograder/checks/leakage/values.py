@@ -68,7 +68,7 @@ class Value:
         return kind in self.kinds
 
     def atoms_of(self, kind: str) -> list[Atom]:
-        return sorted((atom for atom in self.atoms if atom.kind == kind), key=_atom_order)
+        return sorted((atom for atom in self.atoms if atom.kind == kind), key=atom_order)
 
     def flat(self) -> Value:
         return Value(self.atoms)
@@ -115,7 +115,9 @@ class Value:
 EMPTY = Value()
 
 
-def _atom_order(atom: Atom) -> tuple:
+def atom_order(atom: Atom) -> tuple:
+    """A stable order for atoms: a frozenset's own order varies from run to run, since string
+    hashes are randomised per process, and verdicts must not."""
     anchor = atom.anchor or Anchor(-1, -1, "")
     return (atom.kind, atom.origin, anchor)
 

@@ -49,7 +49,7 @@ class MultiTest(Rule):
 
     def on_cross_validation(self, call: Call, place: Place) -> None:
         for node, value in call.inputs_carrying(TEST):
-            for anchor in {atom.anchor for atom in value.atoms_of(TEST)}:
+            for anchor in sorted({atom.anchor for atom in value.atoms_of(TEST)}, key=anchor_order):
                 self.report(location(call.node, anchor, place),
                             messages.cross_validation_on_test(call, describe_data(node, value), anchor))
 

@@ -25,11 +25,11 @@ class TrainingOnTest(Rule):
             self.report_training(call, node, value, place)
 
     def on_library_call(self, call: Call, place: Place) -> None:
-        """Validation data given to anything else (a tuner, a callback's constructor...)."""
-        for keyword in VALIDATION_KEYWORDS:
-            found = call.keyword(keyword)
-            if found is not None and found[1].has(TEST):
-                self.report_training(call, found[0], found[1], place)
+        """Validation data given to anything else (a tuner, a callback's constructor...), the
+        keywords taken in the order written, as ``on_fit`` takes its inputs."""
+        for key, node, value in call.keywords:
+            if key in VALIDATION_KEYWORDS and value.has(TEST):
+                self.report_training(call, node, value, place)
 
     def report_training(self, call: Call, node: ast.expr, value: Value, place: Place) -> None:
         keyword = next((key for key, kw_node, _ in call.keywords if kw_node is node), None)
