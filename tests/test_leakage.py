@@ -435,6 +435,15 @@ TRAINING_ON_TEST = [
 
         tune(X_train, y_train, X_test, y_test)  # leak: L2
         """), id="L2-keras-helper-validation-parameters"),
+    pytest.param(notebook("""
+        def collect(a, b):
+            a.append(X_test_flat)
+            b.append(X_train_flat)
+
+        rows = []
+        collect(rows, rows)
+        MLPClassifier().fit(rows, y_train)  # leak: L2
+        """), id="L2-one-list-mutated-through-two-parameters"),
 ]
 
 SELECTION_ON_TEST = [
@@ -947,7 +956,7 @@ SAME_LINE_CASES = {
         tune = tune_a if quick else tune_b
         tune(X_test_flat)
         """),
-    # one list handed to two parameters, each mutating it: which one the caller keeps
+    # one list handed to two parameters, each mutating it: the caller keeps the join of both
     "one object mutated through two parameters": notebook("""
         def collect(a, b):
             a.append(X_test_flat)
@@ -990,6 +999,8 @@ def test_feedback_does_not_depend_on_string_hash_randomisation():
     validation = feedback["L2 validation_data/eval_set"]
     assert len(validation) == 1 and "— `validation_data=` receives" in validation[0]  # the keyword written first
     assert all("helper `tune_a`" in text for text in feedback["two possible helpers"])
+    aliased = feedback["one object mutated through two parameters"]  # the test data from `a` is not lost
+    assert len(aliased) == 1 and aliased[0].startswith("L2 training on test, cell 2 line 6: `MLPClassifier().fit(rows, y_train)`")
 
 
 def test_describe_names_rule_cell_line_code_and_explanation():

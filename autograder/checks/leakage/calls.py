@@ -286,8 +286,15 @@ class Calls:
 
     def propagate_mutations(self, frame: Frame, bindings: Bindings, anchor: Anchor | None) -> None:
         """``results.append(...)`` or ``self.x = ...`` inside a call changes the caller's object.
-        Parameters are taken in binding order, not the set's: an object handed to two of them
-        (``f(rows, rows)``) keeps what the last one left in it, on every run."""
+        One caller expression handed to several mutated parameters (``f(rows, rows)``, or
+        ``f(*args)`` filling several) receives the join of what they left in it, written once
+        where the last of them stood in binding order; other parameters are written back in
+        binding order, as before."""
+        changed: dict[str, tuple[ast.expr, list[Value]]] = {}  # the caller's expression, as dumped
         for name, (node, _) in bindings.items():
             if name in frame.mutated and node is not None and name in frame.variables:
-                self.interpreter.store_into(node, unbase(frame.variables[name], anchor))
+                key = ast.dump(node)
+                states = changed.pop(key, (node, []))[1]  # popped: re-inserted at its last position
+                changed[key] = (node, [*states, unbase(frame.variables[name], anchor)])
+        for node, states in changed.values():
+            self.interpreter.store_into(node, join(*states))
