@@ -167,13 +167,8 @@ def _run_in_own_session(job: ChildJob, timeout: float | None, threads: int | Non
 
 def _start(job: ChildJob, cgroup: ProcessCgroup | None) -> _Child:
     if job.module == RUNNERS["split"] and zygote.usable():
-        process = zygote.fork(job, cgroup)
-
-        def wait_forked(timeout: float | None) -> int | None:
-            process.join(timeout)
-            return process.exitcode
-        assert process.pid is not None  # started
-        return _Child(process.pid, wait_forked)
+        pid, parent = zygote.fork(job, cgroup)
+        return _Child(pid, lambda timeout: parent.wait(pid, timeout))
     with open(job.log, "wb") as log:
         popen = subprocess.Popen([sys.executable, "-m", job.module, *job.arguments], cwd=job.cwd, env=job.env,
                                  stdout=log, stderr=subprocess.STDOUT, start_new_session=True,

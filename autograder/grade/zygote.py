@@ -1,103 +1,261 @@
 """A zygote for the split runner's grading children: one process per grader that imports
-the judges' libraries once, and forks a fresh child for each submission.
+the judges' libraries once and forks a fresh child for each submission.
 
 A fresh interpreter per submission paid Python's start, our imports and Keras' (about 4 s
 of CPU) every time, for judging code that is the same for every student. Forking from a
-process that already imported them costs milliseconds. Nothing of a submission ever
-reaches the zygote: it imports libraries and forks; each child is still a new process, in
-a session of its own, confined (rlimits, its cgroup) before it reads the submission, and it
-starts the student's jailed kernel exactly as a fresh interpreter would. The zygote runs no
-TensorFlow operation before forking (only imports), so no thread pool is copied half-held.
+process that already imported them costs milliseconds. Nothing of a submission ever reaches
+the zygote: it imports libraries, forks on the grader's request and reports exit codes;
+each child is still a new process, in a session of its own, confined (rlimits, its cgroup)
+before it reads the submission, and it starts the student's jailed kernel exactly as a fresh
+interpreter would. The zygote runs no TensorFlow operation (imports only) and is
+single-threaded when it forks, so no lock or thread pool is copied half-held.
 
-Built on the standard library's ``forkserver``: it is started on first use with the grading
-children's thread share in its environment (the numeric libraries read it when they load),
-exits when the grader does, and its children die with it (``PR_SET_PDEATHSIG``).
+The zygote dies with the grader (``PR_SET_PDEATHSIG`` from a thread that lives as long as
+the grader's process, and end of file on its requests), and its children with it.
+
+    python -m autograder.grade.zygote      # started by Zygote.start(); JSON lines in and out
 """
 
 from __future__ import annotations
 
-import multiprocessing
+import json
 import os
+import queue
+import select
+import signal
+import subprocess
 import sys
 import threading
-from typing import TYPE_CHECKING
+from dataclasses import asdict
+from typing import IO, TYPE_CHECKING, Any
 
 from autograder.grade.environment import THREAD_VARIABLES
 
 if TYPE_CHECKING:
-    from multiprocessing.process import BaseProcess
-
     from autograder.grade.child import ChildJob
     from autograder.grade.sandbox import ProcessCgroup
 
 # what every split runner child imports: its own module (nbclient, jupyter_client, the jail)
 # and the judges' libraries; never the judges themselves, whose settings are the zip's
 PRELOAD = ("autograder.grade.split_runner", "keras", "sklearn.neural_network", "sklearn.exceptions")
-DISABLE_ENV_VAR = "AUTOGRADER_NO_ZYGOTE"  # set to 1: a fresh interpreter per child, as before
+DISABLE_ENV_VAR = "AUTOGRADER_NO_ZYGOTE"  # "1": a fresh interpreter per child, as before
+REPLY_TIMEOUT = 120.0  # seconds for the zygote to start (its imports) and fork
 
-_CONTEXT = multiprocessing.get_context("forkserver")
-_START_LOCK = threading.Lock()
-_started = False
+
+class ZygoteError(RuntimeError):
+    """The zygote could not start a child."""
 
 
 def usable() -> bool:
-    """Daemonic processes (Dask's workers) may not have children of their own through
-    multiprocessing, and a grader may opt out; both use a fresh interpreter instead."""
+    """Daemonic worker processes (Dask's) recycle their threads and processes on their own
+    terms, and a grader may opt out: both start a fresh interpreter per child instead."""
+    import multiprocessing
     return not multiprocessing.current_process().daemon and os.environ.get(DISABLE_ENV_VAR) != "1"
 
 
-def fork(job: ChildJob, cgroup: ProcessCgroup | None) -> BaseProcess:
-    """Start ``job`` (the split runner) in a child forked from the zygote."""
-    _ensure_started(job.env)
-    process = _CONTEXT.Process(target=run_child, args=(job, cgroup), name="autograder-grading-child")
-    process.start()
-    return process
+# Grader side ------------------------------------------------------------------------------
+
+class Zygote:
+    """The grader's handle on its zygote process: ``fork`` a job, ``wait`` for a child."""
+
+    def __init__(self, env: dict[str, str]) -> None:
+        self.process = _start_from_a_lasting_thread(env)
+        self._requests = threading.Lock()   # one request, one reply at a time
+        self._replies: queue.Queue[dict[str, Any]] = queue.Queue()
+        self._exits: dict[int, int] = {}
+        self._changed = threading.Condition()
+        self.dead = False
+        threading.Thread(target=self._read_messages, name="zygote-reader", daemon=True).start()
+
+    def fork(self, job: ChildJob, cgroup: ProcessCgroup | None) -> int:
+        """The pid of a new child running ``job``."""
+        request = {"module": job.module, "arguments": job.arguments, "env": job.env, "cwd": job.cwd,
+                   "limits": asdict(job.limits), "cgroup": cgroup.paths() if cgroup else None}
+        with self._requests:
+            stdin = self.process.stdin
+            assert stdin is not None
+            try:
+                stdin.write(json.dumps(request).encode() + b"\n")
+                stdin.flush()
+                reply = self._replies.get(timeout=REPLY_TIMEOUT)
+            except (OSError, queue.Empty) as error:
+                raise ZygoteError(f"the zygote did not start the child: {error!r}") from error
+        if "pid" not in reply:
+            raise ZygoteError(reply.get("error", "the zygote gave no pid"))
+        return int(reply["pid"])
+
+    def wait(self, pid: int, timeout: float | None) -> int | None:
+        """The child's exit code (negative: the signal that ended it), or None if it still runs
+        after ``timeout``. Children of a zygote that died were killed with it (-9)."""
+        with self._changed:
+            self._changed.wait_for(lambda: pid in self._exits or self.dead, timeout)
+            if pid in self._exits:
+                return self._exits.pop(pid)
+            return -signal.SIGKILL if self.dead else None
+
+    def _read_messages(self) -> None:
+        stdout = self.process.stdout
+        assert stdout is not None
+        for line in stdout:
+            message = json.loads(line)
+            if "exit" in message:
+                with self._changed:
+                    self._exits[int(message["exit"])] = int(message["code"])
+                    self._changed.notify_all()
+            else:
+                self._replies.put(message)
+        with self._changed:
+            self.dead = True
+            self._changed.notify_all()
+        self._replies.put({"error": "the zygote ended"})
+
+    @property
+    def alive(self) -> bool:
+        return not self.dead and self.process.poll() is None
 
 
-def _ensure_started(env: dict[str, str]) -> None:
-    """Start the zygote once, with the children's thread share in its environment: OpenMP and
-    OpenBLAS size their pools when they load, in the zygote, not in the child."""
-    global _started
-    with _START_LOCK:
-        if _started:
-            return
-        _CONTEXT.set_forkserver_preload(list(PRELOAD))
-        saved = {name: os.environ.get(name) for name in THREAD_VARIABLES}
-        os.environ.update({name: env[name] for name in THREAD_VARIABLES if name in env})
+def _start_from_a_lasting_thread(env: dict[str, str]) -> subprocess.Popen:
+    """Popen from a thread that never ends: ``PR_SET_PDEATHSIG`` fires when the thread that
+    started a process ends, and the batch's worker threads end with their pool."""
+    started: queue.Queue[subprocess.Popen | BaseException] = queue.Queue()
+
+    def keeper() -> None:
+        from autograder.grade.sandbox import die_with_parent
         try:
-            from multiprocessing import forkserver
-            forkserver.ensure_running()
-        finally:
-            for name, value in saved.items():
-                if value is None:
-                    os.environ.pop(name, None)
-                else:
-                    os.environ[name] = value
-        _started = True
+            started.put(subprocess.Popen([sys.executable, "-m", __name__], stdin=subprocess.PIPE,
+                                         stdout=subprocess.PIPE, env=env, start_new_session=True,
+                                         preexec_fn=die_with_parent))
+        except BaseException as error:  # noqa: BLE001 (handed to the caller)
+            started.put(error)
+            return
+        threading.Event().wait()  # keep this thread, and so the zygote, alive with the grader
+    threading.Thread(target=keeper, name="zygote-keeper", daemon=True).start()
+    result = started.get()
+    if isinstance(result, BaseException):
+        raise ZygoteError(f"the zygote could not start: {result!r}")
+    return result
 
 
-def run_child(job: ChildJob, cgroup: ProcessCgroup | None) -> None:
-    """In the forked child: become what ``python -m <runner> …`` started with Popen would be
-    (own session, the job's environment, folder and log, confined), then grade and exit
+_zygote: Zygote | None = None
+_zygote_lock = threading.Lock()
+
+
+def fork(job: ChildJob, cgroup: ProcessCgroup | None) -> tuple[int, Zygote]:
+    """Start ``job`` in a child forked from this grader's zygote (started on first use, with
+    the children's thread share in its environment: OpenMP and OpenBLAS size their pools
+    when they load, which happens in the zygote)."""
+    global _zygote
+    with _zygote_lock:
+        if _zygote is None or not _zygote.alive:
+            env = {**os.environ, **{name: job.env[name] for name in THREAD_VARIABLES if name in job.env}}
+            _zygote = Zygote(env)
+        zygote = _zygote
+    return zygote.fork(job, cgroup), zygote
+
+
+# Zygote side ------------------------------------------------------------------------------
+
+def serve(requests: IO[bytes], replies: int) -> None:
+    """Fork a child per request line; report each child's pid, and its exit code when it ends.
+    Single-threaded: a SIGCHLD wakes the loop through a pipe."""
+    wake_read, wake_write = os.pipe()
+    os.set_blocking(wake_write, False)
+    signal.set_wakeup_fd(wake_write)
+    signal.signal(signal.SIGCHLD, lambda *_: None)
+    buffered, incoming = b"", requests.fileno()
+    while True:
+        ready, _, _ = select.select([incoming, wake_read], [], [])
+        if wake_read in ready:
+            os.read(wake_read, 4096)
+        _report_exits(replies)
+        if incoming in ready:
+            chunk = os.read(incoming, 1 << 20)
+            if not chunk:
+                return  # the grader is gone; the children die with this process
+            buffered += chunk
+            while b"\n" in buffered:
+                line, buffered = buffered.split(b"\n", 1)
+                _send(replies, _fork_child(json.loads(line), (wake_read, wake_write)))
+
+
+def _fork_child(request: dict[str, Any], wake: tuple[int, int]) -> dict[str, Any]:
+    try:
+        pid = os.fork()
+    except OSError as error:
+        return {"error": f"fork failed: {error}"}
+    if pid == 0:
+        signal.set_wakeup_fd(-1)
+        for fd in wake:
+            os.close(fd)
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        _run_child(request)  # never returns
+    return {"pid": pid}
+
+
+def _report_exits(replies: int) -> None:
+    while True:
+        try:
+            pid, status = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+        _send(replies, {"exit": pid, "code": os.waitstatus_to_exitcode(status)})
+
+
+def _send(replies: int, message: dict[str, Any]) -> None:
+    data = json.dumps(message).encode() + b"\n"
+    while data:
+        data = data[os.write(replies, data):]
+
+
+def _run_child(request: dict[str, Any]) -> None:
+    """In the forked child: become what ``python -m <runner> …`` started by Popen would be (a
+    session of its own, the job's environment, folder and log, confined), then grade and exit
     without the interpreter's shutdown."""
-    from autograder.grade.sandbox import confine
-    os.setsid()
-    os.chdir(job.cwd)
-    os.environ.clear()
-    os.environ.update(job.env)
-    log = os.open(job.log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    for stream in (1, 2):
-        os.dup2(log, stream)
-    os.close(log)
     status = 1
     try:
-        confine(job.limits, cgroup)
+        from autograder.grade.sandbox import Limits, ProcessCgroup, confine
+        os.setsid()
+        os.chdir(request["cwd"])
+        os.environ.clear()
+        os.environ.update(request["env"])
+        log = os.open(os.path.join(request["cwd"], "child.log"), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        os.dup2(log, 1)
+        os.dup2(log, 2)
+        os.close(log)
+        os.close(0)
+        os.open(os.devnull, os.O_RDONLY)  # fd 0: not the zygote's requests
+        cgroup = ProcessCgroup.from_paths(request["cgroup"]) if request["cgroup"] else None
+        confine(Limits(**request["limits"]), cgroup)
+        if request["module"] != "autograder.grade.split_runner":
+            raise ZygoteError(f"the zygote runs the split runner only, not {request['module']}")
         from autograder.grade.split_runner import child_main
-        child_main(*job.arguments)
+        child_main(*request["arguments"])
         status = 0
-    except BaseException as error:  # noqa: BLE001 (reported in the log the parent reads)
+    except BaseException as error:  # noqa: BLE001 (reported in the log the grader reads)
         print(f"the grading child failed: {type(error).__name__}: {error}", file=sys.stderr)
     finally:
-        sys.stdout.flush()
-        sys.stderr.flush()
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except Exception:  # noqa: BLE001 (exiting regardless)
+                pass
         os._exit(status)
+
+
+def main() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the grader decides when children stop
+    for module in PRELOAD:
+        try:
+            __import__(module)
+        except Exception:  # noqa: BLE001 (the child that needs it reports the failure)
+            pass
+    replies = os.dup(1)
+    os.dup2(2, 1)  # a library's print must not corrupt the replies
+    serve(sys.stdin.buffer, replies)
+
+
+if __name__ == "__main__":
+    main()
