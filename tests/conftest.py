@@ -11,15 +11,19 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+
+from autograder.results import GradeRun
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("AUTOGRADER_DATASET", "digits")  # the grader's dataset, even where MNIST is cached
 
 ASSIGNMENT = "nn_foundations"
 KERAS = "keras_networks"
+ASSIGNMENTS = (ASSIGNMENT, KERAS)
 DETERMINISM_COPY = "q3_relu_forgotten"
 UNTOUCHED = "untouched_student_notebook"
 SLOW_TRAINING_CELL = "keras_training_cell_must_not_run"
@@ -65,17 +69,42 @@ def builds(dist):
 
 @pytest.fixture(scope="session")
 def built(builds):
+    """nn_foundations' build, for the tests about one build's artefacts (others use ``builds``)."""
     return builds(ASSIGNMENT)
 
 
-@pytest.fixture(scope="session")
-def keras_built(builds):
-    return builds(KERAS)
+def nn_extras(build, folder: Path) -> dict[str, Path]:
+    """nn_foundations: a duplicate of a known-wrong submission (determinism) and the untouched
+    student notebook."""
+    known_wrong = build.student_dir.parent / "known_wrong"
+    return {f"{DETERMINISM_COPY}_again": known_wrong / f"{DETERMINISM_COPY}.ipynb",
+            UNTOUCHED: build.student_dir / f"{ASSIGNMENT}.ipynb"}
 
 
-def otter_batch(build, tmp_path_factory, extra: dict[str, Path] | None = None):
+def keras_extras(build, folder: Path) -> dict[str, Path]:
+    """keras_networks: the solutions with a tagged training cell that raises at once (the
+    grader must skip it: if it ran, the feedback would name it), and the `partial` sample
+    patching Keras' count_params (it must keep its honest score)."""
+    import nbformat
+    notebook = nbformat.read(build.solutions_notebook, as_version=4)
+    training = [c for c in notebook.cells if "otter_ignore" in c.metadata.get("tags", [])]
+    training[0].source = f"raise RuntimeError({IGNORED_CELL_RAN!r})\n" + training[0].source
+    nbformat.write(notebook, folder / f"{SLOW_TRAINING_CELL}.ipynb")
+    patched = nbformat.read(SAMPLES_DIR / KERAS / "partial.ipynb", as_version=4)
+    patched.cells.append(nbformat.v4.new_code_cell(COUNT_PARAMS_PATCH))
+    nbformat.write(patched, folder / f"{PATCHES_COUNT_PARAMS}.ipynb")
+    return {SLOW_TRAINING_CELL: folder / f"{SLOW_TRAINING_CELL}.ipynb",
+            PATCHES_COUNT_PARAMS: folder / f"{PATCHES_COUNT_PARAMS}.ipynb"}
+
+
+# Each assignment's batch: the common corpus plus what only that assignment's tests need. A
+# third assignment is graded by the same fixtures (with no extras unless it adds some here).
+BATCH_EXTRAS = {ASSIGNMENT: nn_extras, KERAS: keras_extras}
+
+
+def grade_batch(build, tmp_path_factory) -> GradeRun:
     """Grade the solutions, every known-wrong and correct-style submission of the assignment,
-    its bundled sample submissions (submissions/<assignment>/) and ``extra`` through the grader."""
+    its bundled sample submissions (submissions/<assignment>/) and its extras through the grader."""
     from autograder.batch import grade_submissions
     assignment = build.assignment
     batch = tmp_path_factory.mktemp(f"batch-{assignment}")
@@ -86,7 +115,8 @@ def otter_batch(build, tmp_path_factory, extra: dict[str, Path] | None = None):
         shutil.copy(sample, batch / sample.name)
     for path in (build.student_dir.parent / "correct_styles").glob("*.ipynb"):
         shutil.copy(path, batch / path.name)
-    for name, path in (extra or {}).items():
+    extras = BATCH_EXTRAS.get(assignment, lambda build, folder: {})(build, tmp_path_factory.mktemp("extras"))
+    for name, path in extras.items():
         shutil.copy(path, batch / f"{name}.ipynb")
     out = tmp_path_factory.mktemp(f"graded-{assignment}")
     # one worker more than cores: a sample whose runaway cell waits out its 60 s limit holds a
@@ -96,43 +126,23 @@ def otter_batch(build, tmp_path_factory, extra: dict[str, Path] | None = None):
 
 
 @pytest.fixture(scope="session")
-def graded(built, tmp_path_factory):
-    """nn_foundations: the common batch, a duplicate of a known-wrong submission (determinism),
-    the untouched student notebook."""
-    known_wrong = built.student_dir.parent / "known_wrong"
-    return otter_batch(built, tmp_path_factory, {
-        f"{DETERMINISM_COPY}_again": known_wrong / f"{DETERMINISM_COPY}.ipynb",
-        UNTOUCHED: built.student_dir / f"{ASSIGNMENT}.ipynb",
-    })
+def graded_batch(builds, tmp_path_factory) -> Callable[[str], GradeRun]:
+    """The assignment's batch (``grade_batch``), graded on first use, once per session."""
+    cache: dict[str, GradeRun] = {}
+
+    def batch(assignment: str) -> GradeRun:
+        if assignment not in cache:
+            cache[assignment] = grade_batch(builds(assignment), tmp_path_factory)
+        return cache[assignment]
+    return batch
 
 
 @pytest.fixture(scope="session")
-def keras_graded(keras_built, tmp_path_factory):
-    """keras_networks: the common batch, the solutions with a tagged training cell
-    that raises at once (the grader must skip it: if it ran, the feedback would name it), and
-    the `partial` sample patching Keras' count_params (it must keep its honest score)."""
-    import nbformat
-    folder = tmp_path_factory.mktemp("keras-extra")
-    notebook = nbformat.read(keras_built.solutions_notebook, as_version=4)
-    training = [c for c in notebook.cells if "otter_ignore" in c.metadata.get("tags", [])]
-    training[0].source = f"raise RuntimeError({IGNORED_CELL_RAN!r})\n" + training[0].source
-    nbformat.write(notebook, folder / f"{SLOW_TRAINING_CELL}.ipynb")
-    patched = nbformat.read(SAMPLES_DIR / KERAS / "partial.ipynb", as_version=4)
-    patched.cells.append(nbformat.v4.new_code_cell(COUNT_PARAMS_PATCH))
-    nbformat.write(patched, folder / f"{PATCHES_COUNT_PARAMS}.ipynb")
-    return otter_batch(keras_built, tmp_path_factory, {
-        SLOW_TRAINING_CELL: folder / f"{SLOW_TRAINING_CELL}.ipynb",
-        PATCHES_COUNT_PARAMS: folder / f"{PATCHES_COUNT_PARAMS}.ipynb"})
-
-
-@pytest.fixture(scope="session")
-def results_by_name(graded):
-    return {result.submission: result for result in graded.results}
-
-
-@pytest.fixture(scope="session")
-def keras_results_by_name(keras_graded):
-    return {result.submission: result for result in keras_graded.results}
+def batch_results(graded_batch) -> Callable[[str], dict]:
+    """The assignment's batch results by submission name."""
+    def results(assignment: str) -> dict:
+        return {result.submission: result for result in graded_batch(assignment).results}
+    return results
 
 
 @pytest.fixture(scope="session")
@@ -156,18 +166,11 @@ def solution_envs(builds):
 
 
 @pytest.fixture(scope="session")
-def solution_env(solution_envs):
-    return solution_envs(ASSIGNMENT)
-
-
-@pytest.fixture(scope="session")
-def variant_scores(request):
+def variant_scores(batch_results):
     """For (assignment, known-wrong name): {check name: (question, points earned, message)},
     as the real grader scored that submission in the session's batch."""
     def scores_for(assignment: str, name: str) -> dict:
-        results = request.getfixturevalue(
-            "results_by_name" if assignment == ASSIGNMENT else "keras_results_by_name")
-        result = results[name]
+        result = batch_results(assignment)[name]
         assert result.status == "graded", f"{assignment}/{name}: {result.status}: {result.error}"
         return {case.name: (case.question, case.score, case.message) for case in result.cases}
     return scores_for

@@ -18,8 +18,8 @@ def env(solution_envs):
 
 
 @pytest.fixture(autouse=True)
-def in_the_submission_folder(keras_built, monkeypatch):
-    monkeypatch.chdir(keras_built.solutions_notebook.parent)
+def in_the_submission_folder(builds, monkeypatch):
+    monkeypatch.chdir(builds(KERAS).solutions_notebook.parent)
 
 
 def failure(env: dict, check: str) -> str:

@@ -17,6 +17,11 @@ from autograder.checks.suite import load_suite
 SUITE = load_suite(ASSIGNMENT)
 
 
+@pytest.fixture(scope="module")
+def solution_env(solution_envs):
+    return solution_envs(ASSIGNMENT)
+
+
 @pytest.fixture(autouse=True)
 def in_the_submission_folder(built, monkeypatch):
     """Checks read the submitted notebook from the working directory, as under otter."""

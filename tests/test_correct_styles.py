@@ -4,11 +4,11 @@ the real grader in the session's batches (solutions/<assignment>/correct_styles.
 from __future__ import annotations
 
 import pytest
-from conftest import ASSIGNMENT
+from conftest import ASSIGNMENTS
 
 from autograder.build.variants import correct_styles
 
-CASES = [(ASSIGNMENT, style) for style in correct_styles(ASSIGNMENT)]
+CASES = [(assignment, style) for assignment in ASSIGNMENTS for style in correct_styles(assignment)]
 
 
 def test_there_are_correct_styles_to_grade():
@@ -16,8 +16,8 @@ def test_there_are_correct_styles_to_grade():
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("assignment, style", CASES, ids=[s.name for _, s in CASES])
-def test_a_correct_style_keeps_full_marks(assignment, style, results_by_name):
-    result = results_by_name[style.name]
+@pytest.mark.parametrize("assignment, style", CASES, ids=[f"{a}/{s.name}" for a, s in CASES])
+def test_a_correct_style_keeps_full_marks(assignment, style, batch_results):
+    result = batch_results(assignment)[style.name]
     failed = {case.name: case.message for case in result.cases if not case.passed}
     assert (result.status, result.score, failed) == ("graded", result.possible, {}), style.style

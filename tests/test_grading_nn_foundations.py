@@ -15,26 +15,36 @@ from autograder.assignment import questions
 pytestmark = pytest.mark.slow
 
 
+@pytest.fixture(scope="module")
+def graded(graded_batch):
+    return graded_batch(ASSIGNMENT)
+
+
+@pytest.fixture(scope="module")
+def results(batch_results):
+    return batch_results(ASSIGNMENT)
+
+
 def question_points() -> dict[str, float]:
     return {q.name: q.points for q in questions(ASSIGNMENT) if not q.manual}
 
 
-def test_solution_scores_full_marks(results_by_name):
-    solution = results_by_name[ASSIGNMENT]
+def test_solution_scores_full_marks(results):
+    solution = results[ASSIGNMENT]
     assert solution.status == "graded", solution.message
     failed = [f"{c.question}/{c.name}: {c.message}" for c in solution.failed_cases()]
     assert not failed, "the reference solution failed checks:\n" + "\n".join(failed)
     assert solution.score == solution.possible == sum(question_points().values())
 
 
-def test_every_hidden_check_ran_on_the_solution(results_by_name):
+def test_every_hidden_check_ran_on_the_solution(results):
     from autograder.checks.suite import load_suite
-    ran = {c.name for c in results_by_name[ASSIGNMENT].cases if c.hidden}
+    ran = {c.name for c in results[ASSIGNMENT].cases if c.hidden}
     assert ran == set(load_suite(ASSIGNMENT).checks)
 
 
-def test_an_untouched_notebook_scores_zero_with_a_pointer_for_every_check(results_by_name):
-    result = results_by_name[UNTOUCHED]
+def test_an_untouched_notebook_scores_zero_with_a_pointer_for_every_check(results):
+    result = results[UNTOUCHED]
     assert result.status == "graded" and result.score == 0
     failed = result.failed_cases()
     assert {c.name for c in failed if c.points > 0} == {c.name for c in result.cases if c.points > 0}
@@ -45,18 +55,18 @@ def test_an_untouched_notebook_scores_zero_with_a_pointer_for_every_check(result
                                                          "not been fitted", "make it")), case
 
 
-def test_grading_twice_gives_the_same_score(results_by_name):
-    first, again = results_by_name[DETERMINISM_COPY], results_by_name[f"{DETERMINISM_COPY}_again"]
+def test_grading_twice_gives_the_same_score(results):
+    first, again = results[DETERMINISM_COPY], results[f"{DETERMINISM_COPY}_again"]
     assert [(c.name, c.score, c.message) for c in first.cases] == \
            [(c.name, c.score, c.message) for c in again.cases]
 
 
-def test_gradebook_has_one_row_per_submission_in_spec_columns(graded, results_by_name):
+def test_gradebook_has_one_row_per_submission_in_spec_columns(graded, results):
     with open(graded.out_dir / "gradebook.csv", newline="") as handle:
         rows = list(csv.DictReader(handle))
     names = [q.name for q in questions(ASSIGNMENT)]
     assert list(rows[0]) == ["submission", "status", "total", "possible", *names]
-    assert sorted(r["submission"] for r in rows) == sorted(results_by_name)
+    assert sorted(r["submission"] for r in rows) == sorted(results)
     solution = next(r for r in rows if r["submission"] == ASSIGNMENT)
     assert float(solution["total"]) == float(solution["possible"]) > 0
     assert solution["q6_reflection"] == "", "a manual question has no autograded score"

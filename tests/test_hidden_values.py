@@ -184,8 +184,8 @@ def test_the_search_finds_an_expected_value_when_a_message_quotes_one():
 
 @pytest.mark.slow
 @pytest.mark.parametrize("assignment", [ASSIGNMENT, KERAS])
-def test_no_known_wrong_feedback_quotes_a_hidden_expected_value(assignment, builds, request):
-    results = request.getfixturevalue("results_by_name" if assignment == ASSIGNMENT else "keras_results_by_name")
+def test_no_known_wrong_feedback_quotes_a_hidden_expected_value(assignment, builds, batch_results):
+    results = batch_results(assignment)
     build = builds(assignment)
     searched, found = 0, []
     for variant in known_wrong(assignment):
@@ -243,13 +243,13 @@ def test_the_tuning_case_is_drawn_per_submission_with_a_clear_winner_in_it():
 
 
 @pytest.mark.slow
-def test_the_grader_drew_the_tuning_case_from_the_secret_and_the_file(builds, results_by_name):
+def test_the_grader_drew_the_tuning_case_from_the_secret_and_the_file(builds, batch_results):
     """The message shows the case the submission met: the one drawn with its own salt, not the
     one the check's name alone gives (what a grader ignoring the course secret would draw)."""
     build = builds(ASSIGNMENT)
     path = build.student_dir.parent / "known_wrong" / "q5_keeps_the_worst.ipynb"
     check = load_suite(ASSIGNMENT).checks["tune_mlp_picks_the_clear_winner"]
-    message = next(c.message for c in results_by_name["q5_keeps_the_worst"].cases if c.name == check.name)
+    message = next(c.message for c in batch_results(ASSIGNMENT)["q5_keeps_the_worst"].cases if c.name == check.name)
     drawn = hidden_inputs(ASSIGNMENT, check, salt_of(build, path))
     unsalted = hidden_inputs(ASSIGNMENT, check)
     assert f"default_rng({drawn['rows_seed']})" in message, message

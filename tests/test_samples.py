@@ -9,10 +9,9 @@ from __future__ import annotations
 import csv
 
 import pytest
-from conftest import ASSIGNMENT, KERAS, SAMPLES_DIR
+from conftest import ASSIGNMENT, ASSIGNMENTS, KERAS, SAMPLES_DIR
 
 pytestmark = pytest.mark.slow
-BATCHES = {ASSIGNMENT: "results_by_name", KERAS: "keras_results_by_name"}
 
 
 def expected(assignment: str) -> dict[str, tuple[str, float]]:
@@ -20,16 +19,16 @@ def expected(assignment: str) -> dict[str, tuple[str, float]]:
         return {row["submission"]: (row["status"], float(row["total"])) for row in csv.DictReader(stream)}
 
 
-@pytest.mark.parametrize("assignment", sorted(BATCHES))
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
 def test_every_sample_has_an_expected_row_and_the_kinds_a_ta_meets(assignment):
     names = {path.stem for path in (SAMPLES_DIR / assignment).glob("*.ipynb")}
     assert names == set(expected(assignment))
     assert {"full_marks", "partial", "crashes", "broken_file", "runaway_loop"} <= names
 
 
-@pytest.mark.parametrize("assignment", sorted(BATCHES))
-def test_samples_grade_to_their_expected_status_and_total(assignment, request):
-    results = request.getfixturevalue(BATCHES[assignment])
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_samples_grade_to_their_expected_status_and_total(assignment, batch_results):
+    results = batch_results(assignment)
     got = {name: (results[name].status, results[name].score) for name in expected(assignment)}
     assert got == expected(assignment)
     full = results["full_marks"]
@@ -37,21 +36,22 @@ def test_samples_grade_to_their_expected_status_and_total(assignment, request):
     assert 0 < results["partial"].score < full.possible
 
 
-@pytest.mark.parametrize("assignment", sorted(BATCHES))
-def test_a_broken_file_is_invalid_with_a_reason(assignment, request):
-    broken = request.getfixturevalue(BATCHES[assignment])["broken_file"]
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_a_broken_file_is_invalid_with_a_reason(assignment, batch_results):
+    broken = batch_results(assignment)["broken_file"]
     assert broken.status == "invalid" and "notebook" in broken.message.lower(), broken.message
 
 
-def test_the_leaking_sample_loses_the_tuning_question_for_the_leak(results_by_name):
-    leaking = results_by_name["leaks_test_set"]
+def test_the_leaking_sample_loses_the_tuning_question_for_the_leak(batch_results):
+    leaking = batch_results(ASSIGNMENT)["leaks_test_set"]
     assert leaking.question_scores["q5_tuning"] == 0
     assert any("leaked into tuning" in case.message for case in leaking.failed_cases())
 
 
-def test_patching_keras_count_params_keeps_the_honest_score(keras_results_by_name):
+def test_patching_keras_count_params_keeps_the_honest_score(batch_results):
     """The judge counts parameters from the model's config it rebuilt, never by asking the
     student's Keras, so a patched count_params changes nothing (issue 5's corpus)."""
     from conftest import PATCHES_COUNT_PARAMS
-    patched, honest = keras_results_by_name[PATCHES_COUNT_PARAMS], keras_results_by_name["partial"]
+    results = batch_results(KERAS)
+    patched, honest = results[PATCHES_COUNT_PARAMS], results["partial"]
     assert (patched.status, patched.score) == ("graded", honest.score) == ("graded", expected(KERAS)["partial"][1])

@@ -108,7 +108,7 @@ class ChildJob:
         return Path(self.cwd) / "child.log"
 
 
-class _Child:
+class Child:
     """A running grading child, however it was started: a Popen or a process forked by the zygote."""
 
     def __init__(self, pid: int, wait: Callable[[float | None], int | None]) -> None:
@@ -129,7 +129,7 @@ class _Child:
 
 # The grading children running now, so that Ctrl-C or SIGTERM of the grader can stop them
 # all (each is in a session of its own, which the terminal's Ctrl-C does not reach).
-_RUNNING: dict[int, tuple[_Child, ProcessCgroup | None]] = {}
+_RUNNING: dict[int, tuple[Child, ProcessCgroup | None]] = {}
 _RUNNING_LOCK = threading.Lock()
 
 
@@ -146,7 +146,7 @@ def stop_grading_children() -> int:
 
 def _run_in_own_session(job: ChildJob, timeout: float | None, threads: int | None) -> tuple[int, str, bool]:
     cgroup = ProcessCgroup.create(job.limits.max_processes, memory_mb=job.limits.memory_mb, cpus=threads)
-    child = _start(job, cgroup)
+    child = start_child(job, cgroup)
     with _RUNNING_LOCK:
         _RUNNING[child.pid] = (child, cgroup)
     try:
@@ -165,10 +165,12 @@ def _run_in_own_session(job: ChildJob, timeout: float | None, threads: int | Non
             cgroup.remove()
 
 
-def _start(job: ChildJob, cgroup: ProcessCgroup | None) -> _Child:
+def start_child(job: ChildJob, cgroup: ProcessCgroup | None) -> Child:
+    """Start ``job``: forked from the zygote (the split runner, where usable), else a fresh
+    interpreter; in a session of its own, confined, in ``cgroup``."""
     if job.module == RUNNERS["split"] and zygote.usable():
         pid, parent = zygote.fork(job, cgroup)
-        return _Child(pid, lambda timeout: parent.wait(pid, timeout))
+        return Child(pid, lambda timeout: parent.wait(pid, timeout))
     with open(job.log, "wb") as log:
         popen = subprocess.Popen([sys.executable, "-m", job.module, *job.arguments], cwd=job.cwd, env=job.env,
                                  stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
@@ -179,7 +181,7 @@ def _start(job: ChildJob, cgroup: ProcessCgroup | None) -> _Child:
             return popen.wait(timeout)
         except subprocess.TimeoutExpired:
             return None
-    return _Child(popen.pid, wait_popen)
+    return Child(popen.pid, wait_popen)
 
 
 def _read_log(path: Path) -> str:

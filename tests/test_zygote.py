@@ -1,0 +1,156 @@
+"""The zygote that forks split-runner children: each child is a process of its own, in its
+own session, confined before it reads the submission, with the job's environment; and
+neither the zygote nor its children outlive the grader."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from autograder.config import setting
+from autograder.grade.child import ChildJob, child_environment, start_child
+from autograder.grade.sandbox import Limits, ProcessCgroup
+
+pytestmark = pytest.mark.slow
+ASSIGNMENT = "nn_foundations"
+MARKER = "AUTOGRADER_TEST_JOB_MARKER"
+
+
+def sleeping_notebook(build, folder: Path) -> Path:
+    """The student notebook with a first cell that sleeps: its grading child stays in the
+    student-cells phase long enough to be looked at."""
+    notebook = nbformat.read(build.student_dir / f"{ASSIGNMENT}.ipynb", as_version=4)
+    notebook.cells.insert(0, nbformat.v4.new_code_cell("import time\ntime.sleep(120)"))
+    path = folder / f"{ASSIGNMENT}.ipynb"
+    nbformat.write(notebook, path)
+    return path
+
+
+def job_for(build, folder: Path, limits: Limits) -> ChildJob:
+    submission = sleeping_notebook(build, folder)
+    env = {**child_environment("digits", 1, limits), MARKER: "the job's own"}
+    return ChildJob("autograder.grade.split_runner",
+                    [str(submission), str(build.autograder_zip), str(folder / "grade.json")], env, str(folder), limits)
+
+
+def proc_field(pid: int, name: str) -> str:
+    return Path(f"/proc/{pid}/{name}").read_text()
+
+
+def wait_until(condition, seconds: float = 30.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def test_a_forked_child_is_its_own_session_confined_in_its_cgroup_with_the_jobs_environment(builds, tmp_path):
+    build = builds(ASSIGNMENT)
+    limits = Limits.from_config(setting(ASSIGNMENT, "limits"))
+    cgroup = ProcessCgroup.create(limits.max_processes, memory_mb=limits.memory_mb, cpus=1)
+    child = start_child(job_for(build, tmp_path, limits), cgroup)
+    try:
+        assert child.pid != os.getpid()
+        session = int(proc_field(child.pid, "stat").rsplit(")", 1)[1].split()[3])
+        assert session == child.pid, "the child leads a session of its own (killed as a group)"
+        limits_text = proc_field(child.pid, "limits")
+        file_size = next(line for line in limits_text.splitlines() if line.startswith("Max file size"))
+        assert str(limits.file_size_mb << 20) in file_size, file_size
+        environment = proc_field(child.pid, "environ").split("\0")
+        assert f"{MARKER}=the job's own" in environment
+        if cgroup:
+            assert child.pid in cgroup.members()
+        assert child.wait(1.0) is None, "still grading: the notebook sleeps"
+    finally:
+        child.kill()
+        if cgroup:
+            cgroup.kill_all()
+    assert child.wait(30.0) == -signal.SIGKILL
+    if cgroup:
+        assert cgroup.members() == []
+        cgroup.remove()
+
+
+GRADER = """
+import sys, time, json
+from pathlib import Path
+sys.path.insert(0, {root!r})
+from autograder.grade.child import ChildJob, child_environment, start_child
+from autograder.grade.sandbox import Limits, ProcessCgroup
+from autograder.grade import zygote
+limits = Limits(**json.loads({limits!r}))
+job = ChildJob("autograder.grade.split_runner", {arguments!r}, child_environment("digits", 1, limits), {cwd!r}, limits)
+cgroup = ProcessCgroup.create(limits.max_processes, memory_mb=limits.memory_mb, cpus=1)
+child = start_child(job, cgroup)
+print(json.dumps({{"zygote": zygote._zygote.process.pid, "child": child.pid,
+                   "cgroup": cgroup.paths() if cgroup else None}}), flush=True)
+time.sleep(600)
+"""
+
+
+def test_the_zygote_and_the_children_it_forked_die_with_the_grader(builds, tmp_path):
+    from dataclasses import asdict
+    build = builds(ASSIGNMENT)
+    limits = Limits.from_config(setting(ASSIGNMENT, "limits"))
+    job = job_for(build, tmp_path, limits)
+    script = GRADER.format(root=str(Path(__file__).resolve().parent.parent), limits=json.dumps(asdict(limits)),
+                           arguments=job.arguments, cwd=job.cwd)
+    grader = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True,
+                              stdin=subprocess.DEVNULL)
+    try:
+        started = json.loads(grader.stdout.readline())
+        zygote_pid, child_pid = started["zygote"], started["child"]
+        assert wait_until(lambda: kernel_processes(child_pid) != []), "the child started no kernel"
+    finally:
+        grader.kill()
+        grader.wait()
+    assert wait_until(lambda: not Path(f"/proc/{zygote_pid}").exists()), "the zygote outlived the grader"
+    assert wait_until(lambda: not Path(f"/proc/{child_pid}").exists()), "the grading child outlived the grader"
+    assert wait_until(lambda: kernel_processes(child_pid) == []), "the student's kernel outlived the grader"
+    if started["cgroup"]:
+        cgroup = ProcessCgroup.from_paths(started["cgroup"])
+        assert wait_until(lambda: cgroup.members() == []), f"left running: {cgroup.members()}"
+        cgroup.remove()
+
+
+def kernel_processes(child_pid: int) -> list[int]:
+    """The processes in the cgroups the grading child made for its kernel (named after it)."""
+    from autograder.grade.sandbox import CGROUP_PARENT, CGROUP_ROOTS
+    found = []
+    for root in CGROUP_ROOTS:
+        for folder in (root / CGROUP_PARENT).glob(f"{child_pid}-*"):
+            found += [int(p) for p in _cmdline(folder / "cgroup.procs").split()]
+    return found
+
+
+def _cmdline(path: Path) -> str:
+    try:
+        return path.read_text()
+    except OSError:
+        return ""
+
+
+def test_without_a_zygote_the_child_is_a_fresh_interpreter(builds, tmp_path, monkeypatch):
+    """AUTOGRADER_NO_ZYGOTE=1 (and Dask's daemonic workers): a fresh interpreter, same contract."""
+    from autograder.grade.zygote import DISABLE_ENV_VAR
+    monkeypatch.setenv(DISABLE_ENV_VAR, "1")
+    build = builds(ASSIGNMENT)
+    limits = Limits.from_config(setting(ASSIGNMENT, "limits"))
+    child = start_child(job_for(build, tmp_path, limits), None)
+    try:
+        assert wait_until(lambda: "split_runner" in _cmdline(Path(f"/proc/{child.pid}/cmdline")), 10)
+        session = int(proc_field(child.pid, "stat").rsplit(")", 1)[1].split()[3])
+        assert session == child.pid
+    finally:
+        child.kill()
+    assert child.wait(30.0) == -signal.SIGKILL
