@@ -61,13 +61,16 @@ def test_a_forked_child_is_its_own_session_confined_in_its_cgroup_with_the_jobs_
     child = start_child(job_for(build, tmp_path, limits), cgroup)
     try:
         assert child.pid != os.getpid()
+        assert wait_until(lambda: kernel_processes(child.pid) != []), "the child started no kernel"
         session = int(proc_field(child.pid, "stat").rsplit(")", 1)[1].split()[3])
         assert session == child.pid, "the child leads a session of its own (killed as a group)"
         limits_text = proc_field(child.pid, "limits")
         file_size = next(line for line in limits_text.splitlines() if line.startswith("Max file size"))
         assert str(limits.file_size_mb << 20) in file_size, file_size
-        environment = proc_field(child.pid, "environ").split("\0")
-        assert f"{MARKER}=the job's own" in environment
+        # what the child execs (the jail and the kernel) gets the job's environment, not the zygote's
+        kernels = kernel_processes(child.pid)
+        assert any(f"{MARKER}=the job's own" in _cmdline(Path(f"/proc/{pid}/environ")).split("\0")
+                   for pid in kernels), kernels
         if cgroup:
             assert child.pid in cgroup.members()
         assert child.wait(1.0) is None, "still grading: the notebook sleeps"
