@@ -41,10 +41,28 @@ SAMPLES_DIR = Path(__file__).resolve().parent.parent / "submissions"
 # when these ran before them (no process, mount or cgroup was left behind that we could find),
 # and they depend on no fixture of the others.
 RUN_LAST = ("test_batch_grading.py",)
+# Tests that read the session's graded batches: one xdist group, so one worker grades the
+# batches once (the others would grade them again), and first, as the longest group.
+BATCH_FIXTURES = frozenset({"graded_batch", "batch_results", "variant_scores"})
+BATCH_GROUP = "graded-batches"
+
+
+def _reads_batches(item) -> bool:
+    return bool(BATCH_FIXTURES & set(getattr(item, "fixturenames", ())))
+
+
+def pytest_itemcollected(item) -> None:
+    """With pytest-xdist (``-n``, ``--dist loadgroup``, README): the batch readers in one group,
+    every other test grouped by its file, so a module's or session's expensive fixture (the toy
+    batches, the adversarial corpus, the platforms' user) is made by one worker only. Marked as
+    each test is collected: xdist reads the groups in its own collection hook."""
+    item.add_marker(pytest.mark.xdist_group(BATCH_GROUP if _reads_batches(item) else item.path.name))
 
 
 def pytest_collection_modifyitems(items: list) -> None:
-    items.sort(key=lambda item: item.path.name in RUN_LAST)  # stable: the order within each part stays
+    # stable sorts: the order within each part stays
+    items.sort(key=lambda item: item.path.name in RUN_LAST)
+    items.sort(key=lambda item: not _reads_batches(item))
 
 
 @pytest.fixture(scope="session")

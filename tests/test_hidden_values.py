@@ -169,6 +169,16 @@ def test_every_check_with_drawn_inputs_is_searched():
         assert drawn and drawn <= set(EXPECTED[assignment]), sorted(drawn - set(EXPECTED[assignment]))
 
 
+def test_a_mismatch_is_counted_never_measured():
+    """Found by this search on a drawn case: a forward pass that never added the bias returned 0
+    where Keras gives 0.6193, and "differs by up to 0.6193" quoted that hidden value."""
+    from autograder.checks.judging import mismatch_text
+    expected = np.array([[0.6193, 0.25], [0.0, 1.5]])
+    text = mismatch_text(np.zeros_like(expected), expected, 1e-3)
+    assert text == "3 of 4 values differ by more than 0.001"
+    assert not any(f"{value:.4g}" in text for value in expected.ravel() if value)
+
+
 def test_the_search_finds_an_expected_value_when_a_message_quotes_one():
     """The search itself can fail: a message in the old style, quoting the expected count."""
     check = load_suite(ASSIGNMENT).checks["mlp_param_count_matches_fitted_models"]

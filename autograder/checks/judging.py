@@ -80,8 +80,12 @@ def number_text(x: float) -> str:
     return f"{x:.4g}"
 
 
-def max_difference(a: np.ndarray, b: np.ndarray) -> float:
-    return float(np.max(np.abs(np.asarray(a, float) - np.asarray(b, float)))) if np.size(a) else 0.0
+def mismatch_text(got: np.ndarray, expected: np.ndarray, tolerance: float) -> str:
+    """How many values of a hidden case are off, never by how much: with the student's own
+    output in hand, the size of a difference gives the expected value away (where the student
+    returned 0, the largest difference *is* an expected value)."""
+    off = np.abs(np.asarray(got, float) - np.asarray(expected, float)) > tolerance
+    return f"{int(off.sum())} of {off.size} values differ by more than {tolerance:g}"
 
 
 def close(a: Any, b: Any, tolerance: float) -> bool:

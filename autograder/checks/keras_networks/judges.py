@@ -23,7 +23,7 @@ from autograder.checks.judging import (
     count,
     fail,
     grading_data,
-    max_difference,
+    mismatch_text,
     require_input_unchanged,
     returned,
 )
@@ -372,7 +372,7 @@ def invert_random_batches(inputs: dict, answers: list) -> None:
             fail(f"{call} returned shape {array.shape} and dtype {array.dtype}; keep both: "
                  f"{batch.shape}, {batch.dtype} (1 - images keeps them; .astype(images.dtype) restores the dtype).")
         if not close(array, 1 - batch, 1e-6):
-            fail(f"{call} is not 1 - images (largest difference {max_difference(array, 1 - batch):.3g}).")
+            fail(f"{call} is not 1 - images ({mismatch_text(array, 1 - batch, 1e-6)}).")
 
 
 def _augment_cases(rng: np.random.Generator) -> dict:
@@ -443,6 +443,6 @@ def layer_activations_match_reference(inputs: dict, answers: dict) -> None:
                  f"{index}'s output (one entry per image, then that layer's own output shape: "
                  "model.layers[i].output.shape without its first axis).")
         if not close(array, reference, tolerance):
-            fail(f"{call}: output {index} differs from layer {index}'s output by up to "
-                 f"{max_difference(array, reference):.3g}. Read model.layers[i].output for the first "
+            fail(f"{call}: output {index} is not layer {index}'s output "
+                 f"({mismatch_text(array, reference, tolerance)}). Read model.layers[i].output for the first "
                  "n_layers layers, in order, from the same model and images.")

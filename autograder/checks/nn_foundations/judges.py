@@ -20,7 +20,7 @@ from autograder.checks.judging import (
     count,
     fail,
     grading_data,
-    max_difference,
+    mismatch_text,
     number_text,
     require_input_unchanged,
     returned,
@@ -102,7 +102,7 @@ def _judge_unrolled_array(call: str, batch: np.ndarray, got: dict, expected: np.
         fail(f"{call} unrolled each image column by column. Unroll row by row, the way "
              "np.reshape does by default (C order): images.reshape(len(images), -1).")
     fail(f"{call} has the right shape but different values from images.reshape(len(images), -1) "
-         f"(largest difference {number_text(max_difference(array, expected))}). Keep the pixel "
+         f"({mismatch_text(array, expected, 0)}). Keep the pixel "
          "values as they are and keep them in row-major order.")
 
 
@@ -331,8 +331,8 @@ def judge_forward(inputs: dict, answers: list) -> None:
                     "the last layer." if x.ndim == 1 else "A batch gives one row per example, with "
                     "one value per unit of the last layer."))
         if not close(got, expected, tolerance):
-            fail(f"{call} differs from Keras with the same weights by up to "
-                 f"{number_text(max_difference(got, expected))}. {_forward_hint(layers, x, got)}")
+            fail(f"{call} differs from Keras with the same weights ({mismatch_text(got, expected, tolerance)}). "
+                 f"{_forward_hint(layers, x, got)}")
 
 
 @SUITE.check("q3_trace", probe="forward_outputs", inputs=one_layer_networks)
