@@ -177,7 +177,7 @@ def solution_envs(builds):
         if assignment not in cache:
             build = builds(assignment)
             cache[assignment] = {}
-            run_cells(nbformat.read(build.solutions_notebook, as_version=4).cells, cache[assignment],
+            run_cells(nbformat.read(build.solutions_notebook, as_version=4), cache[assignment],
                       build.solutions_notebook.parent)
         return cache[assignment]
     return env_for
@@ -216,21 +216,16 @@ def check_failure(env: dict, assignment: str, check: str) -> str:
     return str(caught.value)
 
 
-def run_cells(cells, env: dict, cwd: Path) -> None:
-    """Execute the cells grading would run, in ``env``, in ``cwd``."""
+def run_cells(notebook, env: dict, cwd: Path) -> None:
+    """Execute the cells grading runs (production's own selection, ``notebook_code_cells``) in
+    ``env``, in ``cwd``, less Otter's set-up cell (``import otter``: it needs the kernel Otter
+    starts, and no check here calls the grader)."""
+    from autograder.grade.student_kernel import notebook_code_cells
     previous = os.getcwd()
     os.chdir(cwd)
     try:
-        for cell in cells:
-            if _runs_when_graded(cell):
-                exec(compile(cell.source, "<notebook cell>", "exec"), env)
+        for cell in notebook_code_cells(notebook):
+            if "import otter" not in cell.source:
+                exec(compile(cell.source, f"<notebook {cell.label}>", "exec"), env)
     finally:
         os.chdir(previous)
-
-
-def _runs_when_graded(cell) -> bool:
-    """Code cells, less Otter's own (they need a kernel Otter set up) and those tagged
-    ``otter_ignore`` (students' training cells, which grading skips)."""
-    if cell.cell_type != "code" or "otter_ignore" in cell.metadata.get("tags", []):
-        return False
-    return not any(line.strip().startswith(("grader.", "import otter")) for line in cell.source.splitlines())
