@@ -25,6 +25,7 @@ import select
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 from dataclasses import asdict
 from typing import IO, TYPE_CHECKING, Any
@@ -59,7 +60,10 @@ class Zygote:
     """The grader's handle on its zygote process: ``fork`` a job, ``wait`` for a child."""
 
     def __init__(self, env: dict[str, str]) -> None:
-        self.process = _start_from_a_lasting_thread(env)
+        # its own output (libraries' import noise) goes to a private log, not the TA's terminal
+        descriptor, self.log = tempfile.mkstemp(prefix="autograder-zygote-", suffix=".log")
+        with os.fdopen(descriptor, "wb") as log:
+            self.process = _start_from_a_lasting_thread(env, log)
         self._requests = threading.Lock()   # one request, one reply at a time
         self._replies: queue.Queue[dict[str, Any]] = queue.Queue()
         self._exits: dict[int, int] = {}
@@ -79,9 +83,9 @@ class Zygote:
                 stdin.flush()
                 reply = self._replies.get(timeout=REPLY_TIMEOUT)
             except (OSError, queue.Empty) as error:
-                raise ZygoteError(f"the zygote did not start the child: {error!r}") from error
+                raise ZygoteError(f"the zygote did not start the child ({error!r}); see {self.log}") from error
         if "pid" not in reply:
-            raise ZygoteError(reply.get("error", "the zygote gave no pid"))
+            raise ZygoteError(f"{reply.get('error', 'the zygote gave no pid')}; see {self.log}")
         return int(reply["pid"])
 
     def wait(self, pid: int, timeout: float | None) -> int | None:
@@ -114,7 +118,7 @@ class Zygote:
         return not self.dead and self.process.poll() is None
 
 
-def _start_from_a_lasting_thread(env: dict[str, str]) -> subprocess.Popen:
+def _start_from_a_lasting_thread(env: dict[str, str], log: IO[bytes]) -> subprocess.Popen:
     """Popen from a thread that never ends: ``PR_SET_PDEATHSIG`` fires when the thread that
     started a process ends, and the batch's worker threads end with their pool."""
     started: queue.Queue[subprocess.Popen | BaseException] = queue.Queue()
@@ -123,8 +127,8 @@ def _start_from_a_lasting_thread(env: dict[str, str]) -> subprocess.Popen:
         from autograder.grade.sandbox import die_with_parent
         try:
             started.put(subprocess.Popen([sys.executable, "-m", __name__], stdin=subprocess.PIPE,
-                                         stdout=subprocess.PIPE, env=env, start_new_session=True,
-                                         preexec_fn=die_with_parent))
+                                         stdout=subprocess.PIPE, stderr=log, env=env,
+                                         start_new_session=True, preexec_fn=die_with_parent))
         except BaseException as error:  # noqa: BLE001 (handed to the caller)
             started.put(error)
             return
