@@ -15,6 +15,7 @@ from typing import Any, NoReturn
 
 import numpy as np
 
+from autograder.checks.probing import Outcome
 from autograder.config import setting
 from autograder.data import DATASET_ENV_VAR, Dataset, load_dataset
 
@@ -44,7 +45,7 @@ def fail(message: str) -> NoReturn:
     raise CheckFailed(message)
 
 
-def returned(outcome: dict[str, Any], call: str) -> Any:
+def returned(outcome: Outcome, call: str) -> Any:
     """The value a student call produced, or a failure saying what went wrong with it."""
     if outcome.get("ok"):
         return outcome["value"]
@@ -58,7 +59,7 @@ def returned(outcome: dict[str, Any], call: str) -> Any:
          "the full traceback, and fix the line it points to.")
 
 
-def require_input_unchanged(outcome: dict[str, Any], original: np.ndarray, call: str,
+def require_input_unchanged(outcome: Outcome, original: np.ndarray, call: str,
                             advice: str) -> None:
     """Fail if the student's function modified the array it was given (see
     ``probing.attempt_on_copy``): callers keep using their data after the call."""

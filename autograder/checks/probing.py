@@ -15,12 +15,41 @@ from __future__ import annotations
 
 import traceback
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, TypedDict
 
 import numpy as np
 
 Env = Mapping[str, Any]
-Outcome = dict[str, Any]
+
+
+class Outcome(TypedDict, total=False):
+    """What one call of student code produced, as a probe sends it to the judge
+    (``judging.returned`` reads it)."""
+
+    ok: bool          # it returned, and its value converted
+    value: Any        # the converted value, when ok
+    raised: bool      # it raised (otherwise its value could not be converted)
+    error: str        # the exception, or why the value could not be converted
+    where: str        # the notebook line that raised
+    missing: bool     # the variable is not defined (value_outcome)
+    input_after: Any  # attempt_on_copy: the argument as the call left it
+    labels_after: Any  # a call on (images, labels): the labels as the call left them
+
+
+def gave(value: Any) -> Outcome:
+    return {"ok": True, "value": value}
+
+
+def raised(error: BaseException) -> Outcome:
+    return {"ok": False, "raised": True, "error": _exception_text(error), "where": _student_frame(error)}
+
+
+def unusable(message: str, *, missing: bool = False) -> Outcome:
+    """A value the probe cannot hand over (wrong type, not defined), with why."""
+    outcome: Outcome = {"ok": False, "raised": False, "error": message, "where": ""}
+    if missing:
+        outcome["missing"] = True
+    return outcome
 
 
 class ProbeFailure(Exception):
@@ -70,12 +99,11 @@ def attempt(function: Callable[..., Any], *args: Any, convert: Callable[[Any], A
     try:
         result = function(*args, **kwargs)
     except Exception as error:  # student code may raise anything
-        return {"ok": False, "raised": True, "error": _exception_text(error),
-                "where": _student_frame(error)}
+        return raised(error)
     try:
-        return {"ok": True, "value": convert(result)}
+        return gave(convert(result))
     except ProbeFailure as failure:
-        return {"ok": False, "raised": False, "error": str(failure), "where": ""}
+        return unusable(str(failure))
 
 
 def attempt_on_copy(function: Callable[..., Any], array: Any,
@@ -132,11 +160,11 @@ def value_outcome(env: Env, name: str, convert: Callable[[Any], Any]) -> Outcome
     try:
         value = student_value(env, name)
     except ProbeFailure as failure:
-        return {"ok": False, "raised": False, "error": str(failure), "where": "", "missing": True}
+        return unusable(str(failure), missing=True)
     try:
-        return {"ok": True, "value": convert(value)}
+        return gave(convert(value))
     except ProbeFailure as failure:
-        return {"ok": False, "raised": False, "error": str(failure), "where": ""}
+        return unusable(str(failure))
 
 
 def _exception_text(error: BaseException) -> str:

@@ -27,6 +27,7 @@ from autograder.checks.judging import (
     require_input_unchanged,
     returned,
 )
+from autograder.checks.probing import Outcome
 from autograder.checks.suite import Suite
 from autograder.config import setting, threshold
 from autograder.data import IMAGE_SHAPE
@@ -181,7 +182,7 @@ LESSON_CNN = TrainedArchitecture("build_cnn", lesson_cnn, "the lesson CNN", "cnn
 REFERENCE_ARCHITECTURES = (MLP_16X16, LESSON_CNN)
 
 
-def _student_summary(answers: dict, function: str):
+def _student_summary(answers: Outcome, function: str):
     from autograder.checks.models import UnsafeModelError, summarize_config
     config = returned(answers, f"{function}()")["config"]
     try:
@@ -190,7 +191,7 @@ def _student_summary(answers: dict, function: str):
         fail(f"{function}() returned a model the grader refuses to rebuild: {error}")
 
 
-def judge_architecture(architecture: TrainedArchitecture, answers: dict) -> None:
+def judge_architecture(architecture: TrainedArchitecture, answers: Outcome) -> None:
     """The student's model against the prompt's, layer by layer; the first mismatch explained."""
     from autograder.checks.models import compare
     function = architecture.function
@@ -200,7 +201,7 @@ def judge_architecture(architecture: TrainedArchitecture, answers: dict) -> None
         fail(f"{function}(): {problem}\n\nYour model, layer by layer:\n{summary.table()}")
 
 
-def judge_accuracy(architecture: TrainedArchitecture, answers: dict) -> None:
+def judge_accuracy(architecture: TrainedArchitecture, answers: Outcome) -> None:
     """The student's architecture trained by the grader, with the grader's budget and seed."""
     from autograder.checks.models import compare
     function = architecture.function
@@ -228,22 +229,22 @@ def judge_accuracy(architecture: TrainedArchitecture, answers: dict) -> None:
 
 
 @SUITE.check("q1_keras_mlp", probe="model_config", inputs=MLP_16X16.inputs)
-def mlp_16x16_architecture(inputs: dict, answers: dict) -> None:
+def mlp_16x16_architecture(inputs: dict, answers: Outcome) -> None:
     judge_architecture(MLP_16X16, answers)
 
 
 @SUITE.check("q1_keras_mlp", probe="model_config", inputs=MLP_16X16.inputs)
-def mlp_16x16_trains_to_accuracy(inputs: dict, answers: dict) -> None:
+def mlp_16x16_trains_to_accuracy(inputs: dict, answers: Outcome) -> None:
     judge_accuracy(MLP_16X16, answers)
 
 
 @SUITE.check("q3_cnn", probe="model_config", inputs=LESSON_CNN.inputs)
-def cnn_architecture(inputs: dict, answers: dict) -> None:
+def cnn_architecture(inputs: dict, answers: Outcome) -> None:
     judge_architecture(LESSON_CNN, answers)
 
 
 @SUITE.check("q3_cnn", probe="model_config", inputs=LESSON_CNN.inputs)
-def cnn_trains_to_accuracy(inputs: dict, answers: dict) -> None:
+def cnn_trains_to_accuracy(inputs: dict, answers: Outcome) -> None:
     judge_accuracy(LESSON_CNN, answers)
 
 
@@ -389,7 +390,7 @@ def augment_with_inverted_random_batches(inputs: dict, answers: list) -> None:
         X, y = case["X"], case["y"]
         call = f"augment_with_inverted(X, y) with {len(X)} images"
         got = returned(outcome, call)
-        if not (np.array_equal(outcome["X_after"], X) and np.array_equal(outcome["y_after"], y)):
+        if not (np.array_equal(outcome["input_after"], X) and np.array_equal(outcome["labels_after"], y)):
             fail(f"{call} changed X or y; build new arrays (np.concatenate does).")
         X_aug, y_aug = got["X"]["array"], got["y"]["array"]
         expected_X, expected_y = np.concatenate([X, 1 - X]), np.concatenate([y, y])
@@ -429,7 +430,7 @@ def reference_activations(problem: dict) -> list[np.ndarray]:
 
 
 @SUITE.check("q5_activations", probe="activation_results", inputs=_activation_problem)
-def layer_activations_match_reference(inputs: dict, answers: dict) -> None:
+def layer_activations_match_reference(inputs: dict, answers: Outcome) -> None:
     call = f"layer_activations(model, images, {inputs['n_layers']})"
     got = returned(answers, call)
     expected = reference_activations(inputs)

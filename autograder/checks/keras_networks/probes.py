@@ -12,6 +12,7 @@ import numpy as np
 
 from autograder.checks.probing import (
     Env,
+    Outcome,
     ProbeFailure,
     as_array,
     as_number,
@@ -22,38 +23,38 @@ from autograder.checks.probing import (
 )
 
 
-def model_config(env: Env, inputs: dict) -> dict:
+def model_config(env: Env, inputs: dict) -> Outcome:
     """The architecture a ``build_…`` function returns, as Keras' JSON config."""
     return attempt(student_function(env, inputs["function"]), convert=as_model_json)
 
 
-def param_counts(env: Env, inputs: dict) -> list[dict]:
+def param_counts(env: Env, inputs: dict) -> list[Outcome]:
     function = student_function(env, inputs["function"])
     return [attempt(function, *_arguments(case), convert=as_number) for case in inputs["cases"]]
 
 
-def course_totals(env: Env, inputs: None) -> dict[str, dict]:
+def course_totals(env: Env, inputs: None) -> dict[str, Outcome]:
     names = ("lesson_cnn_params", "portfolio_cnn_params", "wide_mlp_params", "deep_mlp_params")
     return {name: value_outcome(env, name, as_number) for name in names}
 
 
-def invert_results(env: Env, inputs: dict) -> list[dict]:
+def invert_results(env: Env, inputs: dict) -> list[Outcome]:
     invert = student_function(env, "invert")
     return [attempt_on_copy(invert, batch, convert=as_array) for batch in inputs["batches"]]
 
 
-def augment_results(env: Env, inputs: dict) -> list[dict]:
+def augment_results(env: Env, inputs: dict) -> list[Outcome]:
     augment = student_function(env, "augment_with_inverted")
     results = []
     for case in inputs["cases"]:
         X, y = np.array(case["X"], copy=True), np.array(case["y"], copy=True)
         outcome = attempt(augment, X, y, convert=as_array_pair)
-        outcome.update({"X_after": X, "y_after": y})
+        outcome["input_after"], outcome["labels_after"] = X, y
         results.append(outcome)
     return results
 
 
-def activation_results(env: Env, inputs: dict) -> dict:
+def activation_results(env: Env, inputs: dict) -> Outcome:
     """The student's ``layer_activations`` on a model the grader chose (config + weights)."""
     import keras
     layer_activations = student_function(env, "layer_activations")

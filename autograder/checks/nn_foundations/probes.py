@@ -16,6 +16,7 @@ import numpy as np
 
 from autograder.checks.probing import (
     Env,
+    Outcome,
     ProbeFailure,
     as_array,
     as_number,
@@ -37,12 +38,12 @@ SUBMISSION_PROBES = ("notebook_cells",)
 
 # q1_vectorize ---------------------------------------------------------------------------
 
-def unrolled_lengths(env: Env, inputs: dict) -> list[dict]:
+def unrolled_lengths(env: Env, inputs: dict) -> list[Outcome]:
     unrolled_length = student_function(env, "unrolled_length")
     return [attempt(unrolled_length, tuple(shape), convert=as_number) for shape in inputs["shapes"]]
 
 
-def unroll_results(env: Env, inputs: dict) -> list[dict]:
+def unroll_results(env: Env, inputs: dict) -> list[Outcome]:
     """The student's ``unroll`` on each batch, and each batch as it was left afterwards."""
     unroll = student_function(env, "unroll")
     return [attempt_on_copy(unroll, batch, convert=as_array) for batch in inputs["batches"]]
@@ -50,18 +51,18 @@ def unroll_results(env: Env, inputs: dict) -> list[dict]:
 
 # q2_hyperparameters ---------------------------------------------------------------------
 
-def term_sets(env: Env, inputs: None) -> dict[str, dict]:
+def term_sets(env: Env, inputs: None) -> dict[str, Outcome]:
     return {name: value_outcome(env, name, as_strings) for name in ("hyperparameters", "parameters")}
 
 
 # q3_trace -------------------------------------------------------------------------------
 
-def traced_values(env: Env, inputs: None) -> dict[str, dict]:
+def traced_values(env: Env, inputs: None) -> dict[str, Outcome]:
     names = ("tiny_hidden_pre", "tiny_hidden", "tiny_output")
     return {name: value_outcome(env, name, as_numbers) for name in names}
 
 
-def forward_outputs(env: Env, inputs: dict) -> list[dict]:
+def forward_outputs(env: Env, inputs: dict) -> list[Outcome]:
     forward = student_function(env, "forward")
     results = []
     for case in inputs["cases"]:
@@ -73,7 +74,7 @@ def forward_outputs(env: Env, inputs: dict) -> list[dict]:
 
 # q4_mlp ---------------------------------------------------------------------------------
 
-def mlp_param_counts(env: Env, inputs: dict) -> list[dict]:
+def mlp_param_counts(env: Env, inputs: dict) -> list[Outcome]:
     mlp_param_count = student_function(env, "mlp_param_count")
     return [attempt(mlp_param_count, case["n_inputs"], tuple(case["hidden_layer_sizes"]),
                     case["n_outputs"], convert=as_number) for case in inputs["cases"]]
@@ -85,7 +86,7 @@ def mlp_16x16_summary(env: Env, inputs: None) -> dict:
 
 # q5_tuning ------------------------------------------------------------------------------
 
-def tuning_runs(env: Env, inputs: dict) -> dict[str, dict]:
+def tuning_runs(env: Env, inputs: dict) -> dict[str, Outcome]:
     """``tune_mlp`` on hidden data twice: as is, then with the test set blanked out.
 
     A tuning function that never reads the test set answers the same both times (both
