@@ -157,3 +157,23 @@ def test_without_a_zygote_the_child_is_a_fresh_interpreter(builds, tmp_path, mon
     finally:
         child.kill()
     assert child.wait(30.0) == -signal.SIGKILL
+
+
+def test_a_zygote_that_cannot_fork_costs_speed_never_a_grade(builds, tmp_path, monkeypatch):
+    """If the zygote cannot start a child, the submission gets a fresh interpreter, and its log
+    says why."""
+    from autograder.grade import zygote
+
+    def refuse(job, cgroup):
+        raise zygote.ZygoteError("the zygote ended")
+    monkeypatch.setattr(zygote, "fork", refuse)
+    build = builds(ASSIGNMENT)
+    limits = Limits.from_config(setting(ASSIGNMENT, "limits"))
+    job = job_for(build, tmp_path, limits)
+    child = start_child(job, None)
+    try:
+        assert wait_until(lambda: "split_runner" in _cmdline(Path(f"/proc/{child.pid}/cmdline")), 10)
+        assert "the zygote ended; this submission was graded by a fresh interpreter" in job.log.read_text()
+    finally:
+        child.kill()
+    assert child.wait(30.0) == -signal.SIGKILL

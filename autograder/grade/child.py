@@ -168,10 +168,16 @@ def _run_in_own_session(job: ChildJob, timeout: float | None, threads: int | Non
 def start_child(job: ChildJob, cgroup: ProcessCgroup | None) -> Child:
     """Start ``job``: forked from the zygote (the split runner, where usable), else a fresh
     interpreter; in a session of its own, confined, in ``cgroup``."""
+    note = b""
     if job.module == RUNNERS["split"] and zygote.usable():
-        pid, parent = zygote.fork(job, cgroup)
-        return Child(pid, lambda timeout: parent.wait(pid, timeout))
+        try:
+            pid, parent = zygote.fork(job, cgroup)
+            return Child(pid, lambda timeout: parent.wait(pid, timeout))
+        except zygote.ZygoteError as error:  # a zygote that cannot fork costs speed, never a grade
+            note = f"{error}; this submission was graded by a fresh interpreter\n".encode()
     with open(job.log, "wb") as log:
+        log.write(note)
+        log.flush()
         popen = subprocess.Popen([sys.executable, "-m", job.module, *job.arguments], cwd=job.cwd, env=job.env,
                                  stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
                                  preexec_fn=lambda: confine(job.limits, cgroup))
