@@ -177,3 +177,21 @@ def test_a_zygote_that_cannot_fork_costs_speed_never_a_grade(builds, tmp_path, m
     finally:
         child.kill()
     assert child.wait(30.0) == -signal.SIGKILL
+
+
+def test_the_zygotes_log_is_removed_when_the_grader_ends_normally(builds, tmp_path):
+    """A TA grades many times a term: a grader that ends normally leaves no zygote log behind
+    (it is kept only when a fork failed, since the error names it)."""
+    from dataclasses import asdict
+    build = builds(ASSIGNMENT)
+    limits = Limits.from_config(setting(ASSIGNMENT, "limits"))
+    job = job_for(build, tmp_path, limits)
+    script = GRADER.format(root=str(Path(__file__).resolve().parent.parent), limits=json.dumps(asdict(limits)),
+                           arguments=job.arguments, cwd=job.cwd).replace(
+        "time.sleep(600)", "print(zygote._zygote.log, flush=True)\nchild.kill()\nchild.wait(30)\n"
+                           "cgroup and cgroup.kill_all()")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120,
+                          stdin=subprocess.DEVNULL)
+    assert done.returncode == 0, done.stderr[-2000:]
+    log = Path(done.stdout.splitlines()[1])
+    assert log.name.startswith("autograder-zygote-") and not log.exists()

@@ -18,6 +18,7 @@ the grader's process, and end of file on its requests), and its children with it
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import queue
@@ -62,6 +63,8 @@ class Zygote:
     def __init__(self, env: dict[str, str]) -> None:
         # its own output (libraries' import noise) goes to a private log, not the TA's terminal
         descriptor, self.log = tempfile.mkstemp(prefix="autograder-zygote-", suffix=".log")
+        self.failed = False  # the log is kept only when a fork failed (the error names it)
+        atexit.register(self._forget_log)
         with os.fdopen(descriptor, "wb") as log:
             self.process = _start_from_a_lasting_thread(env, log)
         self._requests = threading.Lock()   # one request, one reply at a time
@@ -83,8 +86,10 @@ class Zygote:
                 stdin.flush()
                 reply = self._replies.get(timeout=REPLY_TIMEOUT)
             except (OSError, queue.Empty) as error:
+                self.failed = True
                 raise ZygoteError(f"the zygote did not start the child ({error!r}); see {self.log}") from error
         if "pid" not in reply:
+            self.failed = True
             raise ZygoteError(f"{reply.get('error', 'the zygote gave no pid')}; see {self.log}")
         return int(reply["pid"])
 
@@ -112,6 +117,13 @@ class Zygote:
             self.dead = True
             self._changed.notify_all()
         self._replies.put({"error": "the zygote ended"})
+
+    def _forget_log(self) -> None:
+        if not self.failed:
+            try:
+                os.unlink(self.log)
+            except OSError:
+                pass
 
     @property
     def alive(self) -> bool:
