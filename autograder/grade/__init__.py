@@ -2,8 +2,10 @@
 
 * ``split_runner``: the student's kernel (``student_kernel``, jailed by ``jail``, confined by
   ``sandbox``) only answers probes; the judges run in the grading child;
-* ``otter_runner``: plain Otter tests through ``otter run``, and ``grade_in_child``, which
-  starts either runner in a child process of its own;
+* ``otter_runner``: plain Otter tests through ``otter run``;
+* ``child``: ``grade_in_child``, which starts either runner in a confined child process of its
+  own, the split runner's forked from the ``zygote`` (Keras and scikit-learn imported once);
+* ``shipped``: what an autograder zip carries for the runners (manifest, grading.toml, secret);
 * ``intake``: what a submitted file is, and whether it can be graded;
 * ``results``: a ``SubmissionResult`` from what grading produced.
 
