@@ -59,6 +59,9 @@ class Question:
 class Manifest:
     assignment: str
     questions: tuple[Question, ...] = field(default_factory=tuple)
+    # the libraries the judges import (their suite's ``preload``): a grader's zygote imports
+    # them once, so that no grading child pays for them; the build fills it in
+    preload: tuple[str, ...] = ()
 
     def question(self, name: str) -> Question:
         return next(question for question in self.questions if question.name == name)
@@ -82,11 +85,12 @@ class Manifest:
     def autograded_points(self) -> float:
         return sum(question.points for question in self.questions if not question.manual)
 
-    def with_gates(self, gates: dict[str, list[str]]) -> Manifest:
-        """The manifest with each question's gate checks (as the judges registered them)."""
+    def with_judges(self, gates: dict[str, list[str]], preload: tuple[str, ...]) -> Manifest:
+        """The manifest with what only the judges know: each question's gate checks and the
+        libraries they import."""
         return Manifest(self.assignment, tuple(
             Question(q.name, q.points, q.manual, q.cases, tuple(gates.get(q.name, ())))
-            for q in self.questions))
+            for q in self.questions), tuple(preload))
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=1)
@@ -97,7 +101,7 @@ class Manifest:
         return cls(data["assignment"], tuple(
             Question(q["name"], float(q["points"]), bool(q["manual"]),
                      tuple(TestCase(**case) for case in q["cases"]), tuple(q.get("gates", ())))
-            for q in data["questions"]))
+            for q in data["questions"]), tuple(data.get("preload", ())))
 
 
 def read_manifest(master: Path) -> Manifest:

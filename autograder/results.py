@@ -42,6 +42,7 @@ class GradingOutcome:
     protections: list[str] = field(default_factory=list)  # split runner: what held the kernel
     limits_reached: list[str] = field(default_factory=list)  # split runner: from the cgroups' counters
     phases: dict[str, float] = field(default_factory=dict)  # split runner: seconds per phase (profiling)
+    dataset: dict[str, Any] = field(default_factory=dict)  # split runner: the summary of the data judged on
 
     def failure_summary(self) -> str:
         if self.error:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import json
+from pathlib import Path
 
 import pytest
 from conftest import ASSIGNMENT, DETERMINISM_COPY, UNTOUCHED
@@ -82,6 +83,24 @@ def test_results_json_follows_gradescope_schema_and_records_the_dataset(graded):
     dataset = data["extra_data"]["dataset"]
     assert dataset["name"] == "digits" and dataset["n_train"] + dataset["n_test"] == 1797
     assert "split" in dataset
+
+
+def test_every_result_records_the_data_the_grading_child_judged_on(results, monkeypatch):
+    """The child reports the summary of the data its judges loaded; the batch uses it rather
+    than load the data again itself (a second of scikit-learn's import per command)."""
+    from autograder.data import load_dataset
+    from autograder.grade import results as grade_results
+    from autograder.grade.intake import Submission
+    from autograder.results import GradingOutcome
+    digits = load_dataset("digits", verbose=False).summary()
+    assert all(r.dataset == digits for r in results.values() if r.status == "graded")
+
+    def must_not_load(name):
+        raise AssertionError(f"the batch loaded {name} although the child reported its summary")
+    monkeypatch.setattr(grade_results, "dataset_summary", must_not_load)
+    reported = GradingOutcome(dataset={**digits, "n_train": 7})
+    submission = Submission(path=Path("x.ipynb"), name="x")
+    assert grade_results.from_grading(ASSIGNMENT, submission, reported, "digits").dataset["n_train"] == 7
 
 
 def test_feedback_says_what_to_change(graded):

@@ -39,7 +39,9 @@ def test_the_shipped_manifest_names_the_test_functions_otter_wrote(assignment, b
     shipped = zip_manifest(autograder_files(zip_path))
     assert shipped is not None, f"the {assignment} zip has no {MANIFEST_FILE}"
     assert shipped.test_functions() == otter_test_functions(zip_path)
-    assert shipped == read_manifest(master_of(assignment)).with_gates(load_suite(assignment).gates)
+    suite = load_suite(assignment)
+    assert shipped == read_manifest(master_of(assignment)).with_judges(suite.gates, suite.preload)
+    assert shipped.preload and set(shipped.preload) == set(suite.preload)  # what the zygote imports
 
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)

@@ -195,3 +195,35 @@ def test_the_zygotes_log_is_removed_when_the_grader_ends_normally(builds, tmp_pa
     assert done.returncode == 0, done.stderr[-2000:]
     log = Path(done.stdout.splitlines()[1])
     assert log.name.startswith("autograder-zygote-") and not log.exists()
+
+
+def test_the_zygote_imports_the_zips_judges_libraries_and_is_replaced_only_once_idle(builds, tmp_path, monkeypatch):
+    """The zygote imports what the zip's manifest names (Keras for both assignments, not
+    scikit-learn for keras_networks); a job naming other libraries gets a zygote of its own,
+    and the old one ends once its running child has, never under it."""
+    from dataclasses import replace
+
+    from autograder.checks.suite import load_suite
+    from autograder.grade import zygote
+    from autograder.grade.child import judges_libraries
+    for assignment in ("nn_foundations", "keras_networks"):
+        assert judges_libraries(builds(assignment).autograder_zip) == load_suite(assignment).preload
+    monkeypatch.setattr(zygote, "_zygote", None)  # this test's own zygotes
+    limits = Limits.from_config(setting(ASSIGNMENT, "limits"))
+    running = replace(job_for(builds(ASSIGNMENT), tmp_path, limits), preload=("json",))
+    child = start_child(running, None)
+    first = zygote._zygote
+    assert first is not None and _cmdline(Path(f"/proc/{first.process.pid}/cmdline")).split("\0")[-3:-1] == [
+        "autograder.grade.zygote", "json"]
+    try:
+        other = replace(running, preload=("csv",), module="not.the.runner")  # refused at once: a cheap child
+        pid, second = zygote.fork(other, None)
+        assert second is not first and second.wait(pid, 60) == 1
+        assert first.alive, "the replaced zygote ended while its child was still grading"
+        assert child.wait(1.0) is None
+    finally:
+        child.kill()
+    assert child.wait(30.0) == -signal.SIGKILL
+    assert wait_until(lambda: not first.alive), "the replaced zygote outlived its last child"
+    second.retire()
+    assert wait_until(lambda: not second.alive)

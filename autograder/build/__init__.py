@@ -214,7 +214,7 @@ def checked_manifest(master: Path) -> Manifest:
     if problems:
         raise BuildError(f"{master.name} and autograder/checks/{manifest.assignment}/judges.py disagree:\n  "
                          + "\n  ".join(problems))
-    return manifest.with_gates(suite.gates)
+    return manifest.with_judges(suite.gates, suite.preload)
 
 
 def ship_manifest(zip_path: Path, manifest: Manifest) -> None:

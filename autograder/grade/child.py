@@ -24,6 +24,7 @@ import sys
 import tempfile
 import threading
 import time
+import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +33,7 @@ from autograder.data import DATASET_ENV_VAR
 from autograder.grade import zygote
 from autograder.grade.environment import CELL_TIMEOUT_ENV_VAR, THREAD_VARIABLES
 from autograder.grade.sandbox import PARENT_NETNS_ENV_VAR, Limits, ProcessCgroup, confine, network_namespace
+from autograder.grade.shipped import autograder_files, zip_manifest
 from autograder.results import GradingOutcome
 
 # A kernel that dies before answering kernel_info never ran student code: two kernels
@@ -79,7 +81,8 @@ def _grade_once(submission: Path, autograder_zip: Path, timeout: float | None, d
     with tempfile.TemporaryDirectory(prefix="grading-child-") as tmp:
         report = Path(tmp) / "grade.json"
         arguments = [str(Path(submission).resolve()), str(Path(autograder_zip).resolve()), str(report)]
-        job = ChildJob(RUNNERS[runner], arguments, child_environment(dataset, threads, limits), tmp, limits)
+        job = ChildJob(RUNNERS[runner], arguments, child_environment(dataset, threads, limits), tmp, limits,
+                       preload=judges_libraries(autograder_zip) if runner == "split" else ())
         returncode, output, timed_out = _run_in_own_session(job, timeout, threads)
         if timed_out:
             grade = GradingOutcome(error=f"grading stopped after {timeout:g} s (time limit)", timed_out=True)
@@ -102,10 +105,20 @@ class ChildJob:
     env: dict[str, str]
     cwd: str
     limits: Limits
+    preload: tuple[str, ...] = ()  # the judges' libraries, imported once by the zygote
 
     @property
     def log(self) -> Path:
         return Path(self.cwd) / "child.log"
+
+
+def judges_libraries(autograder_zip: Path) -> tuple[str, ...]:
+    """What the zip's judges import (its manifest's ``preload``); none for older zips."""
+    try:
+        manifest = zip_manifest(autograder_files(Path(autograder_zip)))
+    except (OSError, ValueError, zipfile.BadZipFile):
+        return ()  # the child reports what is wrong with the zip
+    return manifest.preload if manifest else ()
 
 
 class Child:

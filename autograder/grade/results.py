@@ -38,9 +38,12 @@ def submission_result(assignment: str, name: str, source: str, graded: GradingOu
 
 def from_grading(assignment: str, submission: Submission, graded: GradingOutcome, dataset: str,
                  worker: str = "") -> SubmissionResult:
-    """A batch's record: the question list from the course's manifest, the dataset's summary."""
+    """A batch's record: the question list from the course's manifest, the dataset's summary
+    (as the grading child reports it; loading the data here would cost the grader a second of
+    scikit-learn's import)."""
     return submission_result(assignment, submission.name, str(submission.path), graded,
-                             asked=questions(assignment), dataset=dataset_summary(dataset), worker=worker)
+                             asked=questions(assignment), dataset=graded.dataset or dataset_summary(dataset),
+                             worker=worker)
 
 
 def limit_notes(reached: list[str], assignment: str) -> list[str]:

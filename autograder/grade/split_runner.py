@@ -271,6 +271,7 @@ def grade_submission(submission: Path, autograder_zip: Path) -> GradingOutcome:
                                           score=0.0 if failure else points, hidden=True,
                                           message=str(failure) if failure else "", passed=failure is None))
         grade.notes = cell_notes(cells, runs, limits.cell_timeout) + _grader_notes(kernel.restarts, strays)
+        grade.dataset = _judged_data_summary(assignment)
         checks = clock.lap("checks")
         grade.phases["checks: probes (student code called)"] = judge.seconds
         grade.phases["checks: judges (expected values, training)"] = checks - judge.seconds
@@ -345,6 +346,16 @@ def _kernel_env() -> dict[str, str]:
 def _cpu_share() -> float:
     """The kernel's cores: the share the batch gave this submission (see THREAD_VARIABLES)."""
     return float(os.environ.get(THREAD_VARIABLES[0]) or os.cpu_count() or 1)
+
+
+def _judged_data_summary(assignment: str) -> dict[str, Any]:
+    """What the result records of the data (SPEC §2), from the judges' own copy (loaded for
+    the checks already, so this costs nothing); empty, for the grader to fill, if it cannot load."""
+    from autograder.checks.judging import grading_data
+    try:
+        return grading_data(assignment).summary()
+    except Exception:  # noqa: BLE001 (the checks that needed the data reported it)
+        return {}
 
 
 def _grader_notes(restarts: int, strays: int) -> list[str]:

@@ -13,7 +13,7 @@ single-threaded when it forks, so no lock or thread pool is copied half-held.
 The zygote dies with the grader (``PR_SET_PDEATHSIG`` from a thread that lives as long as
 the grader's process, and end of file on its requests), and its children with it.
 
-    python -m autograder.grade.zygote      # started by Zygote.start(); JSON lines in and out
+    python -m autograder.grade.zygote [MODULE …]   # started by Zygote(); JSON lines in and out
 """
 
 from __future__ import annotations
@@ -37,9 +37,10 @@ if TYPE_CHECKING:
     from autograder.grade.child import ChildJob
     from autograder.grade.sandbox import ProcessCgroup
 
-# what every split runner child imports: its own module (nbclient, jupyter_client, the jail)
-# and the judges' libraries; never the judges themselves, whose settings are the zip's
-PRELOAD = ("autograder.grade.split_runner", "keras", "sklearn.neural_network", "sklearn.exceptions")
+# what every split runner child imports: its own module (nbclient, jupyter_client, the jail);
+# and, named by the zip's manifest, the judges' libraries (Keras, scikit-learn); never the
+# judges themselves, whose settings are the zip's
+RUNNER_MODULE = "autograder.grade.split_runner"
 DISABLE_ENV_VAR = "AUTOGRADER_NO_ZYGOTE"  # "1": a fresh interpreter per child, as before
 REPLY_TIMEOUT = 120.0  # seconds for the zygote to start (its imports) and fork
 
@@ -60,18 +61,20 @@ def usable() -> bool:
 class Zygote:
     """The grader's handle on its zygote process: ``fork`` a job, ``wait`` for a child."""
 
-    def __init__(self, env: dict[str, str]) -> None:
+    def __init__(self, env: dict[str, str], preload: tuple[str, ...] = ()) -> None:
         # its own output (libraries' import noise) goes to a private log, not the TA's terminal
         descriptor, self.log = tempfile.mkstemp(prefix="autograder-zygote-", suffix=".log")
         self.failed = False  # the log is kept only when a fork failed (the error names it)
         atexit.register(self._forget_log)
         with os.fdopen(descriptor, "wb") as log:
-            self.process = _start_from_a_lasting_thread(env, log)
+            self.process = _start_from_a_lasting_thread(env, preload, log)
         self._requests = threading.Lock()   # one request, one reply at a time
         self._replies: queue.Queue[dict[str, Any]] = queue.Queue()
         self._exits: dict[int, int] = {}
         self._changed = threading.Condition()
         self.dead = False
+        self.running = 0        # children forked and not yet ended
+        self.retiring = False   # replaced by a zygote with other libraries: ends once idle
         threading.Thread(target=self._read_messages, name="zygote-reader", daemon=True).start()
 
     def fork(self, job: ChildJob, cgroup: ProcessCgroup | None) -> int:
@@ -91,7 +94,23 @@ class Zygote:
         if "pid" not in reply:
             self.failed = True
             raise ZygoteError(f"{reply.get('error', 'the zygote gave no pid')}; see {self.log}")
+        with self._changed:
+            self.running += 1
         return int(reply["pid"])
+
+    def retire(self) -> None:
+        """End this zygote as soon as none of its children runs (now, if none does): closing
+        its requests ends it, and children still running would die with it."""
+        with self._changed:
+            self.retiring = True
+            self._end_if_idle()
+
+    def _end_if_idle(self) -> None:
+        if self.retiring and self.running == 0 and self.process.stdin and not self.process.stdin.closed:
+            try:
+                self.process.stdin.close()
+            except OSError:
+                pass
 
     def wait(self, pid: int, timeout: float | None) -> int | None:
         """The child's exit code (negative: the signal that ended it), or None if it still runs
@@ -110,6 +129,8 @@ class Zygote:
             if "exit" in message:
                 with self._changed:
                     self._exits[int(message["exit"])] = int(message["code"])
+                    self.running -= 1
+                    self._end_if_idle()
                     self._changed.notify_all()
             else:
                 self._replies.put(message)
@@ -130,7 +151,7 @@ class Zygote:
         return not self.dead and self.process.poll() is None
 
 
-def _start_from_a_lasting_thread(env: dict[str, str], log: IO[bytes]) -> subprocess.Popen:
+def _start_from_a_lasting_thread(env: dict[str, str], preload: tuple[str, ...], log: IO[bytes]) -> subprocess.Popen:
     """Popen from a thread that never ends: ``PR_SET_PDEATHSIG`` fires when the thread that
     started a process ends, and the batch's worker threads end with their pool."""
     started: queue.Queue[subprocess.Popen | BaseException] = queue.Queue()
@@ -138,7 +159,7 @@ def _start_from_a_lasting_thread(env: dict[str, str], log: IO[bytes]) -> subproc
     def keeper() -> None:
         from autograder.grade.sandbox import die_with_parent
         try:
-            started.put(subprocess.Popen([sys.executable, "-m", __name__], stdin=subprocess.PIPE,
+            started.put(subprocess.Popen([sys.executable, "-m", __name__, *preload], stdin=subprocess.PIPE,
                                          stdout=subprocess.PIPE, stderr=log, env=env,
                                          start_new_session=True, preexec_fn=die_with_parent))
         except BaseException as error:  # noqa: BLE001 (handed to the caller)
@@ -153,18 +174,24 @@ def _start_from_a_lasting_thread(env: dict[str, str], log: IO[bytes]) -> subproc
 
 
 _zygote: Zygote | None = None
+_zygote_kind: tuple[tuple[tuple[str, str], ...], tuple[str, ...]] = ((), ())  # its thread share, libraries
 _zygote_lock = threading.Lock()
 
 
 def fork(job: ChildJob, cgroup: ProcessCgroup | None) -> tuple[int, Zygote]:
-    """Start ``job`` in a child forked from this grader's zygote (started on first use, with
-    the children's thread share in its environment: OpenMP and OpenBLAS size their pools
-    when they load, which happens in the zygote)."""
-    global _zygote
+    """Start ``job`` in a child forked from this grader's zygote, started on first use with
+    the job's libraries (the zip's judges') and the children's thread share in its environment
+    (OpenMP and OpenBLAS size their pools when they load, which happens in the zygote). A job
+    that needs other libraries or another share gets a new zygote; the old one ends once its
+    children have."""
+    global _zygote, _zygote_kind
+    threads = {name: job.env[name] for name in THREAD_VARIABLES if name in job.env}
+    kind = (tuple(sorted(threads.items())), tuple(job.preload))
     with _zygote_lock:
-        if _zygote is None or not _zygote.alive:
-            env = {**os.environ, **{name: job.env[name] for name in THREAD_VARIABLES if name in job.env}}
-            _zygote = Zygote(env)
+        if _zygote is None or not _zygote.alive or kind != _zygote_kind:
+            if _zygote is not None:
+                _zygote.retire()
+            _zygote, _zygote_kind = Zygote({**os.environ, **threads}, tuple(job.preload)), kind
         zygote = _zygote
     return zygote.fork(job, cgroup), zygote
 
@@ -245,7 +272,7 @@ def _run_child(request: dict[str, Any]) -> None:
         os.open(os.devnull, os.O_RDONLY)  # fd 0: not the zygote's requests
         cgroup = ProcessCgroup.from_paths(request["cgroup"]) if request["cgroup"] else None
         confine(Limits(**request["limits"]), cgroup)
-        if request["module"] != "autograder.grade.split_runner":
+        if request["module"] != RUNNER_MODULE:
             raise ZygoteError(f"the zygote runs the split runner only, not {request['module']}")
         from autograder.grade.split_runner import child_main
         child_main(*request["arguments"])
@@ -261,9 +288,9 @@ def _run_child(request: dict[str, Any]) -> None:
         os._exit(status)
 
 
-def main() -> None:
+def main(preload: list[str]) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the grader decides when children stop
-    for module in PRELOAD:
+    for module in (RUNNER_MODULE, *preload):
         try:
             __import__(module)
         except Exception:  # noqa: BLE001 (the child that needs it reports the failure)
@@ -274,4 +301,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])
