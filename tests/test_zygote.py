@@ -210,7 +210,10 @@ def test_the_zygote_imports_the_zips_judges_libraries_and_is_replaced_only_once_
         assert judges_libraries(builds(assignment).autograder_zip) == load_suite(assignment).preload
     monkeypatch.setattr(zygote, "_zygote", None)  # this test's own zygotes
     limits = Limits.from_config(setting(ASSIGNMENT, "limits"))
-    running = replace(job_for(builds(ASSIGNMENT), tmp_path, limits), preload=("json",))
+    job = job_for(builds(ASSIGNMENT), tmp_path, limits)
+    waiting_zip = tmp_path / "nobody-writes.zip"  # a child that waits: opening its zip blocks
+    os.mkfifo(waiting_zip)
+    running = replace(job, arguments=[job.arguments[0], str(waiting_zip), job.arguments[2]], preload=("json",))
     child = start_child(running, None)
     first = zygote._zygote
     assert first is not None and _cmdline(Path(f"/proc/{first.process.pid}/cmdline")).split("\0")[-3:-1] == [
