@@ -343,7 +343,9 @@ def test_a_cell_that_will_not_be_interrupted_costs_only_itself(tmp_path, hang):
     before the one that hung (not that one), and the cells after it run as usual."""
     from autograder.grade.sandbox import Limits
     from autograder.grade.student_kernel import StudentKernel
-    student = StudentKernel(workdir=tmp_path, limits=Limits(cell_timeout=3), env=dict(os.environ))
+    # the grace after the interrupt: 2 s rather than production's 10 (these cells never answer)
+    student = StudentKernel(workdir=tmp_path, limits=Limits(cell_timeout=3), env=dict(os.environ),
+                            interrupt_grace=2.0)
     student.start()
     try:
         student.run("x = 1")

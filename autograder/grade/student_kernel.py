@@ -116,6 +116,7 @@ class StudentKernel:
     cells: list[str] = field(default_factory=list)  # sources run so far (for a replay)
     restarts: int = 0
     client: BoundedOutputClient | None = None
+    interrupt_grace: float = INTERRUPT_GRACE  # seconds (a test of the kernel's replacement waits less)
 
     def start(self) -> None:
         manager = JailedKernelManager(kernel_name="python3",
@@ -151,7 +152,7 @@ class StudentKernel:
             self._revive()
             return CellRun(index, RunStatus.DIED, "the Python process ended while running this cell")
         run = _outcome(index, cell, self.client)
-        if run.status == RunStatus.TIMEOUT and not self._responsive(INTERRUPT_GRACE):
+        if run.status == RunStatus.TIMEOUT and not self._responsive(self.interrupt_grace):
             self._revive()
             return CellRun(index, RunStatus.STOPPED, "it did not stop when interrupted")
         if replayable and run.status != RunStatus.TIMEOUT:  # a cell that ran out of time would again
