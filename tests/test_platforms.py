@@ -47,9 +47,11 @@ def course(built) -> Path:
     shutil.rmtree(folder, ignore_errors=True)
 
 
-def grade_command(python: Path | str, course: Path, out: Path) -> list[str]:
+def grade_command(python: Path | str, course: Path, out: Path, jobs: int = 2) -> list[str]:
+    """Two submissions: with two workers each child is a fresh interpreter, with one worker
+    both are forked from the grader's zygote (``batch._task_factory``)."""
     return [str(python), "-m", "autograder.cli", "grade", ASSIGNMENT, str(course / "submissions"),
-            "--out", str(out), "--dist", str(course / "dist"), "-j", "2"]
+            "--out", str(out), "--dist", str(course / "dist"), "-j", str(jobs)]
 
 
 def run(command: list[str], **kwargs) -> subprocess.CompletedProcess:
@@ -77,7 +79,7 @@ def standalone(tmp_path_factory):
 @pytest.fixture(scope="module")
 def setpriv_graded(course, tmp_path_factory):
     out = tmp_path_factory.mktemp("setpriv-out")
-    run(platforms.setpriv_container(grade_command(sys.executable, course, out)))
+    run(platforms.setpriv_container(grade_command(sys.executable, course, out, jobs=1)))  # the zygote's path
     return out
 
 
@@ -207,7 +209,7 @@ def ta_graded(course, standalone, tmp_path_factory):
     course_copy.chmod(0o755)  # the TA's own copy of the grader: readable by the TA
     as_ta = ["setpriv", f"--reuid={uid}", f"--regid={gid}", "--clear-groups", "--"]
     env = {**_without_test_settings(), "HOME": str(out), "AUTOGRADER_DATASET": "digits"}
-    run([*as_ta, *grade_command(standalone, course, out / "graded")], env=env)
+    run([*as_ta, *grade_command(standalone, course, out / "graded", jobs=1)], env=env)  # the zygote's path
     yield out / "graded"
     shutil.rmtree(out, ignore_errors=True)
 

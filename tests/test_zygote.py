@@ -38,7 +38,8 @@ def job_for(build, folder: Path, limits: Limits) -> ChildJob:
     submission = sleeping_notebook(build, folder)
     env = {**child_environment("digits", 1, limits), MARKER: "the job's own"}
     return ChildJob("autograder.grade.split_runner",
-                    [str(submission), str(build.autograder_zip), str(folder / "grade.json")], env, str(folder), limits)
+                    [str(submission), str(build.autograder_zip), str(folder / "grade.json")], env, str(folder), limits,
+                    from_zygote=True)
 
 
 def proc_field(pid: int, name: str) -> str:
@@ -92,7 +93,8 @@ from autograder.grade.child import ChildJob, child_environment, start_child
 from autograder.grade.sandbox import Limits, ProcessCgroup
 from autograder.grade import zygote
 limits = Limits(**json.loads({limits!r}))
-job = ChildJob("autograder.grade.split_runner", {arguments!r}, child_environment("digits", 1, limits), {cwd!r}, limits)
+job = ChildJob("autograder.grade.split_runner", {arguments!r}, child_environment("digits", 1, limits), {cwd!r}, limits,
+               from_zygote=True)
 cgroup = ProcessCgroup.create(limits.max_processes, memory_mb=limits.memory_mb, cpus=1)
 child = start_child(job, cgroup)
 print(json.dumps({{"zygote": zygote._zygote.process.pid, "child": child.pid,
@@ -230,3 +232,13 @@ def test_the_zygote_imports_the_zips_judges_libraries_and_is_replaced_only_once_
     assert wait_until(lambda: not first.alive), "the replaced zygote outlived its last child"
     second.retire()
     assert wait_until(lambda: not second.alive)
+
+
+@pytest.mark.parametrize(("submissions", "jobs", "forked"), [(3, 2, True), (2, 2, False), (1, 1, False), (2, 1, True)])
+def test_a_batch_forks_from_a_zygote_only_when_its_workers_grade_several_each(submissions, jobs, forked):
+    """The zygote pays the judges' imports once for the submissions it forks; a worker with one
+    submission is faster in a fresh interpreter (its imports overlap the student's cells)."""
+    from autograder.batch import _task_factory
+    from autograder.grade.intake import Submission
+    task = _task_factory(ASSIGNMENT, b"", None, jobs, "split", submissions)(Submission("x", Path("x.ipynb")), b"")
+    assert task.zygote is forked

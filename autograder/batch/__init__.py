@@ -108,7 +108,7 @@ def grade_submissions(assignment: str, paths: list[Path], out_dir: Path, *, dist
             else:
                 to_grade.append((submission, content))
         local_jobs = (jobs or os.cpu_count() or 1) if executor == "local" else None
-        task_for = _task_factory(assignment, zip_bytes, timeout, local_jobs, runner)
+        task_for = _task_factory(assignment, zip_bytes, timeout, local_jobs, runner, len(to_grade))
         with open_executor(executor, jobs=jobs, scheduler=scheduler) as pool:
             futures = {pool.submit(run_grading_task, task_for(s, data)): s for s, data in to_grade}
             try:
@@ -200,19 +200,21 @@ def batch_lock(out_dir: Path) -> Iterator[None]:
             fcntl.flock(stream, fcntl.LOCK_UN)
 
 
-def _task_factory(assignment: str, zip_bytes: bytes, timeout: float | None,
-                  local_jobs: int | None, runner: str) -> Callable[[Submission, bytes], GradingTask]:
-    """The grading settings of ``assignment`` packed with each submission into a task."""
+def _task_factory(assignment: str, zip_bytes: bytes, timeout: float | None, local_jobs: int | None,
+                  runner: str, count: int) -> Callable[[Submission, bytes], GradingTask]:
+    """The grading settings of ``assignment`` packed with each submission into a task. Local
+    workers that will grade more than one submission each fork them from a zygote."""
     dataset = setting(assignment, "grading", "dataset")
     timeout = timeout or float(setting(assignment, "grading", "submission_timeout"))
     limits = Limits.from_config(setting(assignment, "limits"))
     # local workers share this machine's cores; a Dask worker works out its own share
     threads = max(1, (os.cpu_count() or 1) // local_jobs) if local_jobs else None
+    zygote = bool(local_jobs) and count > (local_jobs or 0)
 
     def task_for(submission: Submission, content: bytes) -> GradingTask:
         return GradingTask(file_name=submission.path.name, submission=content,
                            autograder_zip=zip_bytes, timeout=timeout, dataset=dataset,
-                           limits=limits, threads=threads, runner=runner)
+                           limits=limits, threads=threads, runner=runner, zygote=zygote)
     return task_for
 
 

@@ -42,6 +42,7 @@ class GradingTask:
     limits: Limits
     threads: int | None = None  # None: this worker's share of its machine's cores
     runner: str = "split"       # or "otter" (grade.choose_runner)
+    zygote: bool = False        # fork from the worker's zygote: its workers grade several each
 
 
 def run_grading_task(task: GradingTask) -> dict[str, Any]:
@@ -54,7 +55,7 @@ def run_grading_task(task: GradingTask) -> dict[str, Any]:
         autograder_zip.write_bytes(task.autograder_zip)
         graded = grade_in_child(submission, autograder_zip, timeout=task.timeout,
                                   dataset=task.dataset, threads=task.threads or threads,
-                                  limits=task.limits, runner=task.runner)
+                                  limits=task.limits, runner=task.runner, zygote=task.zygote)
     return {**graded.to_dict(), "worker": worker}
 
 

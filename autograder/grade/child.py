@@ -46,15 +46,18 @@ RUNNERS = {"split": "autograder.grade.split_runner", "otter": "autograder.grade.
 
 def grade_in_child(submission: Path, autograder_zip: Path, *, timeout: float | None = None,
                    dataset: str | None = None, threads: int | None = None,
-                   limits: Limits = Limits(), runner: str = "otter") -> GradingOutcome:
+                   limits: Limits = Limits(), runner: str = "otter", zygote: bool = False) -> GradingOutcome:
     """Grade ``submission`` (a notebook or an Otter export zip) in a child process, with the
     split runner or ``otter run`` (``runner``, see RUNNERS).
 
     ``threads`` caps the numeric libraries' thread pools in the child (see THREAD_VARIABLES).
-    A kernel that failed to start is started again (KERNEL_START_ATTEMPTS in all).
+    ``zygote``: fork the split runner's child from this grader's zygote, which pays the judges'
+    imports once for all the submissions it forks; for a grader with one submission per worker
+    a fresh interpreter is faster (its imports overlap the student's cells instead of preceding
+    them). A kernel that failed to start is started again (KERNEL_START_ATTEMPTS in all).
     """
     for attempt in range(1, KERNEL_START_ATTEMPTS + 1):
-        grade = _grade_once(submission, autograder_zip, timeout, dataset, threads, limits, runner)
+        grade = _grade_once(submission, autograder_zip, timeout, dataset, threads, limits, runner, zygote)
         if not (grade.error and KERNEL_START_FAILURE in grade.error) or attempt == KERNEL_START_ATTEMPTS:
             return grade
         time.sleep(random.uniform(0.5, 2.0))  # let the other kernel take its ports first
@@ -76,13 +79,14 @@ def child_environment(dataset: str | None, threads: int | None, limits: Limits) 
 
 
 def _grade_once(submission: Path, autograder_zip: Path, timeout: float | None, dataset: str | None,
-                threads: int | None, limits: Limits, runner: str) -> GradingOutcome:
+                threads: int | None, limits: Limits, runner: str, from_zygote: bool) -> GradingOutcome:
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="grading-child-") as tmp:
         report = Path(tmp) / "grade.json"
         arguments = [str(Path(submission).resolve()), str(Path(autograder_zip).resolve()), str(report)]
+        forked = from_zygote and runner == "split"
         job = ChildJob(RUNNERS[runner], arguments, child_environment(dataset, threads, limits), tmp, limits,
-                       preload=judges_libraries(autograder_zip) if runner == "split" else ())
+                       from_zygote=forked, preload=judges_libraries(autograder_zip) if forked else ())
         returncode, output, timed_out = _run_in_own_session(job, timeout, threads)
         if timed_out:
             grade = GradingOutcome(error=f"grading stopped after {timeout:g} s (time limit)", timed_out=True)
@@ -105,7 +109,8 @@ class ChildJob:
     env: dict[str, str]
     cwd: str
     limits: Limits
-    preload: tuple[str, ...] = ()  # the judges' libraries, imported once by the zygote
+    from_zygote: bool = False      # forked from the grader's zygote (the split runner only)
+    preload: tuple[str, ...] = ()  # the judges' libraries, imported once by that zygote
 
     @property
     def log(self) -> Path:
@@ -179,10 +184,10 @@ def _run_in_own_session(job: ChildJob, timeout: float | None, threads: int | Non
 
 
 def start_child(job: ChildJob, cgroup: ProcessCgroup | None) -> Child:
-    """Start ``job``: forked from the zygote (the split runner, where usable), else a fresh
-    interpreter; in a session of its own, confined, in ``cgroup``."""
+    """Start ``job``: forked from the zygote (if the job asks, for the split runner, where
+    usable), else a fresh interpreter; in a session of its own, confined, in ``cgroup``."""
     note = b""
-    if job.module == RUNNERS["split"] and zygote.usable():
+    if job.from_zygote and job.module == RUNNERS["split"] and zygote.usable():
         try:
             pid, parent = zygote.fork(job, cgroup)
             return Child(pid, lambda timeout: parent.wait(pid, timeout))
