@@ -261,9 +261,12 @@ def grading_children_of(pid: int) -> list[int]:
 
 
 def start_grader(toy, folder: Path, out: Path, *extra: str) -> subprocess.Popen:
+    """The grader as a terminal starts it: with Ctrl-C's SIGINT not ignored, even when the suite
+    itself runs where it is (a shell's background job, which would make the grader ignore it)."""
     env = dict(os.environ, **{ASSIGNMENTS_DIR_ENV_VAR: str(toy[0])})
     return subprocess.Popen(grade_command(toy, folder, out, *extra), env=env, stdin=subprocess.DEVNULL,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
 
 
 def wait_for_journal(out: Path, count: int = 1, seconds: float = 300) -> list[str]:

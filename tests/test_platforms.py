@@ -47,11 +47,9 @@ def course(built) -> Path:
     shutil.rmtree(folder, ignore_errors=True)
 
 
-def grade_command(python: Path | str, course: Path, out: Path, jobs: int = 2) -> list[str]:
-    """Two submissions: with two workers each child is a fresh interpreter, with one worker
-    both are forked from the grader's zygote (``batch._task_factory``)."""
+def grade_command(python: Path | str, course: Path, out: Path) -> list[str]:
     return [str(python), "-m", "autograder.cli", "grade", ASSIGNMENT, str(course / "submissions"),
-            "--out", str(out), "--dist", str(course / "dist"), "-j", str(jobs)]
+            "--out", str(out), "--dist", str(course / "dist"), "-j", "2"]
 
 
 def run(command: list[str], **kwargs) -> subprocess.CompletedProcess:
@@ -79,7 +77,7 @@ def standalone(tmp_path_factory):
 @pytest.fixture(scope="module")
 def setpriv_graded(course, tmp_path_factory):
     out = tmp_path_factory.mktemp("setpriv-out")
-    run(platforms.setpriv_container(grade_command(sys.executable, course, out, jobs=1)))  # the zygote's path
+    run(platforms.setpriv_container(grade_command(sys.executable, course, out)))
     return out
 
 
@@ -209,7 +207,7 @@ def ta_graded(course, standalone, tmp_path_factory):
     course_copy.chmod(0o755)  # the TA's own copy of the grader: readable by the TA
     as_ta = ["setpriv", f"--reuid={uid}", f"--regid={gid}", "--clear-groups", "--"]
     env = {**_without_test_settings(), "HOME": str(out), "AUTOGRADER_DATASET": "digits"}
-    run([*as_ta, *grade_command(standalone, course, out / "graded", jobs=1)], env=env)  # the zygote's path
+    run([*as_ta, *grade_command(standalone, course, out / "graded")], env=env)
     yield out / "graded"
     shutil.rmtree(out, ignore_errors=True)
 

@@ -203,13 +203,14 @@ def batch_lock(out_dir: Path) -> Iterator[None]:
 def _task_factory(assignment: str, zip_bytes: bytes, timeout: float | None, local_jobs: int | None,
                   runner: str, count: int) -> Callable[[Submission, bytes], GradingTask]:
     """The grading settings of ``assignment`` packed with each submission into a task. Local
-    workers that will grade more than one submission each fork them from a zygote."""
+    workers fork the children of a batch of several from a zygote, which imports the judges'
+    libraries once for all; a single submission is faster in a fresh interpreter."""
     dataset = setting(assignment, "grading", "dataset")
     timeout = timeout or float(setting(assignment, "grading", "submission_timeout"))
     limits = Limits.from_config(setting(assignment, "limits"))
     # local workers share this machine's cores; a Dask worker works out its own share
     threads = max(1, (os.cpu_count() or 1) // local_jobs) if local_jobs else None
-    zygote = bool(local_jobs) and count > (local_jobs or 0)
+    zygote = bool(local_jobs) and count > 1
 
     def task_for(submission: Submission, content: bytes) -> GradingTask:
         return GradingTask(file_name=submission.path.name, submission=content,

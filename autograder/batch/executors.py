@@ -42,7 +42,7 @@ class GradingTask:
     limits: Limits
     threads: int | None = None  # None: this worker's share of its machine's cores
     runner: str = "split"       # or "otter" (grade.choose_runner)
-    zygote: bool = False        # fork from the worker's zygote: its workers grade several each
+    zygote: bool = False        # fork from the worker's zygote: the batch grades several
 
 
 def run_grading_task(task: GradingTask) -> dict[str, Any]:

@@ -52,9 +52,9 @@ def grade_in_child(submission: Path, autograder_zip: Path, *, timeout: float | N
 
     ``threads`` caps the numeric libraries' thread pools in the child (see THREAD_VARIABLES).
     ``zygote``: fork the split runner's child from this grader's zygote, which pays the judges'
-    imports once for all the submissions it forks; for a grader with one submission per worker
-    a fresh interpreter is faster (its imports overlap the student's cells instead of preceding
-    them). A kernel that failed to start is started again (KERNEL_START_ATTEMPTS in all).
+    imports once for all the submissions it forks; for a single submission a fresh interpreter
+    is faster (its imports overlap the student's cells instead of preceding them). A kernel
+    that failed to start is started again (KERNEL_START_ATTEMPTS in all).
     """
     for attempt in range(1, KERNEL_START_ATTEMPTS + 1):
         grade = _grade_once(submission, autograder_zip, timeout, dataset, threads, limits, runner, zygote)
