@@ -241,4 +241,4 @@ def test_a_batch_forks_from_a_zygote_only_when_it_grades_several(submissions, jo
     from autograder.batch import _task_factory
     from autograder.grade.intake import Submission
     task = _task_factory(ASSIGNMENT, b"", None, jobs, "split", submissions)(Submission("x", Path("x.ipynb")), b"")
-    assert task.zygote is forked
+    assert task.from_zygote is forked

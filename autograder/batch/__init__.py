@@ -210,12 +210,12 @@ def _task_factory(assignment: str, zip_bytes: bytes, timeout: float | None, loca
     limits = Limits.from_config(setting(assignment, "limits"))
     # local workers share this machine's cores; a Dask worker works out its own share
     threads = max(1, (os.cpu_count() or 1) // local_jobs) if local_jobs else None
-    zygote = bool(local_jobs) and count > 1
+    from_zygote = bool(local_jobs) and count > 1
 
     def task_for(submission: Submission, content: bytes) -> GradingTask:
         return GradingTask(file_name=submission.path.name, submission=content,
                            autograder_zip=zip_bytes, timeout=timeout, dataset=dataset,
-                           limits=limits, threads=threads, runner=runner, zygote=zygote)
+                           limits=limits, threads=threads, runner=runner, from_zygote=from_zygote)
     return task_for
 
 

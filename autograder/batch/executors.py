@@ -42,7 +42,7 @@ class GradingTask:
     limits: Limits
     threads: int | None = None  # None: this worker's share of its machine's cores
     runner: str = "split"       # or "otter" (grade.choose_runner)
-    zygote: bool = False        # fork from the worker's zygote: the batch grades several
+    from_zygote: bool = False   # fork the child from the worker's zygote: the batch grades several
 
 
 def run_grading_task(task: GradingTask) -> dict[str, Any]:
@@ -55,7 +55,8 @@ def run_grading_task(task: GradingTask) -> dict[str, Any]:
         autograder_zip.write_bytes(task.autograder_zip)
         graded = grade_in_child(submission, autograder_zip, timeout=task.timeout,
                                   dataset=task.dataset, threads=task.threads or threads,
-                                  limits=task.limits, runner=task.runner, zygote=task.zygote)
+                                  limits=task.limits, runner=task.runner,
+                                  from_zygote=task.from_zygote)
     return {**graded.to_dict(), "worker": worker}
 
 

@@ -46,18 +46,19 @@ RUNNERS = {"split": "autograder.grade.split_runner", "otter": "autograder.grade.
 
 def grade_in_child(submission: Path, autograder_zip: Path, *, timeout: float | None = None,
                    dataset: str | None = None, threads: int | None = None,
-                   limits: Limits = Limits(), runner: str = "otter", zygote: bool = False) -> GradingOutcome:
+                   limits: Limits = Limits(), runner: str = "otter",
+                   from_zygote: bool = False) -> GradingOutcome:
     """Grade ``submission`` (a notebook or an Otter export zip) in a child process, with the
     split runner or ``otter run`` (``runner``, see RUNNERS).
 
     ``threads`` caps the numeric libraries' thread pools in the child (see THREAD_VARIABLES).
-    ``zygote``: fork the split runner's child from this grader's zygote, which pays the judges'
+    ``from_zygote``: fork the split runner's child from this grader's zygote, which pays the judges'
     imports once for all the submissions it forks; for a single submission a fresh interpreter
     is faster (its imports overlap the student's cells instead of preceding them). A kernel
     that failed to start is started again (KERNEL_START_ATTEMPTS in all).
     """
     for attempt in range(1, KERNEL_START_ATTEMPTS + 1):
-        grade = _grade_once(submission, autograder_zip, timeout, dataset, threads, limits, runner, zygote)
+        grade = _grade_once(submission, autograder_zip, timeout, dataset, threads, limits, runner, from_zygote)
         if not (grade.error and KERNEL_START_FAILURE in grade.error) or attempt == KERNEL_START_ATTEMPTS:
             return grade
         time.sleep(random.uniform(0.5, 2.0))  # let the other kernel take its ports first

@@ -81,6 +81,8 @@ class Zygote:
         """The pid of a new child running ``job``."""
         request = {"module": job.module, "arguments": job.arguments, "env": job.env, "cwd": job.cwd,
                    "limits": asdict(job.limits), "cgroup": cgroup.paths() if cgroup else None}
+        with self._changed:
+            self.running += 1  # counted from the request on, so that a retiring zygote waits for it
         with self._requests:
             stdin = self.process.stdin
             assert stdin is not None
@@ -88,15 +90,19 @@ class Zygote:
                 stdin.write(json.dumps(request).encode() + b"\n")
                 stdin.flush()
                 reply = self._replies.get(timeout=REPLY_TIMEOUT)
-            except (OSError, queue.Empty) as error:
-                self.failed = True
+            except (OSError, ValueError, queue.Empty) as error:  # ValueError: its requests were closed
+                self._not_started()
                 raise ZygoteError(f"the zygote did not start the child ({error!r}); see {self.log}") from error
         if "pid" not in reply:
-            self.failed = True
+            self._not_started()
             raise ZygoteError(f"{reply.get('error', 'the zygote gave no pid')}; see {self.log}")
-        with self._changed:
-            self.running += 1
         return int(reply["pid"])
+
+    def _not_started(self) -> None:
+        with self._changed:
+            self.failed = True
+            self.running -= 1
+            self._end_if_idle()
 
     def retire(self) -> None:
         """End this zygote as soon as none of its children runs (now, if none does): closing
