@@ -67,3 +67,5 @@ def test_results_follow_gradescopes_schema_one_test_per_check(gradescope):
     assert failed and all(t["max_score"] > 0 and t["output"] for t in failed)
     assert sum(t["score"] for t in results["tests"]) == results["score"]
     assert results["extra_data"]["questions"]["q1_vectorize"] == 5.0
+    dataset = results["extra_data"]["dataset"]  # SPEC §2, as the judges loaded it
+    assert dataset["name"] == "digits" and dataset["n_train"] + dataset["n_test"] == 1797

@@ -22,12 +22,13 @@ def submission_result(assignment: str, name: str, source: str, graded: GradingOu
                       asked: tuple[Question, ...], dataset: dict[str, Any] | None = None,
                       worker: str = "") -> SubmissionResult:
     """The one way a grading becomes a gradebook record (``autograder grade`` and Gradescope
-    alike); ``asked``: the assignment's questions, from its manifest."""
+    alike); ``asked``: the assignment's questions, from its manifest; ``dataset``: the data's
+    summary, if not the one the grading reported."""
     status = status_of(graded)
     result = SubmissionResult(
         assignment=assignment, submission=name, source=source,
         status=status, cases=graded.cases, message=status_message(status, graded),
-        dataset=dataset or {}, seconds=round(graded.seconds, 2),
+        dataset=dataset or graded.dataset, seconds=round(graded.seconds, 2),
         network_isolated=graded.network_isolated, sandbox=graded.sandbox, worker=worker,
         notes=graded.notes + limit_notes(graded.limits_reached, assignment), protections=graded.protections,
         limits_reached=graded.limits_reached,
