@@ -97,7 +97,7 @@ job = ChildJob("autograder.grade.split_runner", {arguments!r}, child_environment
                from_zygote=True)
 cgroup = ProcessCgroup.create(limits.max_processes, memory_mb=limits.memory_mb, cpus=1)
 child = start_child(job, cgroup)
-print(json.dumps({{"zygote": zygote._zygote.process.pid, "child": child.pid,
+print(json.dumps({{"zygote": zygote._zygote.process.pid, "child": child.pid, "log": zygote._zygote.log,
                    "cgroup": cgroup.paths() if cgroup else None}}), flush=True)
 time.sleep(600)
 """
@@ -119,6 +119,7 @@ def test_the_zygote_and_the_children_it_forked_die_with_the_grader(builds, tmp_p
     finally:
         grader.kill()
         grader.wait()
+    Path(started["log"]).unlink(missing_ok=True)  # a grader killed with -9 leaves its zygote's log
     assert wait_until(lambda: not Path(f"/proc/{zygote_pid}").exists()), "the zygote outlived the grader"
     assert wait_until(lambda: not Path(f"/proc/{child_pid}").exists()), "the grading child outlived the grader"
     assert wait_until(lambda: kernel_processes(child_pid) == []), "the student's kernel outlived the grader"
