@@ -44,11 +44,8 @@ def kernel_folder() -> Path:
     return folder
 
 
-def fresh(cells: list[str]) -> tuple[float, float]:
-    manager = KernelManager(kernel_name="python3")
-    started = time.monotonic()
-    manager.start_kernel(cwd=str(kernel_folder()), env={**os.environ, **ENV})
-    client = manager.client()
+def timed(client: BlockingKernelClient, started: float, cells: list[str], stop) -> tuple[float, float]:
+    """Seconds until the kernel answered, then seconds of the cells; ``stop`` ends the kernel."""
     client.start_channels()
     client.wait_for_ready(60)
     ready = time.monotonic() - started
@@ -56,7 +53,14 @@ def fresh(cells: list[str]) -> tuple[float, float]:
         return ready, run_cells(client, cells)
     finally:
         client.stop_channels()
-        manager.shutdown_kernel(now=True)
+        stop()
+
+
+def fresh(cells: list[str]) -> tuple[float, float]:
+    manager = KernelManager(kernel_name="python3")
+    started = time.monotonic()
+    manager.start_kernel(cwd=str(kernel_folder()), env={**os.environ, **ENV})
+    return timed(manager.client(), started, cells, lambda: manager.shutdown_kernel(now=True))
 
 
 def forked(cells: list[str]) -> tuple[float, float]:
@@ -77,15 +81,11 @@ def forked(cells: list[str]) -> tuple[float, float]:
         os._exit(0)
     client = BlockingKernelClient(connection_file=connection)
     client.load_connection_file()
-    client.start_channels()
-    client.wait_for_ready(60)
-    ready = time.monotonic() - started
-    try:
-        return ready, run_cells(client, cells)
-    finally:
-        client.stop_channels()
+
+    def stop() -> None:
         os.kill(pid, 9)
         os.waitpid(pid, 0)
+    return timed(client, started, cells, stop)
 
 
 def main() -> None:
