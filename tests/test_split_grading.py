@@ -22,6 +22,8 @@ pytestmark = pytest.mark.slow
 SURVIVOR_MARKER = "autograder-survivor-marker"
 PLANTED_MARKER = "/tmp/autograder-planted-module-ran"  # outside the kernel's view
 HOST_PORT = "__HOST_PORT__"  # replaced by the port the corpus fixture listens on
+NEEDLES = "__NEEDLES__"      # replaced by what reads_its_own_memory searches for (see there)
+CLASSMATE = "aaa_classmate_5f3e9c"  # graded first: the name an attack must not find in memory
 PLANT = f"open({PLANTED_MARKER!r}, 'w').write(str(__import__('os').getuid()))\n"
 _REPO = Path(__file__).resolve().parent.parent
 
@@ -132,6 +134,34 @@ ATTACKS = {
     "ignores_the_interrupt": (
         "import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\n"
         "signal.signal(signal.SIGTERM, signal.SIG_IGN)\nwhile True:\n    pass\n"),
+    # searches every byte of its own memory that is not a file's (heap, stack, anonymous maps)
+    # for the course secret (raw and as the zip stores it) and for another student's file name:
+    # a kernel forked from a process that had read them would hold them. Each needle is split
+    # in two halves matched side by side, so the search itself never builds it. The last needle
+    # is a control the kernel does hold (its notebook's first cell), so a search that sees
+    # nothing fails too.
+    "reads_its_own_memory": (
+        f"_needles = {NEEDLES!r}\n"
+        "_pieces = [(bytes.fromhex(_h), bytes.fromhex(_t)) for _h, _t in _needles]\n"
+        "_found = set()\n"
+        "with open('/proc/self/maps') as _maps, open('/proc/self/mem', 'rb', 0) as _mem:\n"
+        "    for _line in list(_maps):\n"
+        "        _fields = _line.split()\n"
+        "        if 'r' not in _fields[1] or (len(_fields) > 5 and not _fields[5].startswith('[')):\n"
+        "            continue\n"
+        "        _start, _end = (int(_x, 16) for _x in _fields[0].split('-'))\n"
+        "        for _at in range(_start, _end, 1 << 24):\n"
+        "            try:\n                _mem.seek(_at)\n"
+        "                _chunk = _mem.read(min((1 << 24) + 256, _end - _at))\n"
+        "            except (OSError, ValueError, OverflowError):\n                continue\n"
+        "            for _i, (_head, _tail) in enumerate(_pieces):\n"
+        "                _pos = _chunk.find(_head)\n"
+        "                while _pos >= 0:\n"
+        "                    if _chunk[_pos + len(_head):_pos + len(_head) + len(_tail)] == _tail:\n"
+        "                        _found.add(_i)\n"
+        "                    _pos = _chunk.find(_head, _pos + 1)\n"
+        "            del _chunk\n"
+        "assert _found == {3}, f'found needles {sorted(_found)} in its own memory (3 is the control)'\n"),
     # replaces the package in its own folder, then ends its kernel: the kernel's next start
     # must not run it as root (the jail starts in that folder)
     "plants_a_module_for_the_grader": (
@@ -151,7 +181,7 @@ KEEPS_HONEST_POINTS = ("patches_otter_checker", "prints_and_writes_fake_results"
                        "calls_sys_exit", "registers_an_atexit_hook", "patches_numpy", "patches_builtins",
                        "reads_grader_files_and_solutions", "fork_bomb", "fills_the_disk",
                        "opens_network_connections", "prints_a_gigabyte", "ignores_sigterm",
-                       "ignores_the_interrupt", "plants_a_module_for_the_grader")
+                       "ignores_the_interrupt", "plants_a_module_for_the_grader", "reads_its_own_memory")
 
 
 def _foreign_kernelspec(notebook):
@@ -177,6 +207,19 @@ def honest_score() -> float:
         return next(float(r["total"]) for r in csv.DictReader(stream) if r["submission"] == "partial")
 
 
+def memory_needles(autograder_zip: Path, notebook) -> list[tuple[str, str]]:
+    """What no kernel's memory may hold, each as two hex halves: the course secret, raw and
+    as hex text (as the zip stores it), and a classmate's file name; then the control, which
+    it must hold: the notebook's first code cell, which it ran."""
+    from autograder.grade.shipped import autograder_files, shipped_course_secret
+    secret = shipped_course_secret(autograder_files(autograder_zip))
+    assert len(secret) >= 16
+    control = next(cell.source for cell in notebook.cells if cell.cell_type == "code")
+    halves = lambda data: (data[:len(data) // 2].hex(), data[len(data) // 2:].hex())  # noqa: E731
+    return [halves(secret), halves(secret.hex().encode()), halves(CLASSMATE.encode()),
+            halves(control.encode())]
+
+
 @pytest.fixture(scope="module")
 def split_graded(built, tmp_path_factory):
     if os.path.exists(PLANTED_MARKER):
@@ -184,9 +227,11 @@ def split_graded(built, tmp_path_factory):
     folder = tmp_path_factory.mktemp("attacks")
     partial = nbformat.read(SAMPLES_DIR / ASSIGNMENT / "partial.ipynb", as_version=4)
     nbformat.write(partial, folder / "honest.ipynb")
+    nbformat.write(partial, folder / f"{CLASSMATE}.ipynb")
     listener = socket.create_server(("127.0.0.1", 0))  # reachable only from the machine's own loopback
+    needles = repr(memory_needles(built.autograder_zip, partial))
     for name, attack in ATTACKS.items():
-        attack = attack.replace(repr(HOST_PORT), str(listener.getsockname()[1]))
+        attack = attack.replace(repr(HOST_PORT), str(listener.getsockname()[1])).replace(repr(NEEDLES), needles)
         notebook = nbformat.from_dict(partial)
         number = ATTACK_CELL.get(name, len(notebook.cells) + 1)
         notebook.cells.insert(number - 1, nbformat.v4.new_code_cell(attack))
@@ -272,6 +317,14 @@ def test_a_notebook_that_breaks_python_for_the_grader_is_told_so(split_graded):
     messages = {case["message"] for case in result["cases"] if not case["passed"] and case["points"]}
     assert messages and all("changed Python itself" in message for message in messages
                             if "placeholder" not in message), messages
+
+
+def test_no_kernel_holds_the_secret_or_a_classmates_name_in_memory(split_graded):
+    """The kernels of a batch are forked from a template of the grading child (kernel_template):
+    it must have been forked before anything of the zip or of another submission was read."""
+    cell = len(nbformat.read(SAMPLES_DIR / ASSIGNMENT / "partial.ipynb", as_version=4).cells) + 1
+    result = split_graded["reads_its_own_memory"]
+    assert not [note for note in result["notes"] if note.startswith(f"Cell {cell} ")], result["notes"]
 
 
 def test_a_module_planted_in_the_kernels_folder_never_runs_outside_the_view(split_graded):

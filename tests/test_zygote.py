@@ -28,7 +28,8 @@ def sleeping_notebook(build, folder: Path) -> Path:
     """The student notebook with a first cell that sleeps: its grading child stays in the
     student-cells phase long enough to be looked at."""
     notebook = nbformat.read(build.student_dir / f"{ASSIGNMENT}.ipynb", as_version=4)
-    notebook.cells.insert(0, nbformat.v4.new_code_cell("import time\ntime.sleep(120)"))
+    notebook.cells.insert(0, nbformat.v4.new_code_cell(
+        f"import os, time\nopen('job-marker', 'w').write(os.environ.get({MARKER!r}, 'absent'))\ntime.sleep(120)"))
     path = folder / f"{ASSIGNMENT}.ipynb"
     nbformat.write(notebook, path)
     return path
@@ -68,10 +69,10 @@ def test_a_forked_child_is_its_own_session_confined_in_its_cgroup_with_the_jobs_
         limits_text = proc_field(child.pid, "limits")
         file_size = next(line for line in limits_text.splitlines() if line.startswith("Max file size"))
         assert str(limits.file_size_mb << 20) in file_size, file_size
-        # what the child execs (the jail and the kernel) gets the job's environment, not the zygote's
-        kernels = kernel_processes(child.pid)
-        assert any(f"{MARKER}=the job's own" in _cmdline(Path(f"/proc/{pid}/environ")).split("\0")
-                   for pid in kernels), kernels
+        # the kernel (forked from the child's template) has the job's environment, not the zygote's:
+        # its first cell wrote what it read into its folder, seen here through /proc/PID/cwd
+        assert wait_until(lambda: any(_cmdline(Path(f"/proc/{pid}/cwd/job-marker")) == "the job's own"
+                                      for pid in kernel_processes(child.pid))), kernel_processes(child.pid)
         if cgroup:
             assert child.pid in cgroup.members()
         assert child.wait(1.0) is None, "still grading: the notebook sleeps"
@@ -243,3 +244,33 @@ def test_a_batch_forks_from_a_zygote_only_when_it_grades_several(submissions, jo
     from autograder.grade.intake import Submission
     task = _task_factory(ASSIGNMENT, b"", None, jobs, "split", submissions)(Submission("x", Path("x.ipynb")), b"")
     assert task.from_zygote is forked
+
+
+def test_a_submission_graded_through_the_zygote_gets_its_kernel_from_its_childs_template(builds):
+    """The whole path: zygote → grading child → its template → the kernel, in the jail's view
+    (as root), full marks for the solution."""
+    from autograder.grade.child import grade_in_child
+    build = builds(ASSIGNMENT)
+    grade = grade_in_child(build.solutions_notebook, build.autograder_zip, runner="split", from_zygote=True, threads=1,
+                           dataset="digits", limits=Limits.from_config(setting(ASSIGNMENT, "limits")))
+    assert (grade.error, grade.score) == (None, grade.possible), grade.log[-3000:]
+    assert "kernel start (forked from the template)" in grade.phases, grade.phases
+    if os.geteuid() == 0:
+        assert grade.sandbox == "view"
+
+
+def test_the_zygotes_requests_name_no_student(tmp_path, monkeypatch):
+    """The zygote keeps its requests' bytes in its memory, which the grading children and their
+    kernels' templates copy: the submission goes under a name every submission has."""
+    from autograder.grade import child
+    jobs: list[ChildJob] = []
+
+    def capture(job, timeout, threads):
+        jobs.append(job)
+        return 1, "", False
+    monkeypatch.setattr(child, "_run_in_own_session", capture)
+    named = tmp_path / "alice_smith_nn.ipynb"
+    named.write_text("{}")
+    child.grade_in_child(named, tmp_path / "autograder.zip", runner="split", from_zygote=True)
+    assert Path(jobs[0].arguments[0]).name == "submission.ipynb"
+    assert "alice_smith" not in repr(jobs[0])

@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import shutil
 import signal
 import subprocess
 import sys
@@ -84,8 +85,10 @@ def _grade_once(submission: Path, autograder_zip: Path, timeout: float | None, d
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="grading-child-") as tmp:
         report = Path(tmp) / "grade.json"
-        arguments = [str(Path(submission).resolve()), str(Path(autograder_zip).resolve()), str(report)]
         forked = from_zygote and runner == "split"
+        if forked:  # the zygote keeps its requests' bytes: let them name no student (kernel_template)
+            submission = _task_copy(Path(submission), Path(tmp))
+        arguments = [str(Path(submission).resolve()), str(Path(autograder_zip).resolve()), str(report)]
         job = ChildJob(RUNNERS[runner], arguments, child_environment(dataset, threads, limits), tmp, limits,
                        from_zygote=forked, preload=judges_libraries(autograder_zip) if forked else ())
         returncode, output, timed_out = _run_in_own_session(job, timeout, threads)
@@ -99,6 +102,14 @@ def _grade_once(submission: Path, autograder_zip: Path, timeout: float | None, d
     grade.seconds = time.monotonic() - started
     grade.log = output[-20000:]
     return grade
+
+
+def _task_copy(submission: Path, folder: Path) -> Path:
+    """The submission under a name that is every submission's (``submission.ipynb``, or
+    ``.zip``), in the task's folder."""
+    copy = folder / f"submission{submission.suffix.lower()}"
+    shutil.copyfile(submission, copy)
+    return copy
 
 
 @dataclass(frozen=True)

@@ -31,7 +31,9 @@ import json
 import os
 import signal
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import NoReturn
 
 from autograder.grade.sandbox import (
     Limits,
@@ -62,17 +64,38 @@ class JailError(OSError):
     """A step of building the view failed: the command does not run (fail closed)."""
 
 
+# How the confined command finally starts, in the process that becomes it: ``exec`` here; the
+# kernel template (``kernel_template``) starts the kernel in-process instead.
+Start = Callable[[list[str], dict[str, str]], NoReturn]
+
+
+def exec_command(command: list[str], env: dict[str, str]) -> NoReturn:
+    os.execve(command[0], command, env)
+
+
 def main(argv: list[str]) -> None:
     config, separator, *command = argv
     if separator != "--" or not command:
         raise SystemExit("usage: python -m autograder.grade.jail CONFIG -- COMMAND…")
     settings = json.loads(config)
+    confine_to(settings)
+    run_confined(settings, command)
+
+
+def confine_to(settings: dict) -> None:
+    """The limits of CONFIG on this process (and what it starts): cgroup, rlimits, death with
+    its parent."""
     cgroup = ProcessCgroup.from_paths(settings["cgroup"]) if settings.get("cgroup") else None
     confine(Limits(**settings["limits"]), cgroup)
+
+
+def run_confined(settings: dict, command: list[str], start: Start = exec_command) -> NoReturn:
+    """Start ``command`` in CONFIG's view (where one is asked for and can be made): this
+    process stays outside and relays the command's exit status."""
     view = settings.get("view")
     if view:
-        _run_in_view(view, command)
-    os.execv(command[0], command)
+        _run_in_view(view, command, start)
+    start(command, dict(os.environ))
 
 
 def view_config(root: Path, workdir: Path, disk_mb: int | None, uid: int | None,
@@ -131,12 +154,12 @@ def unmount(folder: Path) -> None:
 
 # Outside: the namespaces, then relay --------------------------------------------------------
 
-def _run_in_view(view: dict, command: list[str]) -> None:
+def _run_in_view(view: dict, command: list[str], start: Start) -> NoReturn:
     if not _enter_namespaces(view):
-        _run_as_user_only(view, command)
+        _run_as_user_only(view, command, start)
     init = os.fork()
     if init == 0:
-        _init(view, command)
+        _init(view, command, start)
     _ignore_group_signals()
     _, status = os.waitpid(init, 0)
     os._exit(os.waitstatus_to_exitcode(status) & 0xFF)
@@ -217,7 +240,7 @@ def make_interpreter_reachable() -> list[Path]:
     return changed
 
 
-def _run_as_user_only(view: dict, command: list[str]) -> None:
+def _run_as_user_only(view: dict, command: list[str], start: Start) -> NoReturn:
     """Where no namespace can be made (a container that forbids them): no view, but still a
     user of its own without capabilities when we are root, so only what everyone may read is
     readable (the grader keeps its own files in 0700 folders; see gradescope.py)."""
@@ -230,10 +253,10 @@ def _run_as_user_only(view: dict, command: list[str]) -> None:
         os.chdir(view["workdir"])
     except OSError as error:
         _fail(str(error))
-    os.execv(command[0], command)
+    start(command, dict(os.environ))
 
 
-def _init(view: dict, command: list[str]) -> None:
+def _init(view: dict, command: list[str], start: Start) -> NoReturn:
     """PID 1 of the new namespace: build the view, give up privileges, start the command,
     reap every orphan, and end (taking the whole namespace with it) when the command ends."""
     try:
@@ -249,7 +272,7 @@ def _init(view: dict, command: list[str]) -> None:
         # Jupyter names its own PID, which ipykernel would watch and, finding that the
         # kernel's parent is this init, take for gone. Its parent is PID 1 now, which
         # ipykernel knows never goes away; the kernel dies with its namespace anyway.
-        os.execve(command[0], command, {**os.environ, "JPY_PARENT_PID": "1"})
+        start(command, {**os.environ, "JPY_PARENT_PID": "1"})
     _ignore_group_signals()
     while True:
         pid, status = os.wait()
@@ -402,7 +425,7 @@ def _libc() -> ctypes.CDLL:
     return ctypes.CDLL(None, use_errno=True)
 
 
-def _fail(message: str) -> None:
+def _fail(message: str) -> NoReturn:
     print(f"jail: {message}", file=sys.stderr, flush=True)
     os._exit(EXIT_VIEW_FAILED)
 

@@ -47,6 +47,7 @@ from autograder.grade.jail import (
     view_config,
 )
 from autograder.grade.kernel_bootstrap import SNAPSHOT_CELL, answer_cell, install_cell
+from autograder.grade.kernel_template import KernelTemplate
 from autograder.grade.sandbox import (
     Limits,
     ProcessCgroup,
@@ -212,8 +213,10 @@ def kernel_view(private: Path, workdir: Path, limits: Limits, uid: int | None) -
     return view_config(private / "kernel-root", workdir, limits.disk_mb, uid, readable)
 
 
-def grade_submission(submission: Path, autograder_zip: Path) -> GradingOutcome:
-    """``autograder_zip``: the zip, or the folder it was unzipped into."""
+def grade_submission(submission: Path, autograder_zip: Path,
+                     template: KernelTemplate | None = None) -> GradingOutcome:
+    """``autograder_zip``: the zip, or the folder it was unzipped into. ``template``: a
+    pre-imported process to become the kernel (``kernel_template``); else a fresh one."""
     from autograder.checks.suite import load_suite, outcome, submission_salt
     files = autograder_files(autograder_zip)
     assignment, _ = zip_assignment(files)
@@ -243,13 +246,17 @@ def grade_submission(submission: Path, autograder_zip: Path) -> GradingOutcome:
     no_network = network_isolated() or network_namespace() != outside
     cgroup = ProcessCgroup.create(limits.max_processes, memory_mb=limits.memory_mb, cpus=_cpu_share())
     kernel = StudentKernel(workdir=workdir, limits=limits, env=_kernel_env(), cgroup=cgroup,
-                           view=kernel_view(private, workdir, limits, uid))
+                           view=kernel_view(private, workdir, limits, uid), template=template)
     grade = GradingOutcome()
     clock = PhaseClock(grade.phases)
     clock.lap("set-up (folders, notebook, cgroup)")
     try:
         kernel.start()
-        clock.lap("kernel start (jail, Python, ipykernel)")
+        clock.lap("kernel start (forked from the template)" if kernel.forked
+                  else "kernel start (jail, Python, ipykernel)")
+        if kernel.template_failure:  # for the grader's log: it cost time, not a grade
+            print(f"the kernel template could not start the kernel ({kernel.template_failure}); "
+                  "a fresh kernel was started", file=sys.stderr)
         grade.sandbox = kernel.isolation
         grade.network_isolated = no_network
         grade.protections = protections_obtained(grade.sandbox, cgroup, own_disk, uid, no_network)
@@ -379,14 +386,21 @@ def _seconds_since_this_process_started() -> float:
         return 0.0
 
 
-def child_main(submission: str, autograder_zip: str, report: str) -> None:
+def child_main(submission: str, autograder_zip: str, report: str, *, kernel_template: bool = False) -> None:
+    """``kernel_template``: this process was forked from a zygote that imported the libraries
+    (see ``kernel_template``); its kernel is forked from it rather than started afresh."""
     started = time.monotonic()
     imported = _seconds_since_this_process_started()
     gain_namespace_rights()  # root without CAP_SYS_ADMIN: a user namespace of its own, where allowed
+    # now, before anything of the zip or the submission is read: the template copies this memory
+    template = KernelTemplate.fork() if kernel_template else None
     try:
-        grade = grade_submission(Path(submission), Path(autograder_zip))
+        grade = grade_submission(Path(submission), Path(autograder_zip), template)
     except Exception as error:  # report, don't crash: the parent turns it into an error row
         grade = GradingOutcome(error=f"{type(error).__name__}: {error}")
+    finally:
+        if template:
+            template.discard()
     grade.network_isolated = grade.network_isolated or network_isolated()
     grade.seconds = time.monotonic() - started
     grade.phases = {"child imports": imported, **grade.phases}

@@ -14,20 +14,23 @@ replayed, so later probes still find the student's definitions.
 from __future__ import annotations
 
 import json
+import os
 import sys
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
-from typing import cast
+from typing import Any, cast
 
 import nbformat
 from jupyter_client import AsyncKernelClient, AsyncKernelManager
+from jupyter_client.provisioning import LocalProvisioner
 from jupyter_core.utils import run_sync
 from nbclient import NotebookClient
 from nbclient.exceptions import DeadKernelError
 
 from autograder.config import PACKAGE_DIR
 from autograder.grade.jail import isolation_of
+from autograder.grade.kernel_template import ForkedKernel, KernelTemplate, TemplateUnavailable
 from autograder.grade.sandbox import Limits, ProcessCgroup
 
 OUTPUT_BUDGET = 2 << 20  # characters of output kept per cell; the rest is counted, not stored
@@ -56,14 +59,37 @@ def jail_command(config: dict, command: list[str]) -> list[str]:
 
 
 class JailedKernelManager(AsyncKernelManager):
-    """Starts the kernel through the jail, which confines it and then execs it. Asynchronous,
-    as nbclient expects: with a blocking manager, nbclient's wait for output would block the
-    event loop and never notice a kernel that died."""
+    """Starts the kernel through the jail, which confines it and then execs it, or, given a
+    ``template`` (``kernel_template``), has that pre-imported process become the kernel in
+    the same jail. Asynchronous, as nbclient expects: with a blocking manager, nbclient's wait
+    for output would block the event loop and never notice a kernel that died."""
 
     jail_config: dict = {}
+    template: KernelTemplate | None = None
+    template_failure: str = ""  # why the template could not start the kernel, if it could not
+    _kernel_command: list[str] = []
 
     def format_kernel_cmd(self, extra_arguments: list[str] | None = None) -> list[str]:
-        return jail_command(self.jail_config, super().format_kernel_cmd(extra_arguments))
+        self._kernel_command = super().format_kernel_cmd(extra_arguments)
+        return jail_command(self.jail_config, self._kernel_command)
+
+    async def _async_launch_kernel(self, kernel_cmd: list[str], **kw: Any) -> None:
+        template, self.template = self.template, None
+        if template is None:
+            return await super()._async_launch_kernel(kernel_cmd, **kw)
+        assert self.provisioner is not None
+        provisioner = cast(LocalProvisioner, self.provisioner)
+        env = {**(kw.get("env") or os.environ), "JPY_PARENT_PID": str(os.getpid())}  # as launch_kernel sets it
+        try:
+            process = template.launch(self._kernel_command, env, str(kw.get("cwd") or os.getcwd()), self.jail_config)
+        except TemplateUnavailable as error:
+            self.template_failure = str(error)
+            return await super()._async_launch_kernel(kernel_cmd, **kw)
+        provisioner.process = process  # type: ignore[assignment]  # Popen's interface, as the provisioner uses it
+        provisioner.pid = process.pid
+        provisioner.pgid = os.getpgid(process.pid)
+        provisioner.cwd = kw.get("cwd")
+        self._reconcile_connection_info(provisioner.connection_info)
 
 
 class BoundedOutputClient(NotebookClient):
@@ -117,10 +143,13 @@ class StudentKernel:
     restarts: int = 0
     client: BoundedOutputClient | None = None
     interrupt_grace: float = INTERRUPT_GRACE  # seconds (a test of the kernel's replacement waits less)
+    template: KernelTemplate | None = None  # the first start's pre-imported process, if any
+    template_failure: str = ""  # why the template could not start it (a fresh kernel was started)
 
     def start(self) -> None:
         manager = JailedKernelManager(kernel_name="python3",
                                       connection_file=str(self.workdir / ".kernel.json"))
+        manager.template, self.template = self.template, None  # one kernel per template, never again
         # the network namespace is the judge's, which the kernel shares: they talk over its
         # loopback (the judge isolates itself first, see split_runner)
         manager.jail_config = {"limits": {**self.limits.__dict__, "network": True},
@@ -133,7 +162,10 @@ class StudentKernel:
                                                        "evalue": "the cell did not finish in time"},
                                      kernel_name="python3", record_timing=False,
                                      resources={"metadata": {"path": str(self.workdir)}})
-        client.start_new_kernel(env=self.env)
+        try:
+            client.start_new_kernel(env=self.env)
+        finally:
+            self.template_failure = self.template_failure or manager.template_failure
         client.start_new_kernel_client()
         self.client = client
 
@@ -194,6 +226,12 @@ class StudentKernel:
         strays = len(self.cgroup.members()) - len(keep)
         self.cgroup.kill_all(keep=keep)
         return strays
+
+    @property
+    def forked(self) -> bool:
+        """Is the running kernel a template become the kernel (``kernel_template``)?"""
+        process = getattr(getattr(self.client.km, "provisioner", None), "process", None) if self.client else None
+        return isinstance(process, ForkedKernel)
 
     @property
     def isolation(self) -> str:

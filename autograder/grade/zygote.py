@@ -41,6 +41,7 @@ if TYPE_CHECKING:
 # and, named by the zip's manifest, the judges' libraries (Keras, scikit-learn); never the
 # judges themselves, whose settings are the zip's
 RUNNER_MODULE = "autograder.grade.split_runner"
+KERNEL_MODULE = "ipykernel.kernelapp"  # what each child's kernel template starts (kernel_template)
 DISABLE_ENV_VAR = "AUTOGRADER_NO_ZYGOTE"  # "1": a fresh interpreter per child, as before
 REPLY_TIMEOUT = 120.0  # seconds for the zygote to start (its imports) and fork
 
@@ -281,7 +282,7 @@ def _run_child(request: dict[str, Any]) -> None:
         if request["module"] != RUNNER_MODULE:
             raise ZygoteError(f"the zygote runs the split runner only, not {request['module']}")
         from autograder.grade.split_runner import child_main
-        child_main(*request["arguments"])
+        child_main(*request["arguments"], kernel_template=True)
         status = 0
     except BaseException as error:  # noqa: BLE001 (reported in the log the grader reads)
         print(f"the grading child failed: {type(error).__name__}: {error}", file=sys.stderr)
@@ -296,7 +297,7 @@ def _run_child(request: dict[str, Any]) -> None:
 
 def main(preload: list[str]) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the grader decides when children stop
-    for module in (RUNNER_MODULE, *preload):
+    for module in (RUNNER_MODULE, KERNEL_MODULE, *preload):
         try:
             __import__(module)
         except Exception:  # noqa: BLE001 (the child that needs it reports the failure)

@@ -1,0 +1,139 @@
+"""Kernels forked from a template (``kernel_template``): the template becomes a kernel that
+behaves as a fresh one (its own environment, none of the grader's modules or descriptors,
+interrupted at the cell limit), serves one kernel only, and a template that cannot start the
+kernel costs time, never a grade. The batch's adversarial corpus (test_split_grading.py)
+runs every attack in such kernels; test_zygote.py grades a whole submission through one.
+
+As in the grader, the templates are forked from a process that has started no kernel and no
+thread yet (the grading child at its start): a helper interpreter forks them all first, then
+runs the scenarios and reports what it saw. Forking the test process itself, which holds the
+threads of earlier tests' kernels and libraries, is not what production does (and crashes)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from autograder.grade.kernel_template import starts_in_process
+
+pytestmark = pytest.mark.slow
+ROOT = Path(__file__).resolve().parent.parent
+
+SCENARIOS = r"""
+import json, os, signal, sys, tempfile
+from pathlib import Path
+sys.path.insert(0, {root!r})
+from autograder.grade.kernel_template import KernelTemplate, TemplateUnavailable
+from autograder.grade.sandbox import Limits
+from autograder.grade.student_kernel import RunStatus, StudentKernel
+
+held = os.pipe()  # open when the templates fork: no kernel may have it
+templates = {{name: KernelTemplate.fork() for name in ("inside", "interrupt", "dies", "killed", "refuses")}}
+report = {{"held_pipe": f"pipe:[{{os.fstat(held[0]).st_ino}}]"}}
+
+
+def kernel_for(name, **settings):
+    kernel = StudentKernel(workdir=Path(tempfile.mkdtemp()), limits=Limits(cell_timeout=3),
+                           env={{**os.environ, "TEMPLATE_TEST_MARKER": "the kernel's"}},
+                           template=templates[name], interrupt_grace=2.0, **settings)
+    kernel.start()
+    return kernel
+
+
+def printed(kernel, source):
+    run = kernel.run(source)
+    text = "".join(o.get("text", "") for o in kernel.client.nb.cells[run.index].outputs)
+    return run.status.value, text
+
+
+kernel = kernel_for("inside")
+report["inside"] = {{"forked": kernel.forked, "failure": kernel.template_failure,
+                    "is_template": kernel.client.km.provisioner.process.pid == templates["inside"].pid,
+                    "cell": printed(kernel, {inside!r})}}
+kernel.shutdown()
+
+kernel = kernel_for("interrupt")
+report["interrupt"] = {{"loop": kernel.run("total = 0\nwhile True:\n    total += 1\n").status.value,
+                       "after": printed(kernel, "print(total > 0)")}}
+kernel.shutdown()
+
+kernel = kernel_for("dies")
+kernel.run("answer = 41")
+report["dies"] = {{"exit": kernel.run("import os\nos._exit(3)").status.value, "forked_after": kernel.forked,
+                  "replayed": printed(kernel, "print(answer + 1)")}}
+kernel.shutdown()
+
+os.kill(templates["killed"].pid, signal.SIGKILL)
+kernel = kernel_for("killed")
+report["killed"] = {{"failure": kernel.template_failure, "forked": kernel.forked, "cell": printed(kernel, "print(6 * 7)")}}
+kernel.shutdown()
+
+refusals = []
+for command in (["/usr/bin/R", "-e", "1"], [sys.executable, "-m", "ipykernel_launcher"]):
+    try:
+        templates["refuses"].launch(command, dict(os.environ), tempfile.mkdtemp(), {{"limits": {{}}}})
+    except TemplateUnavailable as error:
+        refusals.append(str(error))
+try:
+    os.waitpid(templates["refuses"].pid, os.WNOHANG)
+    reaped = False
+except ChildProcessError:
+    reaped = True
+report["refuses"] = {{"refusals": refusals, "reaped": reaped}}
+print(json.dumps(report))
+"""
+
+INSIDE = ("import os, sys\n"
+          "print(os.environ.get('TEMPLATE_TEST_MARKER'))\n"
+          "print(sorted(m for m in sys.modules if m.startswith('autograder')))\n"
+          "print(os.path.basename(sys.argv[0]), sys.path[0] == '')\n"
+          "def target(fd):\n"
+          "    try:\n        return os.readlink('/proc/self/fd/' + fd)\n"
+          "    except OSError:\n        return ''  # the listing's own\n"
+          "print(sorted(target(fd) for fd in os.listdir('/proc/self/fd')))\n")
+
+
+@pytest.fixture(scope="module")
+def seen() -> dict:
+    done = subprocess.run([sys.executable, "-c", SCENARIOS.format(root=str(ROOT), inside=INSIDE)],
+                          capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def test_the_template_becomes_a_kernel_with_its_own_environment_and_nothing_of_the_grader(seen):
+    inside = seen["inside"]
+    assert inside["forked"] and inside["is_template"] and inside["failure"] == ""
+    status, text = inside["cell"]
+    assert status == "ok", text
+    environment, modules, argv, descriptors = text.splitlines()[:4]
+    assert environment == "the kernel's"
+    assert modules == "[]", "the grader's modules are dropped before the kernel starts"
+    assert argv == "ipykernel_launcher.py True", "sys.argv and sys.path as `python -m ipykernel_launcher` has them"
+    assert seen["held_pipe"] not in descriptors, descriptors
+
+
+def test_a_forked_kernel_is_interrupted_at_the_cell_limit_and_goes_on(seen):
+    assert seen["interrupt"] == {"loop": "timeout", "after": ["ok", "True\n"]}
+
+
+def test_a_forked_kernel_that_dies_is_replaced_by_a_fresh_one_with_its_cells_replayed(seen):
+    assert seen["dies"] == {"exit": "died", "forked_after": False, "replayed": ["ok", "42\n"]}
+
+
+def test_a_template_that_cannot_start_the_kernel_costs_time_never_a_grade(seen):
+    killed = seen["killed"]
+    assert killed["failure"], "the failure is kept for the grader's log"
+    assert (killed["forked"], killed["cell"]) == (False, ["ok", "42\n"])
+
+
+def test_a_template_starts_only_this_interpreters_ipykernel_and_only_once(seen):
+    assert starts_in_process([sys.executable, "-m", "ipykernel_launcher", "-f", "kernel.json"])
+    assert not starts_in_process(["/usr/bin/R", "--slave", "-e", "IRkernel::main()"])
+    first, second = seen["refuses"]["refusals"]
+    assert "not a kernel this template can start" in first and "already started" in second
+    assert seen["refuses"]["reaped"], "a template that refused is ended and reaped"
