@@ -30,6 +30,7 @@ sys.path.insert(0, {root!r})
 from autograder.grade.kernel_template import KernelTemplate, TemplateUnavailable
 from autograder.grade.sandbox import Limits
 from autograder.grade.student_kernel import RunStatus, StudentKernel
+import matplotlib.pyplot  # as the zygote has it (Keras imports it), before the kernel sets its backend
 
 held = os.pipe()  # open when the templates fork: no kernel may have it
 templates = {{name: KernelTemplate.fork() for name in ("inside", "interrupt", "dies", "killed", "refuses")}}
@@ -54,6 +55,8 @@ kernel = kernel_for("inside")
 report["inside"] = {{"forked": kernel.forked, "failure": kernel.template_failure,
                     "is_template": kernel.client.km.provisioner.process.pid == templates["inside"].pid,
                     "cell": printed(kernel, {inside!r})}}
+figure = kernel.run("import matplotlib.pyplot as plt\nplt.plot([1, 2])\nplt.show()\n")
+report["figure"] = [output.output_type for output in kernel.client.nb.cells[figure.index].outputs]
 kernel.shutdown()
 
 kernel = kernel_for("interrupt")
@@ -115,6 +118,10 @@ def test_the_template_becomes_a_kernel_with_its_own_environment_and_nothing_of_t
     assert modules == "[]", "the grader's modules are dropped before the kernel starts"
     assert argv == "ipykernel_launcher.py True", "sys.argv and sys.path as `python -m ipykernel_launcher` has them"
     assert seen["held_pipe"] not in descriptors, descriptors
+
+
+def test_a_forked_kernel_shows_figures_though_matplotlib_was_imported_before_its_backend_was_set(seen):
+    assert seen["figure"] == ["display_data"], "Jupyter's inline backend, as in a fresh kernel"
 
 
 def test_a_forked_kernel_is_interrupted_at_the_cell_limit_and_goes_on(seen):

@@ -247,7 +247,10 @@ def start_kernel_here(command: list[str], env: dict[str, str]) -> NoReturn:
         sys.argv = [(launcher and launcher.origin) or "ipykernel_launcher", *command[3:],
                     f"--IPKernelApp.parent_handle={int(env.get('JPY_PARENT_PID') or 0)}"]
         from ipykernel import kernelapp
-        kernelapp.launch_new_instance()
+        app = kernelapp.IPKernelApp.instance()  # what launch_new_instance does, in two steps
+        app.initialize()
+        _matplotlib_as_imported_now()
+        app.start()
         status = 0
     except SystemExit as stop:
         status = stop.code if isinstance(stop.code, int) else 1
@@ -260,6 +263,17 @@ def start_kernel_here(command: list[str], env: dict[str, str]) -> NoReturn:
             except Exception:  # noqa: BLE001 (exiting regardless)
                 pass
         os._exit(status)
+
+
+def _matplotlib_as_imported_now() -> None:
+    """Keras imports matplotlib, so the zygote did, when ``MPLBACKEND`` named no backend; the
+    kernel's initialisation has set it since (Jupyter's inline backend). matplotlib reads it
+    when imported: read it again, or figures would go to a backend that shows nothing. The
+    backend module itself loads on the first figure, inside the kernel's shell, as when the
+    student imports matplotlib in a fresh kernel."""
+    matplotlib = sys.modules.get("matplotlib")
+    if matplotlib is not None and os.environ.get("MPLBACKEND"):
+        matplotlib.rcParams["backend"] = os.environ["MPLBACKEND"]
 
 
 def _close_descriptors(keep: set[int]) -> None:
