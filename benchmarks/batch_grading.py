@@ -3,8 +3,9 @@ and the time from a `kill -9` mid-batch to a resumed, finished gradebook.
 
 Needs a build (`autograder build nn_foundations`). The batch is N notebooks cycled from the
 build's solutions and known-wrong submissions, so every one runs all of its cells and all
-hidden checks. Peak memory is the largest sum of resident memory over the grader's whole
-process tree (grader, grading children, kernels), sampled every 0.2 s from /proc.
+hidden checks. Peak memory is the largest sum of proportional set sizes (PSS: pages shared by
+forked processes count once) over the grader's whole process tree (grader, zygote, grading
+children, kernels), sampled every 0.2 s from /proc.
 
     .venv/bin/python benchmarks/batch_grading.py [--submissions 20] [--jobs 1 2] [--runner split]
                                                  [--no-kill]
@@ -38,10 +39,11 @@ def make_batch(assignment: str, dist: Path, folder: Path, count: int) -> None:
         shutil.copy(sources[index % len(sources)], folder / f"student_{index + 1:02d}.ipynb")
 
 
-def tree_rss(root: int) -> int:
-    """Resident bytes of ``root`` and all its descendants."""
+def tree_memory(root: int) -> int:
+    """Memory of ``root`` and all its descendants: their proportional set sizes (a page that
+    n processes share counts 1/n in each), so the pages forked processes share with their
+    zygote count once, as the machine holds them; resident size where PSS is not readable."""
     parents: dict[int, int] = {}
-    rss: dict[int, int] = {}
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
@@ -51,14 +53,27 @@ def tree_rss(root: int) -> int:
             continue
         fields = stat[stat.rindex(")") + 2:].split()
         parents[int(entry)] = int(fields[1])
-        rss[int(entry)] = int(fields[21]) * PAGE
     members, frontier = {root}, [root]
     while frontier:
         parent = frontier.pop()
         children = [pid for pid, ppid in parents.items() if ppid == parent and pid not in members]
         members.update(children)
         frontier.extend(children)
-    return sum(rss.get(pid, 0) for pid in members)
+    return sum(_process_memory(pid) for pid in members)
+
+
+def _process_memory(pid: int) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                return int(line.split()[1]) * 1024
+    except (OSError, ValueError):
+        pass
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        return int(stat[stat.rindex(")") + 2:].split()[21]) * PAGE
+    except (OSError, ValueError, IndexError):
+        return 0
 
 
 class PeakMemory(threading.Thread):
@@ -68,7 +83,7 @@ class PeakMemory(threading.Thread):
 
     def run(self) -> None:
         while not self.done.is_set():
-            self.peak = max(self.peak, tree_rss(self.pid))
+            self.peak = max(self.peak, tree_memory(self.pid))
             time.sleep(0.2)
 
 

@@ -55,7 +55,7 @@ def submissions_for(assignment: str, dist: Path, count: int, folder: Path) -> li
 
 
 def run_timed(command: list[str], cwd: Path | None = None) -> tuple[float, int, int]:
-    """Wall seconds, peak resident bytes of the process tree, exit status."""
+    """Wall seconds, peak memory of the process tree (PSS, see batch_grading.tree_memory), exit status."""
     started = time.monotonic()
     process = subprocess.Popen(command, cwd=cwd, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     sampler = PeakMemory(process.pid)
