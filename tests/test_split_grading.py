@@ -439,3 +439,31 @@ def test_a_cell_that_kills_the_kernel_costs_only_itself(kernel):
     died = kernel.run("import os\nos._exit(0)")
     after = kernel.run("x += 1\nassert x == 42")
     assert (died.status, after.status, kernel.restarts) == ("died", "ok", 1)
+
+
+def test_a_kernel_that_dies_before_it_answers_is_reported_as_a_start_failure(tmp_path):
+    """The grader retries gradings whose kernel failed to start (grade.child) by this message:
+    a kernel that cannot even start Python (1 MB of address space) must produce it, at once."""
+    from autograder.grade.environment import KERNEL_START_FAILURE
+    from autograder.grade.sandbox import Limits
+    from autograder.grade.student_kernel import StudentKernel
+    student = StudentKernel(workdir=tmp_path, limits=Limits(cell_timeout=3, memory_mb=1), env=dict(os.environ))
+    try:
+        with pytest.raises(RuntimeError, match=KERNEL_START_FAILURE):
+            student.start()
+    finally:
+        student.shutdown()
+
+
+def test_the_first_cells_output_is_never_lost_to_a_kernel_start(tmp_path):
+    """The client is ready only once IOPub delivers (PromptKernelClient): the first cell's
+    output reaches the grader, kernel after kernel."""
+    from autograder.grade.sandbox import Limits
+    from autograder.grade.student_kernel import StudentKernel
+    for attempt in range(3):
+        student = StudentKernel(workdir=tmp_path, limits=Limits(cell_timeout=30), env=dict(os.environ))
+        student.start()
+        try:
+            assert kept_text(student, student.run(f"print('first output {attempt}')")) == f"first output {attempt}\n"
+        finally:
+            student.shutdown()

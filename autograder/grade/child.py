@@ -32,15 +32,12 @@ from pathlib import Path
 
 from autograder.data import DATASET_ENV_VAR
 from autograder.grade import zygote
-from autograder.grade.environment import CELL_TIMEOUT_ENV_VAR, THREAD_VARIABLES
+from autograder.grade.environment import CELL_TIMEOUT_ENV_VAR, KERNEL_START_FAILURE, THREAD_VARIABLES
 from autograder.grade.sandbox import PARENT_NETNS_ENV_VAR, Limits, ProcessCgroup, confine, network_namespace
 from autograder.grade.shipped import autograder_files, zip_manifest
 from autograder.results import GradingOutcome
 
-# A kernel that dies before answering kernel_info never ran student code: two kernels
-# started at the same moment can race for the same TCP ports. Such a start is retried.
-KERNEL_START_FAILURE = "Kernel died before replying to kernel_info"
-KERNEL_START_ATTEMPTS = 3
+KERNEL_START_ATTEMPTS = 3  # gradings whose kernel failed to start (KERNEL_START_FAILURE) are retried
 
 RUNNERS = {"split": "autograder.grade.split_runner", "otter": "autograder.grade.otter_runner"}
 

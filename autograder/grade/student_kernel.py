@@ -16,9 +16,11 @@ from __future__ import annotations
 import json
 import os
 import sys
+import time
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
+from queue import Empty
 from typing import Any, cast
 
 import nbformat
@@ -29,6 +31,7 @@ from nbclient import NotebookClient
 from nbclient.exceptions import DeadKernelError
 
 from autograder.config import PACKAGE_DIR
+from autograder.grade.environment import KERNEL_START_FAILURE
 from autograder.grade.jail import isolation_of
 from autograder.grade.kernel_template import ForkedKernel, KernelTemplate, TemplateUnavailable
 from autograder.grade.sandbox import Limits, ProcessCgroup
@@ -92,6 +95,44 @@ class JailedKernelManager(AsyncKernelManager):
         self._reconcile_connection_info(provisioner.connection_info)
 
 
+class PromptKernelClient(AsyncKernelClient):
+    """jupyter_client's client, made ready sooner. Its ``wait_for_ready`` waits 0.2 s for an
+    IOPub message after the kernel's first reply, then again for 0.2 s of IOPub silence: about
+    0.2-0.4 s of every kernel start (a grading is a few seconds) spent waiting on a quiet
+    socket. Same protocol, polled every 20 ms: ready once a kernel_info reply has come and
+    IOPub has delivered a message (so outputs cannot be lost), then IOPub drained."""
+
+    poll_seconds = 0.02
+
+    async def wait_for_ready(self, timeout: float | None = None) -> None:
+        deadline = time.monotonic() + (timeout if timeout is not None else float("inf"))
+        while not await self._kernel_info_and_iopub():
+            if not await self._async_is_alive():
+                raise RuntimeError(KERNEL_START_FAILURE)
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"Kernel didn't respond in {timeout:g} seconds")
+        while True:
+            try:
+                await self.iopub_channel.get_msg(timeout=self.poll_seconds)
+            except Empty:
+                return
+
+    async def _kernel_info_and_iopub(self) -> bool:
+        self.kernel_info()
+        try:
+            reply = await self.shell_channel.get_msg(timeout=1)
+        except Empty:
+            return False
+        if reply["msg_type"] != "kernel_info_reply":
+            return False
+        try:
+            await self.iopub_channel.get_msg(timeout=self.poll_seconds)
+        except Empty:
+            return False
+        self._handle_kernel_info_reply(reply)
+        return True
+
+
 class BoundedOutputClient(NotebookClient):
     """An nbclient whose cells keep at most OUTPUT_BUDGET characters of output: a cell that
     prints a gigabyte must not make the grader hold a gigabyte."""
@@ -147,7 +188,7 @@ class StudentKernel:
     template_failure: str = ""  # why the template could not start it (a fresh kernel was started)
 
     def start(self) -> None:
-        manager = JailedKernelManager(kernel_name="python3",
+        manager = JailedKernelManager(kernel_name="python3", client_class=f"{__name__}.PromptKernelClient",
                                       connection_file=str(self.workdir / ".kernel.json"))
         manager.template, self.template = self.template, None  # one kernel per template, never again
         # the network namespace is the judge's, which the kernel shares: they talk over its

@@ -41,7 +41,9 @@ if TYPE_CHECKING:
 # and, named by the zip's manifest, the judges' libraries (Keras, scikit-learn); never the
 # judges themselves, whose settings are the zip's
 RUNNER_MODULE = "autograder.grade.split_runner"
-KERNEL_MODULE = "ipykernel.kernelapp"  # what each child's kernel template starts (kernel_template)
+# what each child's kernel template starts (kernel_template): the app, and the kernel class it
+# imports when it initialises (with the debugger, debugpy)
+KERNEL_MODULES = ("ipykernel.kernelapp", "ipykernel.ipkernel")
 DISABLE_ENV_VAR = "AUTOGRADER_NO_ZYGOTE"  # "1": a fresh interpreter per child, as before
 REPLY_TIMEOUT = 120.0  # seconds for the zygote to start (its imports) and fork
 
@@ -297,7 +299,7 @@ def _run_child(request: dict[str, Any]) -> None:
 
 def main(preload: list[str]) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the grader decides when children stop
-    for module in (RUNNER_MODULE, KERNEL_MODULE, *preload):
+    for module in (RUNNER_MODULE, *KERNEL_MODULES, *preload):
         try:
             __import__(module)
         except Exception:  # noqa: BLE001 (the child that needs it reports the failure)
