@@ -2,7 +2,9 @@
 
 Grades the same N submissions (both assignments: the solutions and known-wrong ones, so
 correct and wrong) three ways, one after the other, and prints wall times, ratios, the median
-per submission and the peak memory of each whole process tree:
+per submission and the peak memory of each run (the machine's in use, over its level before;
+and the process tree's resident sizes summed, which counts pages forked processes share once
+per process):
 
 (a) ``otter run`` one submission at a time on the same autograder zips: Otter's own path
     without Docker, the reference to beat;
@@ -38,6 +40,9 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 from batch_grading import PeakMemory  # noqa: E402  (same folder: the process-tree sampler)
 
 ASSIGNMENTS = ("nn_foundations", "keras_networks")
+# peak memory of a run: the machine's in use above its level before, and the process tree's
+# resident sizes summed (batch_grading.PeakMemory)
+Peak = tuple[int, int]
 ENV = dict(os.environ, AUTOGRADER_DATASET="digits", TF_CPP_MIN_LOG_LEVEL="2")
 
 
@@ -54,8 +59,8 @@ def submissions_for(assignment: str, dist: Path, count: int, folder: Path) -> li
     return copies
 
 
-def run_timed(command: list[str], cwd: Path | None = None) -> tuple[float, int, int]:
-    """Wall seconds, peak memory of the process tree (PSS, see batch_grading.tree_memory), exit status."""
+def run_timed(command: list[str], cwd: Path | None = None) -> tuple[float, Peak, int]:
+    """Wall seconds, peak memory (batch_grading.PeakMemory: the machine's, and the tree's RSS), exit status."""
     started = time.monotonic()
     process = subprocess.Popen(command, cwd=cwd, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     sampler = PeakMemory(process.pid)
@@ -63,10 +68,10 @@ def run_timed(command: list[str], cwd: Path | None = None) -> tuple[float, int, 
     process.wait()
     sampler.done.set()
     sampler.join()
-    return time.monotonic() - started, sampler.peak, process.returncode
+    return time.monotonic() - started, (sampler.peak, sampler.peak_rss), process.returncode
 
 
-def otter_run_one(notebook: Path, zip_path: Path, work: Path) -> tuple[float, int]:
+def otter_run_one(notebook: Path, zip_path: Path, work: Path) -> tuple[float, Peak]:
     out = work / f"otter-{notebook.stem}"
     out.mkdir(parents=True)
     seconds, peak, status = run_timed([sys.executable, "-m", "otter", "run", "-a", str(zip_path),
@@ -92,7 +97,7 @@ def floor_script(notebook: Path) -> str:
     return "\n".join(parts) + "\n"
 
 
-def floor_one(notebook: Path, work: Path) -> tuple[float, int]:
+def floor_one(notebook: Path, work: Path) -> tuple[float, Peak]:
     from autograder.shipping import ship_student_runtime
     folder = work / f"floor-{notebook.parent.name}-{notebook.stem}"
     folder.mkdir(parents=True)
@@ -103,7 +108,7 @@ def floor_one(notebook: Path, work: Path) -> tuple[float, int]:
     return seconds, peak
 
 
-def autograder_grade(assignment: str, folder: Path, dist: Path, out: Path) -> tuple[float, int, list[float]]:
+def autograder_grade(assignment: str, folder: Path, dist: Path, out: Path) -> tuple[float, Peak, list[float]]:
     seconds, peak, status = run_timed([sys.executable, "-m", "autograder.cli", "grade", assignment,
                                        str(folder), "--out", str(out), "--dist", str(dist)])
     if status != 0:
@@ -136,8 +141,13 @@ def build(dist: Path) -> None:
                    env=ENV, check=True, stdout=subprocess.DEVNULL)
 
 
-def gib(n: int) -> str:
-    return f"{n / 2**30:.2f} GiB"
+def gib(peak: Peak) -> str:
+    machine, summed = peak
+    return f"{machine / 2**30:.2f} GiB (resident sizes summed over the tree: {summed / 2**30:.2f} GiB)"
+
+
+def largest(peaks: list[Peak]) -> Peak:
+    return max(machine for machine, _ in peaks), max(summed for _, summed in peaks)
 
 
 def main() -> None:
@@ -159,25 +169,25 @@ def main() -> None:
         print(f"{count} submissions ({', '.join(f'{len(b)} {a}' for a, b in batches.items())}: "
               f"solutions + known-wrong), {cores} cores")
 
-        b_wall, b_peak, b_each = 0.0, 0, []
+        b_wall, b_peaks, b_each = 0.0, list[Peak](), list[float]()
         for assignment, notebooks in batches.items():
             seconds, peak, per = autograder_grade(assignment, notebooks[0].parent, dist, work / f"out-{assignment}")
-            b_wall, b_peak, b_each = b_wall + seconds, max(b_peak, peak), b_each + per
+            b_wall, b_peaks, b_each = b_wall + seconds, [*b_peaks, peak], b_each + per
         c_runs = [floor_one(nb, work) for notebooks in batches.values() for nb in notebooks]
-        c_wall, c_peak = sum(s for s, _ in c_runs), max(p for _, p in c_runs)
+        c_wall, c_peak = sum(s for s, _ in c_runs), largest([p for _, p in c_runs])
         a_runs = [] if args.skip_otter else [
             otter_run_one(nb, dist / a / "autograder" / f"{a}-autograder.zip", work)
             for a, notebooks in batches.items() for nb in notebooks]
 
         print(f"(b) autograder grade, default workers: {b_wall:.1f} s wall; median {statistics.median(b_each):.1f} s "
-              f"per submission (its own grading time); peak memory {gib(b_peak)}")
+              f"per submission (its own grading time); peak memory {gib(largest(b_peaks))}")
         print(f"(c) floor, plain Python, one at a time: {c_wall:.1f} s wall; median "
               f"{statistics.median(s for s, _ in c_runs):.1f} s per submission; peak memory {gib(c_peak)}")
         if a_runs:
             a_wall = sum(s for s, _ in a_runs)
             print(f"(a) otter run, one at a time: {a_wall:.1f} s wall; median "
                   f"{statistics.median(s for s, _ in a_runs):.1f} s per submission; peak memory "
-                  f"{gib(max(p for _, p in a_runs))}")
+                  f"{gib(largest([p for _, p in a_runs]))}")
             print(f"b/a = {b_wall / a_wall:.2f}")
         print(f"b/(c/cores) = {b_wall / (c_wall / cores):.2f}")
         if args.profile:
