@@ -40,7 +40,7 @@ from pathlib import Path
 from typing import NoReturn
 
 from autograder.grade import jail
-from autograder.grade.sandbox import die_with_parent
+from autograder.grade.sandbox import die_with_parent, end_forked_process
 
 LAUNCHER = ("-m", "ipykernel_launcher")  # the kernelspec's command this template can start in-process
 ANSWER_SECONDS = 30.0                    # for the template to join the namespaces and confine itself
@@ -257,12 +257,7 @@ def start_kernel_here(command: list[str], env: dict[str, str]) -> NoReturn:
     except BaseException as error:  # noqa: BLE001 (the judge sees the kernel die)
         print(f"the kernel failed to start: {type(error).__name__}: {error}", file=sys.stderr)
     finally:
-        for stream in (sys.stdout, sys.stderr):
-            try:
-                stream.flush()
-            except Exception:  # noqa: BLE001 (exiting regardless)
-                pass
-        os._exit(status)
+        end_forked_process(status)
 
 
 def _matplotlib_as_imported_now() -> None:

@@ -32,6 +32,7 @@ from dataclasses import asdict
 from typing import IO, TYPE_CHECKING, Any
 
 from autograder.grade.environment import THREAD_VARIABLES
+from autograder.grade.sandbox import end_forked_process
 
 if TYPE_CHECKING:
     from autograder.grade.child import ChildJob
@@ -289,12 +290,7 @@ def _run_child(request: dict[str, Any]) -> None:
     except BaseException as error:  # noqa: BLE001 (reported in the log the grader reads)
         print(f"the grading child failed: {type(error).__name__}: {error}", file=sys.stderr)
     finally:
-        for stream in (sys.stdout, sys.stderr):
-            try:
-                stream.flush()
-            except Exception:  # noqa: BLE001 (exiting regardless)
-                pass
-        os._exit(status)
+        end_forked_process(status)
 
 
 def main(preload: list[str]) -> None:
