@@ -75,6 +75,7 @@ kernel = kernel_for("killed")
 report["killed"] = {{"failure": kernel.template_failure, "forked": kernel.forked, "cell": printed(kernel, "print(6 * 7)")}}
 kernel.shutdown()
 
+descriptors = len(os.listdir("/proc/self/fd"))
 refusals = []
 for command in (["/usr/bin/R", "-e", "1"], [sys.executable, "-m", "ipykernel_launcher"]):
     try:
@@ -86,7 +87,8 @@ try:
     reaped = False
 except ChildProcessError:
     reaped = True
-report["refuses"] = {{"refusals": refusals, "reaped": reaped}}
+report["refuses"] = {{"refusals": refusals, "reaped": reaped,
+                     "descriptors_left": len(os.listdir("/proc/self/fd")) - descriptors}}
 print(json.dumps(report))
 """
 
@@ -144,3 +146,4 @@ def test_a_template_starts_only_this_interpreters_ipykernel_and_only_once(seen):
     first, second = seen["refuses"]["refusals"]
     assert "not a kernel this template can start" in first and "already started" in second
     assert seen["refuses"]["reaped"], "a template that refused is ended and reaped"
+    assert seen["refuses"]["descriptors_left"] == -2, "and the grading child closed its two pipes"

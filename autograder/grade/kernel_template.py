@@ -105,8 +105,8 @@ class KernelTemplate:
     """The grading child's handle on its template: one ``launch``, or ``discard``."""
 
     pid: int
-    go: int       # write end: the launch request
-    answer: int   # read end: "ok", or why not
+    go: int       # write end: the launch request (-1 once closed)
+    answer: int   # read end: "ok", or why not (-1 once closed)
     used: bool = field(default=False)
 
     @classmethod
@@ -138,13 +138,14 @@ class KernelTemplate:
         try:
             _write_all(self.go, request)
             os.close(self.go)
+            self.go = -1  # end of the request: the template reads to it
             answer = _read_line(self.answer, ANSWER_SECONDS)
         except OSError as error:
             answer = f"the template did not answer ({error})"
-        os.close(self.answer)
         if answer != "ok":
             self._end()
             raise TemplateUnavailable(answer or "the template ended without answering")
+        self._close_pipes()
         return ForkedKernel(self.pid)
 
     def discard(self) -> None:
@@ -152,16 +153,21 @@ class KernelTemplate:
         without the template)."""
         if not self.used:
             self.used = True
-            for fd in (self.go, self.answer):
-                os.close(fd)
             self._end()
 
     def _end(self) -> None:
+        self._close_pipes()
         try:
             os.kill(self.pid, signal.SIGKILL)
             os.waitpid(self.pid, 0)
         except (ProcessLookupError, ChildProcessError):
             pass
+
+    def _close_pipes(self) -> None:
+        for fd in (self.go, self.answer):
+            if fd >= 0:
+                os.close(fd)
+        self.go = self.answer = -1
 
 
 def _write_all(fd: int, data: bytes) -> None:
