@@ -19,9 +19,11 @@ template becomes exactly what ``student_kernel.jail_command`` would have started
    then ``ipykernel`` as ``python -m ipykernel_launcher`` would run it.
 
 Each template serves one kernel, of one submission, and is never reused; a kernel started
-again after a death is a fresh one (the exec'd jail). The grader's own plumbing (this module,
-the zygote's loop) stays in the kernel's memory, as the grader's package is public anyway; no
-judge, expected value, hidden input or secret was ever in the process it was forked from.
+again after a death is a fresh one (the exec'd jail). The grader's plumbing it was forked with
+(the zygote's loop, the split runner, the jail, this module) stays in the kernel's memory,
+dropped from ``sys.modules`` only; none of it is secret. No judge, expected value, hidden input,
+course secret or other student's file name was ever in the process it was forked from
+(``tests/test_split_grading.py`` searches a kernel's memory for them).
 """
 
 from __future__ import annotations
