@@ -9,8 +9,10 @@ time, and it reports back through a JSON file, never through pickles.
 The split runner's child is forked from a *zygote* (``zygote.py``) that imported the
 judges' libraries once (Keras alone costs about 4 s of CPU per process); the child is still
 a new process per submission, in its own session, confined before it reads anything of the
-submission, and the student's code runs in the jailed kernel it starts, as before. Where a
-zygote cannot be used (a daemonic worker, such as Dask's), the child is a fresh interpreter.
+submission, and the student's code runs in the jailed kernel it starts, forked from a
+template of the child made before it read anything (``kernel_template``). Where a zygote
+cannot be used (a daemonic worker, such as Dask's), the child is a fresh interpreter, and so
+is its kernel.
 """
 
 from __future__ import annotations

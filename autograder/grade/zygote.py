@@ -4,11 +4,13 @@ the judges' libraries once and forks a fresh child for each submission.
 A fresh interpreter per submission paid Python's start, our imports and Keras' (about 4 s
 of CPU) every time, for judging code that is the same for every student. Forking from a
 process that already imported them costs milliseconds. Nothing of a submission ever reaches
-the zygote: it imports libraries, forks on the grader's request and reports exit codes;
-each child is still a new process, in a session of its own, confined (rlimits, its cgroup)
-before it reads the submission, and it starts the student's jailed kernel exactly as a fresh
-interpreter would. The zygote runs no TensorFlow operation (imports only) and is
-single-threaded when it forks, so no lock or thread pool is copied half-held.
+the zygote (its requests name every submission ``submission.ipynb``): it imports libraries,
+forks on the grader's request and reports exit codes; each child is still a new process, in a
+session of its own, confined (rlimits, its cgroup) before it reads the submission, and it
+forks, before that, the template that becomes the student's jailed kernel
+(``kernel_template``), so the student's libraries are paid once too. The zygote runs no
+TensorFlow operation (imports only) and is single-threaded when it forks, so no lock or
+thread pool is copied half-held.
 
 The zygote dies with the grader (``PR_SET_PDEATHSIG`` from a thread that lives as long as
 the grader's process, and end of file on its requests), and its children with it.
