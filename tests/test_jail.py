@@ -199,3 +199,18 @@ def test_nothing_in_the_view_outlives_a_starter_killed_with_9(tmp_path):
             break
         time.sleep(0.05)
     assert sleepers() == []
+
+
+def test_a_jail_whose_starter_already_ended_runs_nothing(tmp_path):
+    """CONFIG's ``parent`` is the process that starts the jail; a jail that finds another
+    parent (its starter was killed before the jail could ask to die with it) ends at once."""
+    from autograder.grade.sandbox import EXIT_PARENT_GONE
+    config = {"limits": {}, "cgroup": None, "view": view_config(tmp_path / "root", tmp_path, 16, STUDENT_UID, [])}
+    ended = subprocess.Popen(["/bin/true"])
+    ended.wait()  # the starter CONFIG names: ended, so the jail's parent is another process
+    ran = subprocess.run(jail_command({**config, "parent": ended.pid}, ["/bin/echo", "ran"]),
+                         capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    assert (ran.returncode, ran.stdout) == (EXIT_PARENT_GONE, ""), ran
+    ran = subprocess.run(jail_command({**config, "parent": os.getpid()}, ["/bin/echo", "ran"]),
+                         capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    assert ran.stdout == "ran\n", ran

@@ -114,6 +114,54 @@ def test_a_cgroup_caps_forks_and_kills_what_left_the_process_group(tmp_path):
     assert not cgroup.path.exists()
 
 
+# Death with the parent ----------------------------------------------------------------------
+# PR_SET_PDEATHSIG fires only for a parent that ends after it is set. A grader killed in the
+# window before (a fork, a change of user) would leave the process running on, unsignalled:
+# the kill -9 race a CI run hit, where a kernel outlived its grader.
+
+ORPHAN = """
+import os, sys, time
+sys.path.insert(0, {root!r})
+from autograder.grade.sandbox import die_with_parent
+parent = os.getpid()
+if os.fork() == 0:
+    while os.getppid() == parent:   # the parent ends before the signal is set
+        time.sleep(0.01)
+    die_with_parent(parent)
+    print("outlived its parent", flush=True)
+os._exit(0)
+"""
+
+
+def test_a_process_whose_parent_ended_before_it_asked_to_die_with_it_ends_at_once():
+    # the orphan holds the pipe: run() returns once it has printed and ended, or just ended
+    done = subprocess.run([sys.executable, "-c", ORPHAN.format(root=str(Path(__file__).resolve().parent.parent))],
+                          capture_output=True, text=True, timeout=60)
+    assert done.stdout == "", "an orphan that asked to die with its (already ended) parent went on running"
+
+
+def test_a_process_whose_parent_lives_goes_on_after_asking_to_die_with_it():
+    from autograder.grade.sandbox import die_with_parent
+    parent = os.getpid()
+    assert in_child(lambda: die_with_parent(parent) or 7) == 7
+
+
+def test_a_namespace_init_whose_jail_ended_before_it_asked_to_die_with_it_ends_at_once():
+    """PID 1 of the kernel's namespace cannot name its parent (``getppid()`` is 0 inside): it
+    reads the jail's death from a pipe only the jail held open."""
+    from autograder.grade.jail import die_with_the_jail
+    from autograder.grade.sandbox import EXIT_PARENT_GONE
+
+    def init(jail_alive: bool) -> int:
+        lifeline, held = os.pipe()
+        if not jail_alive:
+            os.close(held)
+        die_with_the_jail(lifeline)
+        return 7
+    assert in_child(lambda: init(jail_alive=False)) == EXIT_PARENT_GONE
+    assert in_child(lambda: init(jail_alive=True)) == 7
+
+
 # cgroup v2 (the unified hierarchy) ---------------------------------------------------------
 
 def unified_hierarchy(tmp_path):

@@ -30,6 +30,7 @@ import time
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 from autograder.data import DATASET_ENV_VAR
@@ -209,7 +210,7 @@ def start_child(job: ChildJob, cgroup: ProcessCgroup | None) -> Child:
         log.flush()
         popen = subprocess.Popen([sys.executable, "-m", job.module, *job.arguments], cwd=job.cwd, env=job.env,
                                  stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-                                 preexec_fn=lambda: confine(job.limits, cgroup))
+                                 preexec_fn=partial(confine, job.limits, cgroup, os.getpid()))
 
     def wait_popen(timeout: float | None) -> int | None:
         try:

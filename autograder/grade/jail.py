@@ -29,6 +29,7 @@ from __future__ import annotations
 import ctypes
 import json
 import os
+import select
 import signal
 import sys
 from collections.abc import Callable
@@ -36,6 +37,7 @@ from pathlib import Path
 from typing import NoReturn
 
 from autograder.grade.sandbox import (
+    EXIT_PARENT_GONE,
     Limits,
     ProcessCgroup,
     confine,
@@ -84,9 +86,10 @@ def main(argv: list[str]) -> None:
 
 def confine_to(settings: dict) -> None:
     """The limits of CONFIG on this process (and what it starts): cgroup, rlimits, death with
-    its parent."""
+    its parent (CONFIG's ``parent``: the PID of the process that starts the jail, which ends
+    the jail at once if it is already gone)."""
     cgroup = ProcessCgroup.from_paths(settings["cgroup"]) if settings.get("cgroup") else None
-    confine(Limits(**settings["limits"]), cgroup)
+    confine(Limits(**settings["limits"]), cgroup, parent=settings.get("parent"))
 
 
 def run_confined(settings: dict, command: list[str], start: Start = exec_command) -> NoReturn:
@@ -94,7 +97,7 @@ def run_confined(settings: dict, command: list[str], start: Start = exec_command
     process stays outside and relays the command's exit status."""
     view = settings.get("view")
     if view:
-        _run_in_view(view, command, start)
+        _run_in_view(view, command, start, settings.get("parent"))
     start(command, dict(os.environ))
 
 
@@ -154,12 +157,15 @@ def unmount(folder: Path) -> None:
 
 # Outside: the namespaces, then relay --------------------------------------------------------
 
-def _run_in_view(view: dict, command: list[str], start: Start) -> NoReturn:
+def _run_in_view(view: dict, command: list[str], start: Start, parent: int | None) -> NoReturn:
     if not _enter_namespaces(view):
-        _run_as_user_only(view, command, start)
+        _run_as_user_only(view, command, start, parent)
+    lifeline, held = os.pipe()  # held open by this process only, for as long as it lives
     init = os.fork()
     if init == 0:
-        _init(view, command, start)
+        os.close(held)
+        _init(view, command, start, lifeline)
+    os.close(lifeline)
     _ignore_group_signals()
     _, status = os.waitpid(init, 0)
     os._exit(os.waitstatus_to_exitcode(status) & 0xFF)
@@ -240,7 +246,7 @@ def make_interpreter_reachable() -> list[Path]:
     return changed
 
 
-def _run_as_user_only(view: dict, command: list[str], start: Start) -> NoReturn:
+def _run_as_user_only(view: dict, command: list[str], start: Start, parent: int | None) -> NoReturn:
     """Where no namespace can be made (a container that forbids them): no view, but still a
     user of its own without capabilities when we are root, so only what everyone may read is
     readable (the grader keeps its own files in 0700 folders; see gradescope.py)."""
@@ -249,20 +255,21 @@ def _run_as_user_only(view: dict, command: list[str], start: Start) -> NoReturn:
           file=sys.stderr, flush=True)
     try:
         _drop_privileges(view.get("uid"), Path(view["workdir"]))
-        die_with_parent()  # after the user change, which clears it
+        die_with_parent(parent)  # after the user change, which clears it
         os.chdir(view["workdir"])
     except OSError as error:
         _fail(str(error))
     start(command, dict(os.environ))
 
 
-def _init(view: dict, command: list[str], start: Start) -> NoReturn:
+def _init(view: dict, command: list[str], start: Start, lifeline: int) -> NoReturn:
     """PID 1 of the new namespace: build the view, give up privileges, start the command,
     reap every orphan, and end (taking the whole namespace with it) when the command ends."""
     try:
+        die_with_parent()  # a fork does not inherit it
         _build_root(view)
         _drop_privileges(view.get("uid"), Path(view["workdir"]))
-        die_with_parent()  # after the user change, which clears it
+        die_with_the_jail(lifeline)  # after the user change, which clears it
     except OSError as error:
         print(f"jail: {error}", file=sys.stderr, flush=True)
         os._exit(EXIT_VIEW_FAILED)
@@ -278,6 +285,18 @@ def _init(view: dict, command: list[str], start: Start) -> NoReturn:
         pid, status = os.wait()
         if pid == child:
             os._exit(os.waitstatus_to_exitcode(status) & 0xFF)
+
+
+def die_with_the_jail(lifeline: int) -> None:
+    """``die_with_parent`` for PID 1, whose parent (the jail, outside its namespace) it cannot
+    name: ``getppid()`` is 0 inside. Whether the jail ended before the signal was set again is
+    read from a pipe only the jail holds open: it becomes readable (at its end) once the jail
+    is gone, since the jail never writes to it."""
+    die_with_parent()
+    readable, _, _ = select.select([lifeline], [], [], 0)
+    if readable:
+        os._exit(EXIT_PARENT_GONE)
+    os.close(lifeline)
 
 
 def _ignore_group_signals() -> None:

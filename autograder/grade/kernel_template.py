@@ -117,11 +117,12 @@ class KernelTemplate:
         template starts with a copy of its memory."""
         go_read, go_write = os.pipe()
         answer_read, answer_write = os.pipe()
+        parent = os.getpid()
         pid = os.fork()
         if pid == 0:
             os.close(go_write)
             os.close(answer_read)
-            _wait_for_launch(go_read, answer_write)
+            _wait_for_launch(go_read, answer_write, parent)
         os.close(go_read)
         os.close(answer_write)
         return cls(pid, go_write, answer_read)
@@ -192,10 +193,10 @@ def _read_line(fd: int, seconds: float) -> str:
 
 # The template's side ------------------------------------------------------------------------
 
-def _wait_for_launch(go: int, answer: int) -> NoReturn:
+def _wait_for_launch(go: int, answer: int, parent: int) -> NoReturn:
     """In the template: wait for the request, become the confined kernel, or say why not."""
     try:
-        die_with_parent()
+        die_with_parent(parent)
         _close_descriptors(keep={0, 1, 2, go, answer})
         request = json.loads(_read_all(go))
         os.close(go)

@@ -38,6 +38,7 @@ from typing import NoReturn
 
 PARENT_NETNS_ENV_VAR = "AUTOGRADER_PARENT_NETNS"
 _PR_SET_PDEATHSIG = 1
+EXIT_PARENT_GONE = 128 + signal.SIGKILL  # the status the parent's death would have given
 _CLONE_NEWUSER = 0x10000000
 _CAP_SYS_ADMIN = 21
 _WHOLE_ID_RANGE = "0 0 4294967295\n"  # every uid (gid) is itself inside as outside
@@ -255,11 +256,11 @@ def _remove_stale(parent: Path) -> None:
                 pass
 
 
-def confine(limits: Limits, cgroup: ProcessCgroup | None = None) -> None:
+def confine(limits: Limits, cgroup: ProcessCgroup | None = None, parent: int | None = None) -> None:
     """Runs in the child between fork and exec. A refused step is skipped, except joining a
     cgroup that was made for it: that failure fails the start (Popen raises) rather than run
-    student code without its process ceiling."""
-    die_with_parent()
+    student code without its process ceiling. ``parent``: see ``die_with_parent``."""
+    die_with_parent(parent)
     if cgroup:
         cgroup.join()
     # with a pids cgroup, RLIMIT_NPROC is only its backstop: the cgroup refuses first, and its
@@ -398,10 +399,18 @@ def end_forked_process(status: int) -> NoReturn:
     os._exit(status)
 
 
-def die_with_parent() -> None:
+def die_with_parent(parent: int | None = None) -> None:
     """SIGKILL this process when its parent ends. Linux clears the setting when the process
-    changes user, so it is set again after any such change."""
+    changes user, so it is set again after any such change.
+
+    The signal comes only for a parent that ends *after* it is set; a parent killed in the
+    window before (between the fork and this call, or around a change of user) leaves this
+    process an orphan that nothing would ever kill (a kernel left running after ``kill -9``
+    of the grader). So a caller that knows its parent's PID (the parent takes ``os.getpid()``
+    before the fork) passes it, and if this process has another parent by now, it ends here."""
     try:  # a grader killed with -9 must not leave kernels running on
         ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
     except (OSError, AttributeError):
         pass  # not Linux: the process group kill on timeout still applies
+    if parent is not None and os.getppid() != parent:
+        os._exit(EXIT_PARENT_GONE)  # not SIGKILL: PID 1 of a namespace ignores its own

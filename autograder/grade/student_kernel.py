@@ -195,7 +195,8 @@ class StudentKernel:
         # loopback (the judge isolates itself first, see split_runner)
         manager.jail_config = {"limits": {**self.limits.__dict__, "network": True},
                                "cgroup": self.cgroup.paths() if self.cgroup else None,
-                               "view": self.view}
+                               "view": self.view,
+                               "parent": os.getpid()}  # Jupyter starts the jail from this process
         notebook = nbformat.v4.new_notebook()
         client = BoundedOutputClient(notebook, km=manager, timeout=self.limits.cell_timeout,
                                      interrupt_on_timeout=True, allow_errors=True,

@@ -31,6 +31,7 @@ import sys
 import tempfile
 import threading
 from dataclasses import asdict
+from functools import partial
 from typing import IO, TYPE_CHECKING, Any
 
 from autograder.grade.environment import THREAD_VARIABLES
@@ -173,7 +174,7 @@ def _start_from_a_lasting_thread(env: dict[str, str], preload: tuple[str, ...], 
         try:
             started.put(subprocess.Popen([sys.executable, "-m", __name__, *preload], stdin=subprocess.PIPE,
                                          stdout=subprocess.PIPE, stderr=log, env=env,
-                                         start_new_session=True, preexec_fn=die_with_parent))
+                                         start_new_session=True, preexec_fn=partial(die_with_parent, os.getpid())))
         except BaseException as error:  # noqa: BLE001 (handed to the caller)
             started.put(error)
             return
@@ -234,6 +235,7 @@ def serve(requests: IO[bytes], replies: int) -> None:
 
 
 def _fork_child(request: dict[str, Any], wake: tuple[int, int]) -> dict[str, Any]:
+    zygote = os.getpid()
     try:
         pid = os.fork()
     except OSError as error:
@@ -244,7 +246,7 @@ def _fork_child(request: dict[str, Any], wake: tuple[int, int]) -> dict[str, Any
             os.close(fd)
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
         signal.signal(signal.SIGINT, signal.default_int_handler)
-        _run_child(request)  # never returns
+        _run_child(request, zygote)  # never returns
     return {"pid": pid}
 
 
@@ -265,7 +267,7 @@ def _send(replies: int, message: dict[str, Any]) -> None:
         data = data[os.write(replies, data):]
 
 
-def _run_child(request: dict[str, Any]) -> None:
+def _run_child(request: dict[str, Any], zygote: int) -> None:
     """In the forked child: become what ``python -m <runner> …`` started by Popen would be (a
     session of its own, the job's environment, folder and log, confined), then grade and exit
     without the interpreter's shutdown."""
@@ -283,7 +285,7 @@ def _run_child(request: dict[str, Any]) -> None:
         os.close(0)
         os.open(os.devnull, os.O_RDONLY)  # fd 0: not the zygote's requests
         cgroup = ProcessCgroup.from_paths(request["cgroup"]) if request["cgroup"] else None
-        confine(Limits(**request["limits"]), cgroup)
+        confine(Limits(**request["limits"]), cgroup, parent=zygote)
         if request["module"] != RUNNER_MODULE:
             raise ZygoteError(f"the zygote runs the split runner only, not {request['module']}")
         from autograder.grade.split_runner import child_main
