@@ -183,6 +183,24 @@ def test_tuning_that_reads_test_globals_is_caught_dynamically(solution_env):
     assert "No credit for this part of q5_tuning" in failure(env, "tune_mlp_returns_a_choice")
 
 
+def test_the_tuning_checks_judge_one_run_of_tune_mlp(solution_env):
+    """The q5 checks judge properties of one tuning run on one hidden case: the student's
+    tune_mlp runs twice per grading (as is, then with the test set blanked), not twice per
+    check (it is the slowest student code the grader calls)."""
+    env = with_changes(solution_env)
+    student_tune_mlp, calls = env["tune_mlp"], []
+
+    def tune_mlp(*args, **kwargs):
+        calls.append(len(args[1]))
+        return student_tune_mlp(*args, **kwargs)
+    env["tune_mlp"] = tune_mlp
+    tuning_checks = [name for name, check in SUITE.checks.items() if check.probe == "tuning_runs"]
+    assert len(tuning_checks) == 3
+    for name in tuning_checks:
+        run_check(env, ASSIGNMENT, name)
+    assert len(calls) == 2, f"tune_mlp ran {len(calls)} times for {len(tuning_checks)} checks of one run"
+
+
 def test_blanking_the_test_set_restores_it(solution_env):
     from autograder.checks.nn_foundations.probes import blanked_test_set
     env = with_changes(solution_env)

@@ -59,6 +59,11 @@ class Check:
     judge: Judge
     inputs: Inputs = no_inputs
     gated: bool = True  # False for the gates themselves
+    case: str = ""      # the hidden case its inputs are drawn for; its own name when empty
+
+    @property
+    def case_name(self) -> str:
+        return self.case or self.name
 
 
 @dataclass
@@ -73,15 +78,21 @@ class Suite:
     preload: tuple[str, ...] = ()
 
     def check(self, question: str, *, probe: str, inputs: Inputs = no_inputs,
-               gate: bool = False) -> Callable[[Judge], Judge]:
+               gate: bool = False, case: str = "") -> Callable[[Judge], Judge]:
         """Register the decorated judge as a check named after it: the one way to register,
         so that every check is a function a reader can find by its name. Judges that share
-        their logic call one helper with their own inputs."""
+        their logic call one helper with their own inputs.
+
+        ``case``: checks that judge different properties of one run of the student's code
+        (the three judgements of a tuning run) name the same case. Their hidden inputs are
+        then drawn from one seed, so the probe, and the slow student code it calls, runs once
+        per grading; each check still judges its property on a hidden case drawn per
+        submission."""
         def register(judge: Judge) -> Judge:
             name = judge.__name__
             if name in self.checks:
                 raise ValueError(f"{self.assignment}: check {name!r} registered twice")
-            self.checks[name] = Check(name, question, probe, judge, inputs, gated=not gate)
+            self.checks[name] = Check(name, question, probe, judge, inputs, gated=not gate, case=case)
             if gate:
                 self.gates.setdefault(question, []).append(name)
             return judge
@@ -132,7 +143,7 @@ def submission_salt(secret: bytes, notebook: bytes) -> bytes:
 
 
 def hidden_inputs(assignment: str, check: Check, salt: bytes = b"") -> Any:
-    return check.inputs(np.random.default_rng(check_seed(assignment, check.name, salt)))
+    return check.inputs(np.random.default_rng(check_seed(assignment, check.case_name, salt)))
 
 
 @dataclass

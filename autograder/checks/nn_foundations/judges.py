@@ -457,6 +457,9 @@ def mlp_16x16_reaches_accuracy(inputs: None, answers: dict) -> None:
 
 # q5_tuning ------------------------------------------------------------------------------
 
+TUNING_CASE = "q5_tuning_problem"  # the three checks below judge one tuning run (two calls of tune_mlp)
+
+
 def _tuning_problem(rng: np.random.Generator) -> dict:
     """Rows of the grading training set and a grid of one weak and one strong value of each
     hyperparameter, all drawn per submission, so that the winner is clear but not the same
@@ -500,7 +503,7 @@ def test_set_not_used_for_tuning(inputs: None, answers: dict) -> None:
              "the test set once, for final_mlp only.")
 
 
-@SUITE.check("q5_tuning", probe="tuning_runs", inputs=_tuning_problem, gate=True)
+@SUITE.check("q5_tuning", probe="tuning_runs", inputs=_tuning_problem, case=TUNING_CASE, gate=True)
 def tune_mlp_does_not_read_the_test_set(inputs: dict, answers: dict) -> None:
     if not answers["normal"].get("ok"):
         return  # a crash is reported by the other checks; it is not evidence of a leak
@@ -520,7 +523,7 @@ def tune_mlp_does_not_read_the_test_set(inputs: dict, answers: dict) -> None:
              "from the X and y it receives, never on X_test.")
 
 
-@SUITE.check("q5_tuning", probe="tuning_runs", inputs=_tuning_problem)
+@SUITE.check("q5_tuning", probe="tuning_runs", inputs=_tuning_problem, case=TUNING_CASE)
 def tune_mlp_returns_a_choice(inputs: dict, answers: dict) -> None:
     choice = returned(answers["normal"], tuning_call(inputs))
     expected_keys = ["hidden_layer_sizes", "learning_rate_init", "val_accuracy"]
@@ -539,7 +542,7 @@ def tune_mlp_returns_a_choice(inputs: dict, answers: dict) -> None:
              "accuracy on the validation split, a number between 0 and 1.")
 
 
-@SUITE.check("q5_tuning", probe="tuning_runs", inputs=_tuning_problem)
+@SUITE.check("q5_tuning", probe="tuning_runs", inputs=_tuning_problem, case=TUNING_CASE)
 def tune_mlp_picks_the_clear_winner(inputs: dict, answers: dict) -> None:
     call = tuning_call(inputs)
     choice = returned(answers["normal"], call)
