@@ -45,9 +45,13 @@ if TYPE_CHECKING:
 # and, named by the zip's manifest, the judges' libraries (Keras, scikit-learn); never the
 # judges themselves, whose settings are the zip's
 RUNNER_MODULE = "autograder.grade.split_runner"
-# what each child's kernel template starts (kernel_template): the app, and the kernel class it
-# imports when it initialises (with the debugger, debugpy)
-KERNEL_MODULES = ("ipykernel.kernelapp", "ipykernel.ipkernel")
+# what each child's kernel template starts (kernel_template): the app, the kernel class, and
+# what ``IPKernelApp.initialize`` imports on its first call (its debugger with debugpy's pydevd,
+# the shell's history, completer and magics): ~70 ms of every forked kernel's start otherwise.
+# None of them starts a thread or reads the kernel's environment when imported.
+KERNEL_MODULES = ("ipykernel.kernelapp", "ipykernel.ipkernel", "ipykernel.debugger", "IPython.core.debugger",
+                  "IPython.core.completerlib", "IPython.core.oinspect", "IPython.extensions.storemagic",
+                  "sqlite3", "tornado.gen", "tornado.platform.asyncio", "tornado.queues")
 DISABLE_ENV_VAR = "AUTOGRADER_NO_ZYGOTE"  # "1": a fresh interpreter per child, as before
 REPLY_TIMEOUT = 120.0  # seconds for the zygote to start (its imports) and fork
 
