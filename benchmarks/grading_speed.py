@@ -12,8 +12,12 @@ per process):
 (c) the floor: each submission's graded code cells (the cells the grader runs) executed as
     one plain Python script, one submission at a time, with all cores.
 
-    .venv/bin/python benchmarks/grading_speed.py [--submissions 12] [--skip-otter]
+    .venv/bin/python benchmarks/grading_speed.py [--submissions 12] [--rounds 1] [--skip-otter]
                                                  [--profile] [--dist DIR]
+
+``--rounds N`` measures (b), (c), (a) N times in turn and prints each round and the median of
+the ratios: this machine's speed drifts by 15-20 % over minutes, so one round's ratio can land
+a few hundredths either side of a target, while a round's three runs share its drift.
 
 ``--profile`` also grades one solutions notebook per assignment with one worker and prints
 where its time goes (``GradingOutcome.phases``: kernel start, the student's cells, the probes
@@ -33,6 +37,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -44,6 +49,22 @@ ASSIGNMENTS = ("nn_foundations", "keras_networks")
 # resident sizes summed (batch_grading.PeakMemory)
 Peak = tuple[int, int]
 ENV = dict(os.environ, AUTOGRADER_DATASET="digits", TF_CPP_MIN_LOG_LEVEL="2")
+
+
+@dataclass
+class Run:
+    """One way of grading the batch: its wall time, the seconds of each submission, its peak."""
+
+    wall: float
+    each: list[float]
+    peak: Peak
+
+
+@dataclass
+class Round:
+    b: Run
+    c: Run
+    a: Run | None  # None with --skip-otter
 
 
 def submissions_for(assignment: str, dist: Path, count: int, folder: Path) -> list[Path]:
@@ -71,9 +92,15 @@ def run_timed(command: list[str], cwd: Path | None = None) -> tuple[float, Peak,
     return time.monotonic() - started, (sampler.peak, sampler.peak_rss), process.returncode
 
 
+def fresh_folder(folder: Path) -> Path:
+    """An empty folder (a later round's run must not find the last one's results)."""
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    return folder
+
+
 def otter_run_one(notebook: Path, zip_path: Path, work: Path) -> tuple[float, Peak]:
-    out = work / f"otter-{notebook.stem}"
-    out.mkdir(parents=True)
+    out = fresh_folder(work / f"otter-{notebook.stem}")
     seconds, peak, status = run_timed([sys.executable, "-m", "otter", "run", "-a", str(zip_path),
                                        "-o", str(out), str(notebook)])
     if status != 0:
@@ -99,8 +126,7 @@ def floor_script(notebook: Path) -> str:
 
 def floor_one(notebook: Path, work: Path) -> tuple[float, Peak]:
     from autograder.shipping import ship_student_runtime
-    folder = work / f"floor-{notebook.parent.name}-{notebook.stem}"
-    folder.mkdir(parents=True)
+    folder = fresh_folder(work / f"floor-{notebook.parent.name}-{notebook.stem}")
     shutil.copy(notebook, folder / notebook.name)
     ship_student_runtime(folder)
     (folder / "script.py").write_text(floor_script(notebook))
@@ -150,11 +176,56 @@ def largest(peaks: list[Peak]) -> Peak:
     return max(machine for machine, _ in peaks), max(summed for _, summed in peaks)
 
 
+def measure_round(batches: dict[str, list[Path]], dist: Path, work: Path, skip_otter: bool) -> Round:
+    b_wall, b_peaks, b_each = 0.0, list[Peak](), list[float]()
+    for assignment, notebooks in batches.items():
+        out = fresh_folder(work / f"out-{assignment}")  # every round grades every submission
+        seconds, peak, per = autograder_grade(assignment, notebooks[0].parent, dist, out)
+        b_wall, b_peaks, b_each = b_wall + seconds, [*b_peaks, peak], b_each + per
+    c_runs = [floor_one(nb, work) for notebooks in batches.values() for nb in notebooks]
+    a_runs = [] if skip_otter else [otter_run_one(nb, dist / a / "autograder" / f"{a}-autograder.zip", work)
+                                    for a, notebooks in batches.items() for nb in notebooks]
+    return Round(b=Run(b_wall, b_each, largest(b_peaks)), c=runs(c_runs), a=runs(a_runs) if a_runs else None)
+
+
+def runs(timed: list[tuple[float, Peak]]) -> Run:
+    return Run(sum(s for s, _ in timed), [s for s, _ in timed], largest([p for _, p in timed]))
+
+
+def ratios(one: Round, cores: int) -> str:
+    a = f"a {one.a.wall:.1f} s, " if one.a else ""
+    b_over_a = f"b/a = {one.b.wall / one.a.wall:.3f}, " if one.a else ""
+    return (f"{a}b {one.b.wall:.1f} s, c {one.c.wall:.1f} s: {b_over_a}"
+            f"b/(c/cores) = {one.b.wall / (one.c.wall / cores):.3f}")
+
+
+def report(rounds: list[Round], cores: int) -> None:
+    """The last round in full, then (over several rounds) the medians of the ratios."""
+    last = rounds[-1]
+    print(f"(b) autograder grade, default workers: {last.b.wall:.1f} s wall; median "
+          f"{statistics.median(last.b.each):.1f} s per submission (its own grading time); "
+          f"peak memory {gib(last.b.peak)}")
+    print(f"(c) floor, plain Python, one at a time: {last.c.wall:.1f} s wall; median "
+          f"{statistics.median(last.c.each):.1f} s per submission; peak memory {gib(last.c.peak)}")
+    if last.a:
+        print(f"(a) otter run, one at a time: {last.a.wall:.1f} s wall; median "
+              f"{statistics.median(last.a.each):.1f} s per submission; peak memory {gib(last.a.peak)}")
+        print(f"b/a = {last.b.wall / last.a.wall:.3f}")
+    print(f"b/(c/cores) = {last.b.wall / (last.c.wall / cores):.3f}")
+    if len(rounds) > 1:
+        with_a = [r for r in rounds if r.a]
+        if with_a:
+            print(f"median over {len(rounds)} rounds: b/a = "
+                  f"{statistics.median(r.b.wall / r.a.wall for r in with_a if r.a):.3f}", end="; ")
+        print(f"b/(c/cores) = {statistics.median(r.b.wall / (r.c.wall / cores) for r in rounds):.3f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--submissions", type=int, default=12, help="in all, split between the assignments")
     parser.add_argument("--dist", type=Path, default=None)
     parser.add_argument("--skip-otter", action="store_true", help="leave out (a), the slowest")
+    parser.add_argument("--rounds", type=int, default=1, help="measure b, c and a this many times in turn")
     parser.add_argument("--profile", action="store_true")
     args = parser.parse_args()
     cores = os.cpu_count() or 1
@@ -169,27 +240,12 @@ def main() -> None:
         print(f"{count} submissions ({', '.join(f'{len(b)} {a}' for a, b in batches.items())}: "
               f"solutions + known-wrong), {cores} cores")
 
-        b_wall, b_peaks, b_each = 0.0, list[Peak](), list[float]()
-        for assignment, notebooks in batches.items():
-            seconds, peak, per = autograder_grade(assignment, notebooks[0].parent, dist, work / f"out-{assignment}")
-            b_wall, b_peaks, b_each = b_wall + seconds, [*b_peaks, peak], b_each + per
-        c_runs = [floor_one(nb, work) for notebooks in batches.values() for nb in notebooks]
-        c_wall, c_peak = sum(s for s, _ in c_runs), largest([p for _, p in c_runs])
-        a_runs = [] if args.skip_otter else [
-            otter_run_one(nb, dist / a / "autograder" / f"{a}-autograder.zip", work)
-            for a, notebooks in batches.items() for nb in notebooks]
-
-        print(f"(b) autograder grade, default workers: {b_wall:.1f} s wall; median {statistics.median(b_each):.1f} s "
-              f"per submission (its own grading time); peak memory {gib(largest(b_peaks))}")
-        print(f"(c) floor, plain Python, one at a time: {c_wall:.1f} s wall; median "
-              f"{statistics.median(s for s, _ in c_runs):.1f} s per submission; peak memory {gib(c_peak)}")
-        if a_runs:
-            a_wall = sum(s for s, _ in a_runs)
-            print(f"(a) otter run, one at a time: {a_wall:.1f} s wall; median "
-                  f"{statistics.median(s for s, _ in a_runs):.1f} s per submission; peak memory "
-                  f"{gib(largest([p for _, p in a_runs]))}")
-            print(f"b/a = {b_wall / a_wall:.2f}")
-        print(f"b/(c/cores) = {b_wall / (c_wall / cores):.2f}")
+        rounds = []
+        for number in range(1, args.rounds + 1):
+            rounds.append(measure_round(batches, dist, work, args.skip_otter))
+            if args.rounds > 1:
+                print(f"round {number}: " + ratios(rounds[-1], cores))
+        report(rounds, cores)
         if args.profile:
             profile(dist)
 

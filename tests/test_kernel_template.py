@@ -30,7 +30,10 @@ sys.path.insert(0, {root!r})
 from autograder.grade.kernel_template import KernelTemplate, TemplateUnavailable
 from autograder.grade.sandbox import Limits
 from autograder.grade.student_kernel import RunStatus, StudentKernel
+from autograder.grade.zygote import KERNEL_MODULES
 import matplotlib.pyplot  # as the zygote has it (Keras imports it), before the kernel sets its backend
+for module in KERNEL_MODULES:  # and what it imports for the kernel
+    __import__(module)
 
 held = os.pipe()  # open when the templates fork: no kernel may have it
 templates = {{name: KernelTemplate.fork() for name in ("inside", "interrupt", "dies", "killed", "refuses")}}
@@ -66,8 +69,10 @@ kernel.shutdown()
 
 kernel = kernel_for("dies")
 kernel.run("answer = 41")
+report["process_forked"] = printed(kernel, {process!r})
 report["dies"] = {{"exit": kernel.run("import os\nos._exit(3)").status.value, "forked_after": kernel.forked,
                   "replayed": printed(kernel, "print(answer + 1)")}}
+report["process_fresh"] = printed(kernel, {process!r})
 kernel.shutdown()
 
 os.kill(templates["killed"].pid, signal.SIGKILL)
@@ -95,16 +100,23 @@ print(json.dumps(report))
 INSIDE = ("import os, sys\n"
           "print(os.environ.get('TEMPLATE_TEST_MARKER'))\n"
           "print(sorted(m for m in sys.modules if m.startswith('autograder')))\n"
-          "print(os.path.basename(sys.argv[0]), sys.path[0] == '')\n"
+          "print(os.path.basename(sys.argv[0]))\n"
           "def target(fd):\n"
           "    try:\n        return os.readlink('/proc/self/fd/' + fd)\n"
           "    except OSError:\n        return ''  # the listing's own\n"
           "print(sorted(target(fd) for fd in os.listdir('/proc/self/fd')))\n")
 
 
+# what the process looks like to the student's code, compared between a forked kernel and the
+# fresh one that replaces it: what a library the zygote imports could change on import
+PROCESS = ("import sys\n"
+           "print(sys.path)\n"
+           "print(getattr(sys.breakpointhook, '__module__', ''), sys.gettrace(), sys.getprofile())\n")
+
+
 @pytest.fixture(scope="module")
 def seen() -> dict:
-    done = subprocess.run([sys.executable, "-c", SCENARIOS.format(root=str(ROOT), inside=INSIDE)],
+    done = subprocess.run([sys.executable, "-c", SCENARIOS.format(root=str(ROOT), inside=INSIDE, process=PROCESS)],
                           capture_output=True, text=True, timeout=300, cwd=ROOT)
     assert done.returncode == 0, done.stderr[-3000:]
     return json.loads(done.stdout.strip().splitlines()[-1])
@@ -118,8 +130,13 @@ def test_the_template_becomes_a_kernel_with_its_own_environment_and_nothing_of_t
     environment, modules, argv, descriptors = text.splitlines()[:4]
     assert environment == "the kernel's"
     assert modules == "[]", "the grader's modules are dropped before the kernel starts"
-    assert argv == "ipykernel_launcher.py True", "sys.argv and sys.path as `python -m ipykernel_launcher` has them"
+    assert argv == "ipykernel_launcher.py", "sys.argv as `python -m ipykernel_launcher` has it"
     assert seen["held_pipe"] not in descriptors, descriptors
+
+
+def test_a_forked_kernel_has_a_fresh_kernels_import_path_and_hooks(seen):
+    assert seen["process_forked"][0] == "ok", seen["process_forked"]
+    assert seen["process_forked"] == seen["process_fresh"]
 
 
 def test_a_forked_kernel_shows_figures_though_matplotlib_was_imported_before_its_backend_was_set(seen):

@@ -309,9 +309,10 @@ def _forget_the_grader() -> None:
     for name in [name for name in sys.modules if name == "autograder" or name.startswith("autograder.")]:
         del sys.modules[name]
     grader = str(Path(__file__).resolve().parents[2])
-    # a fresh ``python -m ipykernel_launcher``: the kernel's folder first (IPython puts ''
-    # there), then the interpreter's own; sys.path[0] was the folder the zygote started in
-    sys.path[:] = ["", *(path for path in sys.path[1:] if path not in ("", grader))]
+    # as ``ipykernel_launcher`` leaves it: the interpreter's own paths, without sys.path[0] (the
+    # folder the zygote started in, the kernel's folder for a fresh one); IPython's init_path
+    # then puts '' before site-packages, so a student's ``random.py`` never shadows the stdlib
+    sys.path[:] = [path for path in sys.path[1:] if path not in ("", grader)]
     sys.path_importer_cache.clear()
 
 

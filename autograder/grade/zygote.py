@@ -46,12 +46,13 @@ if TYPE_CHECKING:
 # judges themselves, whose settings are the zip's
 RUNNER_MODULE = "autograder.grade.split_runner"
 # what each child's kernel template starts (kernel_template): the app, the kernel class, and
-# what ``IPKernelApp.initialize`` imports on its first call (its debugger with debugpy's pydevd,
-# the shell's history, completer and magics): ~70 ms of every forked kernel's start otherwise.
-# None of them starts a thread or reads the kernel's environment when imported.
-KERNEL_MODULES = ("ipykernel.kernelapp", "ipykernel.ipkernel", "ipykernel.debugger", "IPython.core.debugger",
-                  "IPython.core.completerlib", "IPython.core.oinspect", "IPython.extensions.storemagic",
-                  "sqlite3", "tornado.gen", "tornado.platform.asyncio", "tornado.queues")
+# what ``IPKernelApp.initialize`` imports on its first call (IPython's debugger, completer,
+# history and magics): none starts a thread or changes the process when imported. Not
+# ``ipykernel.debugger``: its debugpy/pydevd import puts pydevd on ``sys.path`` and replaces
+# ``sys.breakpointhook``, which the grading child must not inherit and the kernel does itself.
+KERNEL_MODULES = ("ipykernel.kernelapp", "ipykernel.ipkernel", "IPython.core.debugger", "IPython.core.completerlib",
+                  "IPython.core.oinspect", "IPython.extensions.storemagic", "sqlite3", "tornado.gen",
+                  "tornado.platform.asyncio", "tornado.queues")
 DISABLE_ENV_VAR = "AUTOGRADER_NO_ZYGOTE"  # "1": a fresh interpreter per child, as before
 REPLY_TIMEOUT = 120.0  # seconds for the zygote to start (its imports) and fork
 
