@@ -94,17 +94,24 @@ def grade_command(assignment: str, folder: Path, out: Path, jobs: int, dist: Pat
             "--out", str(out), "-j", str(jobs), "--dist", str(dist), "--runner", runner]
 
 
-def timed_run(command: list[str]) -> tuple[float, PeakMemory]:
+def sampled_run(command: list[str], cwd: Path | None = None,
+                env: dict[str, str] | None = None) -> tuple[float, PeakMemory, int]:
+    """Run ``command`` to its end: wall seconds, its peak memory, its exit status."""
     started = time.monotonic()
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     sampler = PeakMemory(process.pid)
     sampler.start()
     process.wait()
     sampler.done.set()
     sampler.join()
-    if process.returncode != 0:
-        raise SystemExit(f"grading failed ({process.returncode}): {' '.join(command)}")
-    return time.monotonic() - started, sampler
+    return time.monotonic() - started, sampler, process.returncode
+
+
+def timed_run(command: list[str]) -> tuple[float, PeakMemory]:
+    seconds, sampler, status = sampled_run(command)
+    if status != 0:
+        raise SystemExit(f"grading failed ({status}): {' '.join(command)}")
+    return seconds, sampler
 
 
 def kill_and_resume(command: list[str], out: Path, count: int) -> tuple[int, float]:

@@ -42,7 +42,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "benchmarks"))
-from batch_grading import PeakMemory  # noqa: E402  (same folder: the process-tree sampler)
+from batch_grading import sampled_run  # noqa: E402  (same folder: the process-tree sampler)
 
 ASSIGNMENTS = ("nn_foundations", "keras_networks")
 # peak memory of a run: the machine's in use above its level before, and the process tree's
@@ -82,14 +82,8 @@ def submissions_for(assignment: str, dist: Path, count: int, folder: Path) -> li
 
 def run_timed(command: list[str], cwd: Path | None = None) -> tuple[float, Peak, int]:
     """Wall seconds, peak memory (batch_grading.PeakMemory: the machine's, and the tree's RSS), exit status."""
-    started = time.monotonic()
-    process = subprocess.Popen(command, cwd=cwd, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    sampler = PeakMemory(process.pid)
-    sampler.start()
-    process.wait()
-    sampler.done.set()
-    sampler.join()
-    return time.monotonic() - started, (sampler.peak, sampler.peak_rss), process.returncode
+    seconds, sampler, status = sampled_run(command, cwd, ENV)
+    return seconds, (sampler.peak, sampler.peak_rss), status
 
 
 def fresh_folder(folder: Path) -> Path:
@@ -213,11 +207,9 @@ def report(rounds: list[Round], cores: int) -> None:
         print(f"b/a = {last.b.wall / last.a.wall:.3f}")
     print(f"b/(c/cores) = {last.b.wall / (last.c.wall / cores):.3f}")
     if len(rounds) > 1:
-        with_a = [r for r in rounds if r.a]
-        if with_a:
-            print(f"median over {len(rounds)} rounds: b/a = "
-                  f"{statistics.median(r.b.wall / r.a.wall for r in with_a if r.a):.3f}", end="; ")
-        print(f"b/(c/cores) = {statistics.median(r.b.wall / (r.c.wall / cores) for r in rounds):.3f}")
+        medians = [f"b/a = {statistics.median(r.b.wall / r.a.wall for r in rounds if r.a):.3f}"] if last.a else []
+        medians.append(f"b/(c/cores) = {statistics.median(r.b.wall / (r.c.wall / cores) for r in rounds):.3f}")
+        print(f"median over {len(rounds)} rounds: " + "; ".join(medians))
 
 
 def main() -> None:
