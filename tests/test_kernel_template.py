@@ -30,10 +30,9 @@ sys.path.insert(0, {root!r})
 from autograder.grade.kernel_template import KernelTemplate, TemplateUnavailable
 from autograder.grade.sandbox import Limits
 from autograder.grade.student_kernel import RunStatus, StudentKernel
-from autograder.grade.zygote import KERNEL_MODULES
+from autograder.grade.zygote import import_for_the_kernels
 import matplotlib.pyplot  # as the zygote has it (Keras imports it), before the kernel sets its backend
-for module in KERNEL_MODULES:  # and what it imports for the kernel
-    __import__(module)
+import_for_the_kernels()  # and what it imports for the kernel
 
 held = os.pipe()  # open when the templates fork: no kernel may have it
 templates = {{name: KernelTemplate.fork() for name in ("inside", "interrupt", "dies", "killed", "refuses")}}
@@ -108,10 +107,15 @@ INSIDE = ("import os, sys\n"
 
 
 # what the process looks like to the student's code, compared between a forked kernel and the
-# fresh one that replaces it: what a library the zygote imports could change on import
+# fresh one that replaces it: what a library the zygote imports could change on import; and
+# what Otter's import (every notebook's first cell) does in the kernel: ipywidgets registers
+# its comm targets with the running kernel, Otter's loggers write to the kernel's stderr, once
 PROCESS = ("import sys\n"
            "print(sys.path)\n"
-           "print(getattr(sys.breakpointhook, '__module__', ''), sys.gettrace(), sys.getprofile())\n")
+           "print(getattr(sys.breakpointhook, '__module__', ''), sys.gettrace(), sys.getprofile())\n"
+           "import logging, comm, otter\n"
+           "print(sorted(comm.get_comm_manager().targets))\n"
+           "print([getattr(h, 'stream', None) is sys.stderr for h in logging.getLogger('otter.check').handlers])\n")
 
 
 @pytest.fixture(scope="module")
