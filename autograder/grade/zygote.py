@@ -31,6 +31,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+from collections.abc import Iterable
 from dataclasses import asdict
 from functools import partial
 from typing import IO, TYPE_CHECKING, Any
@@ -312,7 +313,8 @@ def _run_child(request: dict[str, Any], zygote: int) -> None:
         end_forked_process(status)
 
 
-def import_all(modules: tuple[str, ...] | list[str]) -> None:
+def import_all(modules: Iterable[str]) -> None:
+    """Import each of ``modules`` that imports; a missing one is the business of whoever needs it."""
     for module in modules:
         try:
             __import__(module)
