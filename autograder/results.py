@@ -43,6 +43,10 @@ class GradingOutcome:
     limits_reached: list[str] = field(default_factory=list)  # split runner: from the cgroups' counters
     phases: dict[str, float] = field(default_factory=dict)  # split runner: seconds per phase (profiling)
     dataset: dict[str, Any] = field(default_factory=dict)  # split runner: the summary of the data judged on
+    hooks: list[str] = field(default_factory=list)  # split runner: interpreter hooks the notebook installs
+    # set by the grader, never from text: the kernel failed before any student code ran, so
+    # grading again may succeed
+    retryable: bool = False
 
     def failure_summary(self) -> str:
         if self.error:
@@ -87,6 +91,7 @@ class SubmissionResult:
     notes: list[str] = field(default_factory=list)  # what happened while the notebook ran
     protections: list[str] = field(default_factory=list)  # what held the kernel (split runner)
     limits_reached: list[str] = field(default_factory=list)  # limits the submission ran into
+    hooks: list[str] = field(default_factory=list)  # interpreter hooks it installs: for a person
 
     def failed_cases(self) -> list[CaseResult]:
         return [case for case in self.cases if not case.passed]

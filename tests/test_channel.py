@@ -43,8 +43,27 @@ def test_a_pickle_in_the_archive_is_never_loaded():
     buffer = io.BytesIO()
     np.savez(buffer, tree=np.frombuffer(b'{"__ndarray__": "a0"}', dtype=np.uint8),
              a0=np.array([Boom()], dtype=object))
-    with pytest.raises(ValueError, match="pickle"):
+    with pytest.raises(ChannelError, match="pickle"):
         decode(buffer.getvalue())
+
+
+def _archive(tree: bytes, **arrays) -> bytes:
+    buffer = io.BytesIO()
+    np.savez(buffer, tree=np.frombuffer(tree, dtype=np.uint8), **arrays)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("forged", [
+    _archive(b'{"__ndarray__": "a7"}'),              # names an array it does not hold
+    _archive(b'{"x": '),                              # a tree that is not JSON
+    _archive(b'[1, 2]')[:40],                         # a truncated archive
+    b"not an archive at all",
+    _archive(b'{}', tree2=np.zeros(2)).replace(b"tree.npy", b"tref.npy"),  # no tree
+], ids=["missing-array", "bad-json", "truncated", "garbage", "no-tree"])
+def test_a_forged_reply_is_a_channel_error_never_another_exception(forged):
+    """A reply the student's code wrote itself must fail its check, not the whole grading."""
+    with pytest.raises(ChannelError):
+        decode(forged)
 
 
 def test_decoded_arrays_are_copies():

@@ -26,6 +26,21 @@ NEEDLES = "__NEEDLES__"      # replaced by what reads_its_own_memory searches fo
 CLASSMATE = "aaa_classmate_5f3e9c"  # graded first: the name an attack must not find in memory
 PLANT = f"open({PLANTED_MARKER!r}, 'w').write(str(__import__('os').getuid()))\n"
 _REPO = Path(__file__).resolve().parent.parent
+GRADER_TOKEN = "CANVAS_API_TOKEN"  # in the grader's environment during the corpus: never the kernel's
+IPC_KEYS = (0x5EED0001, 0x5EED0002)  # the System V queue and segment an attack makes
+# what a student may keep aside: correct versions of the two functions the `partial` sample
+# leaves unanswered (forward, mlp_param_count), for the attacks that answer with them
+TRUE_FUNCTIONS = (
+    "import numpy as _np\n"
+    "def _true_forward(x, layers):\n    a = _np.asarray(x, dtype=float)\n"
+    "    for W, b, act in layers:\n        z = a @ _np.asarray(W, dtype=float) + _np.asarray(b, dtype=float)\n"
+    "        if act == 'relu':\n            a = _np.maximum(z, 0)\n"
+    "        elif act == 'sigmoid':\n            a = 1 / (1 + _np.exp(-z))\n"
+    "        elif act == 'softmax':\n            e = _np.exp(z - z.max(axis=-1, keepdims=True))\n"
+    "            a = e / e.sum(axis=-1, keepdims=True)\n        else:\n            a = z\n    return a\n"
+    "def _true_count(n_inputs, hidden, n_outputs):\n    sizes = [n_inputs, *hidden, n_outputs]\n"
+    "    return sum((a + 1) * b for a, b in zip(sizes, sizes[1:]))\n"
+    "_TRUE = {'forward': _true_forward, 'mlp_param_count': _true_count}\n")
 
 ATTACKS = {
     # the attack in Otter 7 that lifted a one-in-three score to full marks under `otter run`
@@ -173,6 +188,64 @@ ATTACKS = {
         "    _path = pathlib.Path(_name)\n    _path.parent.mkdir(parents=True, exist_ok=True)\n"
         "    _path.write_text(_plant + (_path.read_text() if _path.exists() else ''))\n"
         "os._exit(0)\n"),
+    # -- what the process design of kernels forked from a template opened (issue 21) --
+    # correct code the notebook keeps aside, answered in place of its own through an IPython
+    # event: the callback swaps the grader's answering function for one that lends the probes
+    # the correct functions (29 against the honest 22 on the old design)
+    "rewrites_answers_from_an_ipython_hook": (
+        TRUE_FUNCTIONS
+        + "def _forge(*_):\n    _ip = get_ipython()\n    _answer = _ip.user_ns.get('__autograder_answer__')\n"
+        "    if _answer is None or getattr(_answer, '_forged', False):\n        return\n"
+        "    def _forged(*args):\n        _saved = {k: _ip.user_ns.get(k) for k in _TRUE}\n"
+        "        _ip.user_ns.update(_TRUE)\n        try:\n            return _answer(*args)\n"
+        "        finally:\n            _ip.user_ns.update(_saved)\n"
+        "    _forged._forged = True\n    _ip.user_ns['__autograder_answer__'] = _forged\n"
+        "for _event in ('post_run_cell', 'post_execute', 'pre_execute'):\n"
+        "    get_ipython().events.register(_event, _forge)\n"),
+    # an audit hook sees the probes arrive and makes their lookup of the student's functions
+    # return the correct ones (keras_networks: 26 against the honest 12 on the old design)
+    "wraps_the_probes_from_an_audit_hook": (
+        TRUE_FUNCTIONS
+        + "import sys\n"
+        "def _audit(event, args):\n"
+        "    _probes = sys.modules.get('autograder.checks.nn_foundations.probes')\n"
+        "    _real = getattr(_probes, 'student_function', None)\n"
+        "    if _real is None or getattr(_real, '_forged', False):\n        return\n"
+        "    def _forged(env, name):\n        return _TRUE[name] if name in _TRUE else _real(env, name)\n"
+        "    _forged._forged = True\n    _probes.student_function = _forged\n"
+        "sys.addaudithook(_audit)\n"),
+    # System V IPC: a queue and a segment that would outlive the kernel and be read by the next
+    # submission; the kernel must also start with none of another's
+    "leaves_ipc_behind": (
+        "import ctypes\n_libc = ctypes.CDLL(None, use_errno=True)\n"
+        "_found = [l for f in ('msg', 'shm') for l in open(f'/proc/sysvipc/{f}').read().splitlines()[1:]]\n"
+        "assert not _found, f'another notebook left IPC objects: {_found}'\n"
+        f"_queue = _libc.msgget({IPC_KEYS[0]}, 0o1666)\n_segment = _libc.shmget({IPC_KEYS[1]}, 1 << 20, 0o1666)\n"
+        "assert _queue >= 0 and _segment >= 0, ctypes.get_errno()\n"
+        "_message = ctypes.create_string_buffer(b'\\x01\\x00\\x00\\x00\\x00\\x00\\x00\\x00hidden inputs', 32)\n"
+        "_libc.msgsnd(_queue, _message, 16, 0)\n"),
+    # the judge reads what the kernel writes: directories, FIFOs and links where replies go
+    "puts_traps_where_replies_go": (
+        "import os, threading, time\n"
+        "for _folder, _suffix in (('.answers', '.out'), ('.requests', '.in')):\n"
+        "    for _i in range(1, 60):\n        try:\n            os.mkdir(f'{_folder}/{_i}{_suffix}')\n"
+        "        except OSError:\n            pass\n"
+        "def _trap():\n    _deadline = time.time() + 600\n    while time.time() < _deadline:\n"
+        "        for _name in os.listdir('.answers'):\n            _path = os.path.join('.answers', _name)\n"
+        "            if os.path.isdir(_path) or os.path.islink(_path):\n                continue\n"
+        "            try:\n                os.unlink(_path)\n"
+        "                (os.mkfifo if hash(_name) % 2 else lambda p: os.symlink('/dev/zero', p))(_path)\n"
+        "            except OSError:\n                pass\n        time.sleep(0.001)\n"
+        "threading.Thread(target=_trap, daemon=True).start()\n"),
+    # a display message nbformat refuses, carrying the sentence the grader once retried on
+    "displays_a_malformed_output": (
+        "get_ipython().display_pub.publish({'text/plain': {'Kernel died before replying to kernel_info': 1}})\n"
+        "print('after the malformed output')\n"),
+    "reads_the_graders_environment": (
+        f"import os\nassert {GRADER_TOKEN!r} not in os.environ, 'the grader passed on its environment'\n"),
+    "floods_its_process_stdout": (
+        "import os\n_block = b'x' * (1 << 20)\n"
+        "for _ in range(256):\n    os.write(1, _block)\n    os.write(2, _block)\n"),
 }
 # where an attack goes when not at the end: its cell's number in the notebook (from 1)
 ATTACK_CELL = {"ignores_the_interrupt": 8}
@@ -181,7 +254,13 @@ KEEPS_HONEST_POINTS = ("patches_otter_checker", "prints_and_writes_fake_results"
                        "calls_sys_exit", "registers_an_atexit_hook", "patches_numpy", "patches_builtins",
                        "reads_grader_files_and_solutions", "fork_bomb", "fills_the_disk",
                        "opens_network_connections", "prints_a_gigabyte", "ignores_sigterm",
-                       "ignores_the_interrupt", "plants_a_module_for_the_grader", "reads_its_own_memory")
+                       "ignores_the_interrupt", "plants_a_module_for_the_grader", "reads_its_own_memory",
+                       "rewrites_answers_from_an_ipython_hook", "wraps_the_probes_from_an_audit_hook",
+                       "leaves_ipc_behind", "displays_a_malformed_output", "reads_the_graders_environment",
+                       "floods_its_process_stdout")
+# attacks that install interpreter hooks: found, reported, and their gated question withheld
+INSTALLS_HOOKS = ("rewrites_answers_from_an_ipython_hook", "wraps_the_probes_from_an_audit_hook",
+                  "puts_traps_where_replies_go")
 
 
 def _foreign_kernelspec(notebook):
@@ -242,7 +321,7 @@ def split_graded(built, tmp_path_factory):
     done = subprocess.run([sys.executable, "-m", "autograder.cli", "grade", ASSIGNMENT, str(folder),
                            "--out", str(out), "--dist", str(built.student_dir.parent.parent),
                            "--runner", "split", "-j", str(BATCH_JOBS)], capture_output=True, text=True, timeout=900,
-                          env=dict(os.environ))
+                          env={**os.environ, GRADER_TOKEN: "ta-token-0f1e2d"})
     listener.close()
     assert done.returncode == 0, done.stderr[-3000:]
     results = {}
@@ -276,7 +355,8 @@ def test_odd_but_honest_files_are_graded_like_the_honest_sample(split_graded, na
     assert (result["status"], result["score"]) == ("graded", honest_score()), result["message"]
 
 
-@pytest.mark.parametrize("attack", ["fills_the_disk", "opens_network_connections", "fork_bomb"])
+@pytest.mark.parametrize("attack", ["fills_the_disk", "opens_network_connections", "fork_bomb",
+                                    "leaves_ipc_behind", "reads_the_graders_environment"])
 def test_the_limit_an_attack_meets_fires(split_graded, attack):
     """These attacks end by asserting what the limit did (no folder past disk_mb; no connection,
     not even to a server on the machine's loopback; fewer forks than max_processes); had the
@@ -294,6 +374,48 @@ def test_the_cgroup_limit_a_bomb_meets_is_recorded_and_explained(split_graded, a
     assert any(f"reached the {limit} limit" in note or "limit of" in note and limit in note
                for note in result["notes"]), result["notes"]
     assert split_graded["honest"]["limits_reached"] == []
+
+
+@pytest.mark.parametrize("attack", INSTALLS_HOOKS)
+def test_a_notebook_that_hooks_into_the_interpreter_is_found_and_its_gated_question_withheld(split_graded, attack):
+    """Read from the file by the judge (cell and line), or reported by the kernel; the tuning
+    question, whose leak gates rest on the student's process, waits for a person."""
+    result = split_graded[attack]
+    cell = len(nbformat.read(SAMPLES_DIR / ASSIGNMENT / "partial.ipynb", as_version=4).cells) + 1
+    assert result["hooks"], result
+    if attack != "puts_traps_where_replies_go":  # its thread is seen only while it runs
+        assert any(item.startswith(f"cell {cell}, line ") for item in result["hooks"]), result["hooks"]
+    withheld = [case for case in result["cases"] if case["question"] == "q5_tuning" and case["points"]]
+    assert withheld and all(case["message"].startswith("Withheld for a person to review") and not case["passed"]
+                            for case in withheld), withheld
+    assert not split_graded["honest"]["hooks"]
+
+
+def test_interpreter_hooks_put_the_submission_before_a_person_in_the_report(split_graded):
+    from autograder.report.html import needs_a_human
+    from autograder.results import SubmissionResult, Status
+    results = [SubmissionResult(ASSIGNMENT, name, name, Status(r["status"]), hooks=r["hooks"])
+               for name, r in split_graded.items()]
+    flagged = {row["submission"] for row in needs_a_human(ASSIGNMENT, results) if row["why"] == "interpreter hooks"}
+    assert set(INSTALLS_HOOKS) <= flagged and "honest" not in flagged
+
+
+def test_no_ipc_object_a_notebook_made_outlives_its_kernel(split_graded):
+    """The kernel has IPC and UTS namespaces of its own (the attack also asserts that it starts
+    with no object of another notebook's): what it made is gone with it."""
+    assert split_graded["leaves_ipc_behind"]["status"] == "graded"
+    keys = {int(line.split()[0]) for name in ("msg", "shm")
+            for line in Path(f"/proc/sysvipc/{name}").read_text().splitlines()[1:]}
+    assert not keys & set(IPC_KEYS)
+
+
+def test_traps_where_replies_go_cost_their_checks_never_the_row(split_graded):
+    """Directories at the old reply names, FIFOs and links to /dev/zero put where replies land:
+    the judge never follows, blocks on or reads them; each costs its check, with a message."""
+    result = split_graded["puts_traps_where_replies_go"]
+    assert result["status"] == "graded", result["message"]
+    failed = [case["message"] for case in result["cases"] if not case["passed"] and case["points"]]
+    assert failed and not any("did not return within" in message for message in failed), failed
 
 
 def test_a_probe_that_never_returns_costs_its_checks_with_a_clear_message(split_graded):

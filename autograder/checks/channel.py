@@ -39,11 +39,17 @@ def encode(values: Any) -> bytes:
 
 
 def decode(data: bytes) -> Any:
-    """Rebuild the values sent by :func:`encode`; never unpickles."""
-    with np.load(io.BytesIO(data), allow_pickle=False) as archive:
-        tree = json.loads(archive["tree"].tobytes().decode())
-        arrays = {name: archive[name] for name in archive.files if name != "tree"}
-    return _from_jsonable(tree, arrays)
+    """Rebuild the values sent by :func:`encode`; never unpickles. Bytes that are not what
+    :func:`encode` makes (a reply forged by the student's code) raise :class:`ChannelError`."""
+    try:
+        with np.load(io.BytesIO(data), allow_pickle=False) as archive:
+            tree = json.loads(archive["tree"].tobytes().decode())
+            arrays = {name: archive[name] for name in archive.files if name != "tree"}
+        return _from_jsonable(tree, arrays)
+    except ChannelError:
+        raise
+    except Exception as error:  # noqa: BLE001 (zip, npy, JSON and tree errors alike)
+        raise ChannelError(f"not an answer the channel encoded ({type(error).__name__}: {str(error)[:200]})") from None
 
 
 def roundtrip(values: Any) -> Any:
@@ -89,6 +95,8 @@ def _from_jsonable(node: Any, arrays: dict[str, np.ndarray]) -> Any:
         return [_from_jsonable(item, arrays) for item in node]
     if isinstance(node, dict):
         if set(node) == {_ARRAY_TAG}:
+            if node[_ARRAY_TAG] not in arrays:
+                raise ChannelError(f"the answer names an array it does not hold ({str(node[_ARRAY_TAG])[:40]})")
             return arrays[node[_ARRAY_TAG]]
         if set(node) == {_FLOAT_TAG}:
             return float(node[_FLOAT_TAG])

@@ -35,12 +35,12 @@ from pathlib import Path
 
 from autograder.data import DATASET_ENV_VAR
 from autograder.grade import zygote
-from autograder.grade.environment import CELL_TIMEOUT_ENV_VAR, KERNEL_START_FAILURE, THREAD_VARIABLES
+from autograder.grade.environment import CELL_TIMEOUT_ENV_VAR, THREAD_VARIABLES
 from autograder.grade.sandbox import PARENT_NETNS_ENV_VAR, Limits, ProcessCgroup, confine, network_namespace
 from autograder.grade.shipped import autograder_files, zip_manifest
 from autograder.results import GradingOutcome
 
-KERNEL_START_ATTEMPTS = 3  # gradings whose kernel failed to start (KERNEL_START_FAILURE) are retried
+KERNEL_START_ATTEMPTS = 3  # gradings whose kernel failed to start (GradingOutcome.retryable) are retried
 
 RUNNERS = {"split": "autograder.grade.split_runner", "otter": "autograder.grade.otter_runner"}
 
@@ -60,7 +60,7 @@ def grade_in_child(submission: Path, autograder_zip: Path, *, timeout: float | N
     """
     for attempt in range(1, KERNEL_START_ATTEMPTS + 1):
         grade = _grade_once(submission, autograder_zip, timeout, dataset, threads, limits, runner, from_zygote)
-        if not (grade.error and KERNEL_START_FAILURE in grade.error) or attempt == KERNEL_START_ATTEMPTS:
+        if not grade.retryable or attempt == KERNEL_START_ATTEMPTS:
             return grade
         time.sleep(random.uniform(0.5, 2.0))  # let the other kernel take its ports first
     return grade

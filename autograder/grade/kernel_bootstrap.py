@@ -2,12 +2,22 @@
 type checkers read it; the split runner sends each function's source (the grader's package
 is not on the kernel's disk), never imports it for itself.
 
-* :func:`__autograder_restore__` goes in before the student's cells: its default arguments
-  copy the built-ins as Python made them, so the probes run with those even if the notebook
-  replaced some (the copy lives in the kernel, so a notebook can still break it, and only
-  its own grading with it);
-* :func:`__autograder_install__` goes in after them: it installs the probe modules from
-  their source and defines ``__autograder_answer__``, the one function the judge calls.
+* :func:`__autograder_snapshot__` runs before the student's cells. It refuses audit hooks
+  from then on (an audit hook cannot be removed once added, and it would see the probes
+  being compiled), and keeps, in the closure of the ``__autograder_restore__`` it returns,
+  what a fresh kernel has: the built-ins, IPython's event callbacks and input and AST
+  transformers, the import hooks, the trace and profile functions, the threads.
+* ``__autograder_restore__(sources, assignment)`` is called once the cells have run, as a
+  *user expression* of a silent request (``StudentKernel.evaluate``): IPython evaluates it
+  without input or AST transformers and without the run-cell events. It puts back what the
+  snapshot kept, reports each hook the notebook's own code had installed, installs the
+  probe modules from their source and defines ``__autograder_answer__``, the one function
+  the judge calls, the same way, once per probe.
+
+All of this lives in the student's process, which can still reach it (``gc``, frames): the
+report can only add evidence, never clear it. The judge decides from the submitted file
+(``checks/hooks.py``), and binds every answer to the digest the probe returned, so a reply
+rewritten after the probe returned is noticed.
 """
 
 # No ``from __future__ import annotations`` here: sent to the kernel, it would change how the
@@ -17,42 +27,139 @@ from collections.abc import Callable
 from typing import Any
 
 
-def __autograder_restore__(_saved: "dict[str, Any]" = dict(vars(__import__("builtins"))),  # noqa: B006, B008
-                           _builtins: "Any" = __import__("builtins")) -> None:
-    _builtins.__dict__.update(_saved)
-
-
-def __autograder_install__(sources: "list[tuple[str, str]]", assignment: str) -> None:
-    __autograder_restore__()  # noqa: F821 (defined in the kernel before the student's cells)
+def __autograder_snapshot__() -> "Callable[..., str]":  # noqa: C901 (one closure, sent as one cell)
+    import builtins
+    import json
+    import os
     import sys
-    import types
+    import threading
 
     from IPython import get_ipython
-    for package in ("autograder.checks", "autograder.checks." + assignment):
-        module = types.ModuleType(package)
-        module.__path__ = []
-        sys.modules[package] = module
-    for name, source in sources:
-        module = types.ModuleType(name)
-        sys.modules[name] = module
-        exec(compile(source, "<grader " + name + ">", "exec"), module.__dict__)
-    probes = sys.modules["autograder.checks." + assignment + ".probes"]
-    namespace = get_ipython().user_ns
 
-    def answer(probe: str, seed: int, request: str, reply: str) -> None:
+    shell = get_ipython()
+    saved_builtins = dict(vars(builtins))
+    refused: list[str] = []
+
+    def refuse_audit_hooks(event: str, args: "Any") -> None:
+        if event == "sys.addaudithook":
+            refused.append("an audit hook (sys.addaudithook): refused")
+            raise RuntimeError("audit hooks are not allowed while grading")
+
+    sys.addaudithook(refuse_audit_hooks)
+    events = {name: list(callbacks) for name, callbacks in shell.events.callbacks.items()}
+    transformers = {name: list(getattr(shell, name)) for name in
+                    ("input_transformers_cleanup", "input_transformers_post", "ast_transformers")}
+    import_hooks: dict[str, list[Any]] = {"meta_path": list(sys.meta_path), "path_hooks": list(sys.path_hooks)}
+    threads = set(threading.enumerate())
+    libraries = tuple(os.path.realpath(p) + os.sep for p in
+                      {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix})
+    reported: set[str] = set()
+    installed: dict[str, Any] = {}
+
+    def origin(thing: "Any") -> str:
+        """The file the code of a hook comes from: a library's, or the notebook's own."""
+        thing = getattr(thing, "__func__", None) or getattr(thing, "func", None) or thing
+        code = getattr(thing, "__code__", None)
+        if code is not None:
+            return code.co_filename
+        kind = thing if isinstance(thing, type) else type(thing)
+        for value in vars(kind).values():  # a class's own methods say where it was written
+            value = getattr(value, "__func__", value)
+            if getattr(value, "__code__", None) is not None:
+                return value.__code__.co_filename
+        return getattr(sys.modules.get(kind.__module__), "__file__", None) or "<built-in>"
+
+    def the_students(thing: "Any") -> bool:
+        where = origin(thing)
+        return where != "<built-in>" and not os.path.realpath(where).startswith(libraries)
+
+    def name_of(thing: "Any") -> str:
+        return getattr(thing, "__qualname__", None) or type(thing).__qualname__
+
+    def report(found: "list[str]", what: str) -> None:
+        if what not in reported:
+            reported.add(what)
+            found.append(what)
+
+    def restore(sources: "list[tuple[str, str]] | None" = None, assignment: str = "") -> str:
+        builtins.__dict__.update(saved_builtins)
+        found: list[str] = []
+        for what in refused:
+            report(found, what)
+        for name, callbacks in shell.events.callbacks.items():
+            for callback in callbacks:
+                if callback not in events.get(name, ()) and the_students(callback):
+                    report(found, f"an IPython event callback on {name} ({name_of(callback)})")
+            callbacks[:] = events.get(name, [])
+        for name, original in transformers.items():
+            current = getattr(shell, name)  # IPython's own lists (some behind properties): reset in place
+            for transformer in current:
+                if transformer not in original and the_students(transformer):
+                    report(found, f"an IPython {name.replace('_', ' ')[:-1]} ({name_of(transformer)})")
+            current[:] = original
+        for attribute in ("user_expressions", "_format_user_obj", "run_cell", "run_cell_async",
+                          "transform_cell", "run_ast_nodes", "run_code"):
+            if attribute in vars(shell):
+                report(found, f"IPython's shell.{attribute} replaced")
+                delattr(shell, attribute)
+        for label, get, put in (("trace", sys.gettrace, sys.settrace), ("profile", sys.getprofile, sys.setprofile)):
+            hook = get()
+            if hook is not None and the_students(hook):
+                report(found, f"a {label} function (sys.set{label}: {name_of(hook)})")
+            put(None)
+        for label, attribute, put in (("trace", "_trace_hook", threading.settrace),
+                                      ("profile", "_profile_hook", threading.setprofile)):
+            hook = getattr(threading, attribute, None)
+            if hook is not None and the_students(hook):
+                report(found, f"a {label} function for new threads (threading.set{label}: {name_of(hook)})")
+            put(None)
+        hook_lists: list[tuple[str, list[Any]]] = [("meta_path", sys.meta_path), ("path_hooks", sys.path_hooks)]
+        for label, hooks in hook_lists:
+            for finder in [h for h in hooks if h not in import_hooks[label] and the_students(h)]:
+                report(found, f"an import hook (sys.{label}: {name_of(finder)})")
+                hooks.remove(finder)
+        for thread in threading.enumerate():
+            target = getattr(thread, "_target", None) or getattr(type(thread), "run", None)
+            if thread not in threads and thread.is_alive() and the_students(target):
+                report(found, f"a thread the notebook started still running ({name_of(target)})")
+        if sources is not None:
+            install(sources, assignment)
+        return json.dumps(found)
+
+    def install(sources: "list[tuple[str, str]]", assignment: str) -> None:
+        import types
+        for package in ("autograder.checks", "autograder.checks." + assignment):
+            module = types.ModuleType(package)
+            module.__path__ = []
+            sys.modules[package] = module
+        for name, source in sources:
+            module = types.ModuleType(name)
+            sys.modules[name] = module
+            saved_builtins["exec"](saved_builtins["compile"](source, "<grader " + name + ">", "exec"),
+                                   module.__dict__)
+            installed[name] = module
+        installed["probes"] = installed["autograder.checks." + assignment + ".probes"]
+        shell.user_ns["__autograder_answer__"] = answer
+
+    def answer(probe: str, seed: int, request: str, reply: str) -> str:
+        import hashlib
+        found = json.loads(restore())
         from autograder.seeding import seed_everything
-        channel = sys.modules["autograder.checks.channel"]
-        probing = sys.modules["autograder.checks.probing"]
+        channel = installed["autograder.checks.channel"]
+        probing = installed["autograder.checks.probing"]
         with open(request, "rb") as stream:
             inputs = channel.decode(stream.read())
         seed_everything(seed)
         try:
-            answers = getattr(probes, probe)(namespace, inputs)
+            answers = getattr(installed["probes"], probe)(shell.user_ns, inputs)
         except probing.ProbeFailure as failure:
             answers = probing.failure_answer(str(failure))
-        with open(reply, "wb") as stream:
-            stream.write(channel.encode(answers))
-    namespace["__autograder_answer__"] = answer
+        data = channel.encode(answers)
+        with open(reply, "xb") as stream:
+            stream.write(data)
+        return json.dumps({"digest": hashlib.sha256(data).hexdigest(), "found": found})
+
+    return restore
 
 
 def source_of(function: Callable[..., Any]) -> str:
@@ -60,15 +167,17 @@ def source_of(function: Callable[..., Any]) -> str:
     return inspect.getsource(function)
 
 
-SNAPSHOT_CELL = source_of(__autograder_restore__)
+# the first cell the kernel runs, before any of the student's
+SNAPSHOT_CELL = (source_of(__autograder_snapshot__)
+                 + "\n__autograder_restore__ = __autograder_snapshot__()\ndel __autograder_snapshot__\n")
 
 
-def install_cell(sources: list[tuple[str, str]], assignment: str) -> str:
-    """The cell that installs the probes: defines, calls and forgets the installer."""
-    return (source_of(__autograder_install__)
-            + f"\n__autograder_install__({sources!r}, {assignment!r})\ndel __autograder_install__\n")
+def install_expression(sources: list[tuple[str, str]], assignment: str) -> str:
+    """The expression that resets the kernel, installs the probes and reports hooks (JSON)."""
+    return f"__autograder_restore__({sources!r}, {assignment!r})"
 
 
-def answer_cell(probe: str, seed: int, request: str, reply: str) -> str:
-    """The cell that has one probe answer: inputs read from ``request``, answers to ``reply``."""
+def answer_expression(probe: str, seed: int, request: str, reply: str) -> str:
+    """The expression that has one probe answer: inputs read from ``request``, answers to
+    ``reply``; it evaluates to JSON with the reply's digest and any hook found meanwhile."""
     return f"__autograder_answer__({probe!r}, {seed}, {request!r}, {reply!r})"

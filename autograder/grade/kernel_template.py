@@ -112,9 +112,10 @@ class KernelTemplate:
     used: bool = field(default=False)
 
     @classmethod
-    def fork(cls) -> KernelTemplate:
+    def fork(cls, output: int | None = None) -> KernelTemplate:
         """Call only where this process holds nothing of a submission or of the grading: the
-        template starts with a copy of its memory."""
+        template starts with a copy of its memory. ``output``: the descriptor its stdout and
+        stderr become (``student_kernel.CappedOutput``), as a fresh kernel's would."""
         go_read, go_write = os.pipe()
         answer_read, answer_write = os.pipe()
         parent = os.getpid()
@@ -122,6 +123,9 @@ class KernelTemplate:
         if pid == 0:
             os.close(go_write)
             os.close(answer_read)
+            if output is not None:
+                os.dup2(output, 1)
+                os.dup2(output, 2)
             _wait_for_launch(go_read, answer_write, parent)
         os.close(go_read)
         os.close(answer_write)

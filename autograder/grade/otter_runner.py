@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from autograder.grade.environment import CELL_TIMEOUT_ENV_VAR
+from autograder.grade.environment import CELL_TIMEOUT_ENV_VAR, KERNEL_START_FAILURE
 from autograder.grade.sandbox import network_isolated
 from autograder.grade.shipped import autograder_files, zip_manifest
 from autograder.results import CaseResult, GradingOutcome
@@ -54,6 +54,8 @@ def _child_main(submission: str, autograder_zip: str, report: str) -> None:
         grade = results_to_grade(results, test_function_names(Path(autograder_zip)))
     except Exception as error:  # Otter raises for invalid submissions; report, don't crash
         grade = GradingOutcome(error=f"{type(error).__name__}: {error}")
+        # raised by jupyter_client in this process when the kernel dies before any cell ran
+        grade.retryable = type(error) is RuntimeError and str(error) == KERNEL_START_FAILURE
     grade.network_isolated = network_isolated()
     Path(report).write_text(json.dumps(grade.to_dict()))
 

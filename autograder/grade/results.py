@@ -31,7 +31,7 @@ def submission_result(assignment: str, name: str, source: str, graded: GradingOu
         dataset=dataset or graded.dataset, seconds=round(graded.seconds, 2),
         network_isolated=graded.network_isolated, sandbox=graded.sandbox, worker=worker,
         notes=graded.notes + limit_notes(graded.limits_reached, assignment), protections=graded.protections,
-        limits_reached=graded.limits_reached,
+        limits_reached=graded.limits_reached, hooks=graded.hooks,
     )
     _fill_scores(result, asked)
     return result

@@ -19,11 +19,15 @@ that dies keeps the points of the checks it answered before.
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import importlib
 import json
 import os
+import re
+import secrets
 import shutil
+import stat
 import sys
 import tempfile
 import threading
@@ -36,7 +40,7 @@ import nbformat
 from autograder.checks.probing import ProbeFailure, failure_answer
 from autograder.config import ASSIGNMENTS_DIR_ENV_VAR, PACKAGE_DIR
 from autograder.data import DATASET_ENV_VAR, mnist_path
-from autograder.grade.environment import CELL_TIMEOUT_ENV_VAR, THREAD_VARIABLES
+from autograder.grade.environment import THREAD_VARIABLES
 from autograder.grade.intake import read_submitted_notebook
 from autograder.grade.jail import (
     give_folders_their_own_disks,
@@ -46,7 +50,7 @@ from autograder.grade.jail import (
     unmount,
     view_config,
 )
-from autograder.grade.kernel_bootstrap import SNAPSHOT_CELL, answer_cell, install_cell
+from autograder.grade.kernel_bootstrap import SNAPSHOT_CELL, answer_expression, install_expression
 from autograder.grade.kernel_template import KernelTemplate
 from autograder.grade.sandbox import (
     Limits,
@@ -63,7 +67,14 @@ from autograder.grade.shipped import (
     write_assignment_files,
     zip_assignment,
 )
-from autograder.grade.student_kernel import RunStatus, StudentKernel, cell_notes, notebook_code_cells
+from autograder.grade.student_kernel import (
+    CappedOutput,
+    KernelStartFailed,
+    RunStatus,
+    StudentKernel,
+    cell_notes,
+    notebook_code_cells,
+)
 from autograder.results import CaseResult, GradingOutcome
 from autograder.shipping import ship_student_runtime
 
@@ -85,17 +96,86 @@ def submitted_notebook(submission: Path) -> tuple[nbformat.NotebookNode, bytes]:
     return notebook, raw
 
 
-class Judge:
-    """Asks the kernel for answers and keeps them per (probe, inputs), so checks that share a
-    probe run the student's code once."""
+class ProbeFolders:
+    """The two folders probes talk through, as the judge holds them: descriptors opened before
+    any student code ran, so a folder the notebook later renames or replaces by a symlink is
+    not followed. Requests are created (never opened if they exist) and replies read only if
+    they are regular files, without following a symlink, and at most MAX_ANSWER_BYTES: a FIFO,
+    a device, a directory or a link in their place is a failed check, never a judge that
+    blocks or reads a host file. Names are random per call, so nothing can be put in their
+    place beforehand."""
 
-    def __init__(self, assignment: str, kernel: StudentKernel, notebook_dir: Path) -> None:
-        self.assignment, self.kernel, self.notebook_dir = assignment, kernel, notebook_dir
+    def __init__(self, workdir: Path) -> None:
+        flags = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+        self.paths = {REQUESTS: workdir / REQUESTS, ANSWERS: workdir / ANSWERS}
+        self.fds = {name: os.open(path, flags) for name, path in self.paths.items()}
+
+    def new_names(self) -> tuple[str, str]:
+        token = secrets.token_hex(8)
+        return f"{token}.in", f"{token}.out"
+
+    def write_request(self, name: str, data: bytes) -> None:
+        fd = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644,
+                     dir_fd=self.fds[REQUESTS])
+        with os.fdopen(fd, "wb") as stream:
+            stream.write(data)
+
+    def read_reply(self, name: str) -> bytes:
+        """Raises ReplyUnreadable with what the student reads."""
+        try:
+            fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, dir_fd=self.fds[ANSWERS])
+        except FileNotFoundError:
+            raise ReplyUnreadable("no answer came back") from None
+        except OSError as error:
+            why = os.strerror(error.errno or 0)
+            raise ReplyUnreadable(f"its answer could not be opened as a file ({why})") from None
+        try:
+            info = os.fstat(fd)
+            if not stat.S_ISREG(info.st_mode):
+                raise ReplyUnreadable("something other than a file stood where its answer goes")
+            if info.st_size > MAX_ANSWER_BYTES:
+                raise ReplyUnreadable("your code returned far more data than the check needs; return "
+                                      "only what the question asks for")
+            with os.fdopen(os.dup(fd), "rb") as stream:
+                data = stream.read(MAX_ANSWER_BYTES + 1)
+        finally:
+            os.close(fd)
+        if len(data) > MAX_ANSWER_BYTES:  # it grew after fstat: written to while the judge read
+            raise ReplyUnreadable("your code returned far more data than the check needs")
+        return data
+
+    def remove(self, *names: str) -> None:
+        for folder, name in zip((REQUESTS, ANSWERS), names):
+            try:
+                os.unlink(name, dir_fd=self.fds[folder])
+            except OSError:
+                pass  # never there, or a folder the notebook put there: it goes with the kernel's folder
+
+    def close(self) -> None:
+        for fd in self.fds.values():
+            os.close(fd)
+
+
+class ReplyUnreadable(Exception):
+    """A probe's reply could not be taken as one; the message says why, for the student."""
+
+
+class ProbeClient:
+    """Asks the kernel for answers and keeps them per (probe, inputs), so checks that share a
+    probe run the student's code once. Each probe is evaluated as a user expression
+    (``StudentKernel.evaluate``: no transformer or run-cell event of the notebook runs around
+    it), and its reply is taken only if its bytes are those the probe said it wrote.
+
+    What the kernel reports of hooks it found (``kernel_bootstrap``) is kept in
+    ``hooks_reported``: evidence that can only add to what the judge reads from the file."""
+
+    def __init__(self, assignment: str, kernel: StudentKernel, notebook_dir: Path, folders: ProbeFolders) -> None:
+        self.assignment, self.kernel, self.notebook_dir, self.folders = assignment, kernel, notebook_dir, folders
         self.answers: dict[tuple[str, str], Any] = {}
-        self.calls = 0
         self.seconds = 0.0  # spent getting answers (the student's code, called by the probes)
         self.install_error = ""             # why the probes could not be installed, if they could not
         self.timed_out: dict[str, str] = {}  # probe → its failure: a probe that hung is not called again
+        self.hooks_reported: list[str] = []  # what the kernel found of the notebook's hooks
 
     def install_probes(self) -> None:
         """Sent only now, after every student cell has run."""
@@ -103,11 +183,16 @@ class Judge:
                     (PACKAGE_DIR / p).read_text()) for p in PROBE_MODULES]
         probes = f"autograder.checks.{self.assignment}.probes"
         sources.append((probes, (PACKAGE_DIR / "checks" / self.assignment / "probes.py").read_text()))
-        run = self.kernel.run(install_cell(sources, self.assignment), replayable=False)
-        self.install_error = "" if run.status == RunStatus.OK else (
-            "your notebook changed Python itself (its built-in functions, the import system or the "
-            f"grader's helpers), so the grader's code could not run beside it ({run.error}); remove "
-            "those changes")
+        run = self.kernel.evaluate(install_expression(sources, self.assignment))
+        found = _kernel_report(run.value) if run.status == RunStatus.OK else None
+        if isinstance(found, list):
+            self._keep_reported(found)
+            self.install_error = ""
+        else:
+            self.install_error = (
+                "your notebook changed Python itself (its built-in functions, the import system or the "
+                f"grader's helpers), so the grader's code could not run beside it ({run.error or 'no report'}); "
+                "remove those changes")
 
     def __call__(self, check, inputs: Any) -> Any:
         from autograder.checks.channel import encode
@@ -138,22 +223,27 @@ class Judge:
             os.chdir(here)
 
     def _from_kernel(self, probe: str, inputs: bytes, seed: int) -> Any:
-        from autograder.checks.channel import decode
         if not self.kernel.alive:
             return failure_answer("your notebook's Python process had ended (it exited or was killed more "
                                   "than once), so this check could not call your code; remove sys.exit, "
                                   "os._exit and os.kill calls from your notebook")
         if self.install_error or probe in self.timed_out:
             return failure_answer(self.install_error or self.timed_out[probe])
-        self.calls += 1
-        request = self.kernel.workdir / REQUESTS / f"{self.calls}.in"
-        reply = self.kernel.workdir / ANSWERS / f"{self.calls}.out"
-        reply.unlink(missing_ok=True)  # only what the probe writes now is its answer
+        request, reply = self.folders.new_names()
         try:
-            request.write_bytes(inputs)
+            self.folders.write_request(request, inputs)
+            return self._ask(probe, seed, request, reply)
         except OSError as error:
-            return failure_answer(f"the grader could not hand your code this check's inputs ({error})")
-        run = self.kernel.run(answer_cell(probe, seed, str(request), str(reply)), replayable=False)
+            return failure_answer(f"the grader could not hand your code this check's inputs "
+                                  f"({os.strerror(error.errno or 0)})")
+        finally:
+            self.folders.remove(request, reply)
+
+    def _ask(self, probe: str, seed: int, request: str, reply: str) -> Any:
+        from autograder.checks.channel import ChannelError, decode
+        paths = self.folders.paths
+        run = self.kernel.evaluate(answer_expression(probe, seed, str(paths[REQUESTS] / request),
+                                                     str(paths[ANSWERS] / reply)))
         if run.status in (RunStatus.DIED, RunStatus.STOPPED):  # a fresh kernel, with the student's cells replayed
             self.install_probes()
         if run.status == RunStatus.DIED:
@@ -166,17 +256,48 @@ class Judge:
             return failure_answer(self.timed_out[probe])
         if run.status == RunStatus.LOST:
             return failure_answer(f"this check could not call your code: {run.error}")
+        said = _kernel_report(run.value) if run.status == RunStatus.OK else None
+        if not isinstance(said, dict) or not isinstance(said.get("digest"), str):
+            return failure_answer("the grader could not get an answer from your code "
+                                  f"({run.error or 'the grader’s helper in your notebook’s process gave no answer'})")
+        self._keep_reported(said.get("found"))
         try:
-            if reply.stat().st_size > MAX_ANSWER_BYTES:
-                return failure_answer("your code returned far more data than the check needs; "
-                                      "return only what the question asks for")
-            return decode(reply.read_bytes())
-        except (OSError, ValueError) as error:
-            detail = run.error or f"{type(error).__name__}: {error}"
-            return failure_answer(f"the grader could not get an answer from your code ({detail})")
-        finally:
-            for path in (request, reply):
-                path.unlink(missing_ok=True)
+            data = self.folders.read_reply(reply)
+        except ReplyUnreadable as unreadable:
+            return failure_answer(f"the grader could not get an answer from your code: {unreadable}")
+        if hashlib.sha256(data).hexdigest() != said["digest"]:
+            self.hooks_reported.append("an answer changed after the grader's probe had written it")
+            return failure_answer("the answer to this check was changed after the grader's probe had written "
+                                  "it, by code of your notebook still running beside it; this check cannot be "
+                                  "graded. Remove code that runs in the background or hooks into Python.")
+        try:
+            return decode(data)
+        except (ChannelError, ValueError, KeyError, OSError) as error:
+            return failure_answer(f"the grader could not read the answer your code gave ({type(error).__name__})")
+
+    def _keep_reported(self, found: Any) -> None:
+        for item in found if isinstance(found, list) else []:
+            text = _plain(item)
+            if text and text not in self.hooks_reported and len(self.hooks_reported) < MAX_REPORTED_HOOKS:
+                self.hooks_reported.append(text)
+
+
+MAX_REPORTED_HOOKS = 10
+
+
+def _kernel_report(value: str) -> Any:
+    """What a grader expression evaluated to in the kernel: a JSON text, as IPython's plain
+    repr of a string. Anything else (a notebook that changed the grader's helpers) is None."""
+    try:
+        text = ast.literal_eval(value)
+        return json.loads(text) if isinstance(text, str) else None
+    except (ValueError, SyntaxError, MemoryError, RecursionError, TypeError):
+        return None
+
+
+def _plain(item: Any) -> str:
+    """Text from the student's process, made safe to show: plain characters, bounded."""
+    return re.sub(r"[^\w .,:;()<>'/-]", "", str(item))[:160] if isinstance(item, str) else ""
 
 
 REQUESTS, ANSWERS = ".requests", ".answers"  # in the kernel's folder: judge → kernel, kernel → judge
@@ -213,10 +334,11 @@ def kernel_view(private: Path, workdir: Path, limits: Limits, uid: int | None) -
     return view_config(private / "kernel-root", workdir, limits.disk_mb, uid, readable)
 
 
-def grade_submission(submission: Path, autograder_zip: Path,
-                     template: KernelTemplate | None = None) -> GradingOutcome:
+def grade_submission(submission: Path, autograder_zip: Path, template: KernelTemplate | None = None,
+                     kernel_output: CappedOutput | None = None) -> GradingOutcome:
     """``autograder_zip``: the zip, or the folder it was unzipped into. ``template``: a
-    pre-imported process to become the kernel (``kernel_template``); else a fresh one."""
+    pre-imported process to become the kernel (``kernel_template``); else a fresh one.
+    ``kernel_output``: where a fresh kernel's stdout and stderr go (``CappedOutput``)."""
     from autograder.checks.suite import load_suite, outcome, submission_salt
     files = autograder_files(autograder_zip)
     assignment, _ = zip_assignment(files)
@@ -245,13 +367,19 @@ def grade_submission(submission: Path, autograder_zip: Path,
         isolate_network()  # the kernel, started by this process, shares its namespace
     no_network = network_isolated() or network_namespace() != outside
     cgroup = ProcessCgroup.create(limits.max_processes, memory_mb=limits.memory_mb, cpus=_cpu_share())
-    kernel = StudentKernel(workdir=workdir, limits=limits, env=_kernel_env(), cgroup=cgroup,
-                           view=kernel_view(private, workdir, limits, uid), template=template)
+    folders = ProbeFolders(workdir)
+    kernel = StudentKernel(workdir=workdir, limits=limits, env=kernel_environment(), cgroup=cgroup,
+                           view=kernel_view(private, workdir, limits, uid), template=template,
+                           output=kernel_output)
     grade = GradingOutcome()
     clock = PhaseClock(grade.phases)
     clock.lap("set-up (folders, notebook, cgroup)")
     try:
-        kernel.start()
+        try:
+            kernel.start()
+        except KernelStartFailed as start_failure:  # before any student code: worth another try
+            grade.error, grade.retryable = str(start_failure), True
+            return grade
         clock.lap("kernel start (forked from the template)" if kernel.forked
                   else "kernel start (jail, Python, ipykernel)")
         if kernel.template_failure:  # for the grader's log: it cost time, not a grade
@@ -262,29 +390,32 @@ def grade_submission(submission: Path, autograder_zip: Path,
         grade.protections = protections_obtained(grade.sandbox, cgroup, own_disk, uid, no_network)
         suite = load_suite(assignment)
         preloading = preload(suite.preload)
-        kernel.run(SNAPSHOT_CELL)
+        kernel.run(SNAPSHOT_CELL, replayable=True)
         cells = notebook_code_cells(notebook)
         runs = [kernel.run(cell.source) for cell in cells]
         clock.lap("student cells")
         strays = kernel.stop_strays()
-        judge = Judge(assignment, kernel, notebook_dir)
-        judge.install_probes()
+        client = ProbeClient(assignment, kernel, notebook_dir, folders)
+        client.install_probes()
         preloading.join()
         clock.lap("probes installed, judges' modules imported")
         verdicts: dict = {}
         for question, name, points in cases:
-            failure = outcome(suite, suite.checks[name], judge, verdicts, salt)
+            failure = outcome(suite, suite.checks[name], client, verdicts, salt)
             grade.cases.append(CaseResult(question=question, name=name, points=points,
                                           score=0.0 if failure else points, hidden=True,
                                           message=str(failure) if failure else "", passed=failure is None))
+        grade.hooks = hook_evidence(notebook, client.hooks_reported)
+        withhold_gated_questions(grade.cases, suite.gates, grade.hooks)
         grade.notes = cell_notes(cells, runs, limits.cell_timeout) + _grader_notes(kernel.restarts, strays)
         grade.dataset = _judged_data_summary(assignment)
         checks = clock.lap("checks")
-        grade.phases["checks: probes (student code called)"] = judge.seconds
-        grade.phases["checks: judges (expected values, training)"] = checks - judge.seconds
+        grade.phases["checks: probes (student code called)"] = client.seconds
+        grade.phases["checks: judges (expected values, training)"] = checks - client.seconds
         del grade.phases["checks"]
     finally:
         kernel.shutdown()
+        folders.close()
         if cgroup:
             grade.limits_reached = cgroup.limits_reached()
             cgroup.remove()
@@ -342,12 +473,49 @@ def protections_obtained(sandbox: str, cgroup: ProcessCgroup | None, own_disk: b
     return obtained
 
 
-def _kernel_env() -> dict[str, str]:
-    """The kernel's environment: the grader's, minus where the grader keeps its files; the
+# What of the grader's environment the kernel receives: what Python, the numeric libraries
+# and Jupyter read, never the rest (a TA's tokens, the grader's own settings).
+KERNEL_VARIABLES = frozenset({
+    "PATH", "HOME", "LANG", "LANGUAGE", "TZ", "TERM", "PYTHONUNBUFFERED", "PYTHONDONTWRITEBYTECODE",
+    "PYTHONHASHSEED", "MPLBACKEND", "KERAS_BACKEND", "KERAS_HOME", "TF_CPP_MIN_LOG_LEVEL",
+    "TF_ENABLE_ONEDNN_OPTS", "CUDA_VISIBLE_DEVICES", "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE",
+    DATASET_ENV_VAR, *THREAD_VARIABLES})
+KERNEL_VARIABLE_PREFIXES = ("LC_", "JPY_")
+
+
+def kernel_environment(environ: dict[str, str] | None = None) -> dict[str, str]:
+    """The kernel's environment, from an allow-list of the grader's (``KERNEL_VARIABLES``); the
     user has no name in /etc/passwd, so libraries that ask for one read it from here."""
-    env = {key: value for key, value in os.environ.items()
-           if key not in (ASSIGNMENTS_DIR_ENV_VAR, CELL_TIMEOUT_ENV_VAR)}
+    source = os.environ if environ is None else environ
+    env = {key: value for key, value in source.items()
+           if key in KERNEL_VARIABLES or key.startswith(KERNEL_VARIABLE_PREFIXES)}
     return {**env, "USER": "student", "LOGNAME": "student"}
+
+
+def hook_evidence(notebook: nbformat.NotebookNode, reported: list[str]) -> list[str]:
+    """The interpreter hooks the notebook installs: read from the file by the judge (each with
+    its cell and line), then what the kernel itself reported while it was graded."""
+    from autograder.checks.hooks import find_interpreter_hooks
+    cells = [cell.source if cell.cell_type == "code" else None for cell in notebook.cells]
+    return ([finding.describe() for finding in find_interpreter_hooks(cells)]
+            + [f"while it was graded: {item}" for item in reported])
+
+
+def withhold_gated_questions(cases: list[CaseResult], gates: dict[str, list[str]], hooks: list[str]) -> None:
+    """A question with gates (a test-set leak costs all of it) is judged on what the student's
+    process answered. Where the notebook hooks into the interpreter, that answer cannot be
+    trusted either way: its points wait for a person, with the evidence."""
+    if not hooks:
+        return
+    evidence = "\n".join(f"  • {item}" for item in hooks)
+    for case in cases:
+        if case.question in gates and case.points:
+            case.score, case.passed = 0.0, False
+            case.message = (
+                f"Withheld for a person to review: your notebook installs code that runs on Python's or "
+                f"IPython's behalf, where the grader calls your functions:\n{evidence}\n{case.question}'s "
+                "verdict rests on your notebook's process answering truthfully, so its points wait for "
+                "a TA. Remove these hooks and submit again, or ask your TA.")
 
 
 def _cpu_share() -> float:
@@ -392,10 +560,11 @@ def child_main(submission: str, autograder_zip: str, report: str, *, kernel_temp
     started = time.monotonic()
     imported = _seconds_since_this_process_started()
     gain_namespace_rights()  # root without CAP_SYS_ADMIN: a user namespace of its own, where allowed
+    output = CappedOutput()  # the kernel's stdout and stderr, whichever way it starts
     # now, before anything of the zip or the submission is read: the template copies this memory
-    template = KernelTemplate.fork() if kernel_template else None
+    template = KernelTemplate.fork(output=output.write_end) if kernel_template else None
     try:
-        grade = grade_submission(Path(submission), Path(autograder_zip), template)
+        grade = grade_submission(Path(submission), Path(autograder_zip), template, output)
     except Exception as error:  # report, don't crash: the parent turns it into an error row
         grade = GradingOutcome(error=f"{type(error).__name__}: {error}")
     finally:

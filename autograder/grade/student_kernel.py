@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -37,6 +38,7 @@ from autograder.grade.kernel_template import ForkedKernel, KernelTemplate, Templ
 from autograder.grade.sandbox import Limits, ProcessCgroup
 
 OUTPUT_BUDGET = 2 << 20  # characters of output kept per cell; the rest is counted, not stored
+PROCESS_OUTPUT_BUDGET = 1 << 20  # bytes of what the kernel process writes to its stdout and stderr
 RESTARTS = 3              # kernels started again after a death, per submission
 # A cell past its time limit is interrupted; a kernel that does not even answer the interrupt
 # (its event loop broken by the notebook) gets this reply instead of being waited for forever.
@@ -45,6 +47,9 @@ UNANSWERED = "CellTimeoutError"
 # KeyboardInterrupt at its next instruction; a C call may take a moment) before it is taken
 # for hung and replaced.
 INTERRUPT_GRACE = 10.0
+# The code of ``evaluate``'s requests (nbclient skips a request whose code is empty): a comment
+# that only the pre- and post-execute events see, which the first request resets.
+GRADER_REQUEST = "# the grader's request"
 
 
 # The jail starts as root in the kernel's folder, which the student's code can write: with
@@ -101,6 +106,11 @@ class JailedKernelManager(AsyncKernelManager):
         await super()._async_wait(pollinterval=min(pollinterval, PromptKernelClient.poll_seconds))
 
 
+class KernelStartFailed(RuntimeError):
+    """The kernel died before it answered: no student code ran (two kernels started at once
+    can race for the same ports), so the grading may be tried again."""
+
+
 class PromptKernelClient(AsyncKernelClient):
     """jupyter_client's client, made ready sooner. Its ``wait_for_ready`` waits 0.2 s for an
     IOPub message after the kernel's first reply, then again for 0.2 s of IOPub silence: about
@@ -109,12 +119,19 @@ class PromptKernelClient(AsyncKernelClient):
     IOPub has delivered a message (so outputs cannot be lost), then IOPub drained."""
 
     poll_seconds = 0.02
+    # what the next execute request carries besides its code (``StudentKernel.evaluate``):
+    # nbclient sends every request itself and knows no other options
+    next_request: dict[str, Any] = {}
+
+    def execute(self, code: str, *args: Any, **kwargs: Any) -> str:
+        options, self.next_request = self.next_request, {}
+        return super().execute(code, *args, **{**kwargs, **options})
 
     async def wait_for_ready(self, timeout: float | None = None) -> None:
         deadline = time.monotonic() + (timeout if timeout is not None else float("inf"))
         while not await self._kernel_info_and_iopub():
             if not await self._async_is_alive():
-                raise RuntimeError(KERNEL_START_FAILURE)
+                raise KernelStartFailed(KERNEL_START_FAILURE)
             if time.monotonic() > deadline:
                 raise RuntimeError(f"Kernel didn't respond in {timeout:g} seconds")
         while True:
@@ -158,7 +175,43 @@ class BoundedOutputClient(NotebookClient):
         self._output_used[cell_index] = used
         if used > OUTPUT_BUDGET:
             return None
-        return super().output(outs, msg, display_id, cell_index)
+        try:
+            return super().output(outs, msg, display_id, cell_index)
+        except nbformat.ValidationError as error:  # a display message crafted by the notebook
+            note = (f"[an output this cell displayed was not valid notebook output and was dropped: "
+                    f"{str(error).splitlines()[0][:200]}]\n")
+            outs.append(nbformat.v4.new_output("stream", name="stderr", text=note))
+            return None
+
+
+class CappedOutput:
+    """Where the kernel process's own stdout and stderr go (not its cells' output, which
+    Jupyter carries): a pipe that a thread of the grading process drains, passing on the first
+    ``budget`` bytes to the grader's log and counting the rest. A kernel that writes a
+    gigabyte there fills no file and blocks on no full pipe."""
+
+    def __init__(self, destination: int = 2, budget: int = PROCESS_OUTPUT_BUDGET) -> None:
+        self.read_end, self.write_end = os.pipe()
+        os.set_inheritable(self.write_end, True)
+        self.destination, self.budget, self.dropped = destination, budget, 0
+        self._thread = threading.Thread(target=self._drain, name="kernel-output", daemon=True)
+        self._thread.start()
+
+    def _drain(self) -> None:
+        passed = 0
+        while chunk := os.read(self.read_end, 1 << 16):
+            room = max(0, self.budget - passed)
+            kept, lost = chunk[:room], max(0, len(chunk) - room)
+            passed += len(kept)
+            if lost and not self.dropped:
+                kept += (b"\n[the kernel wrote more than the grader keeps of its process output; "
+                         b"the rest was dropped]\n")
+            self.dropped += lost
+            if kept:
+                try:
+                    os.write(self.destination, kept)
+                except OSError:
+                    pass
 
 
 class RunStatus(StrEnum):
@@ -177,6 +230,7 @@ class CellRun:
     index: int
     status: RunStatus
     error: str = ""
+    value: str = ""  # ``evaluate``: the expression's value as IPython's plain-text repr
 
 
 @dataclass
@@ -192,6 +246,7 @@ class StudentKernel:
     interrupt_grace: float = INTERRUPT_GRACE  # seconds (a test of the kernel's replacement waits less)
     template: KernelTemplate | None = None  # the first start's pre-imported process, if any
     template_failure: str = ""  # why the template could not start it (a fresh kernel was started)
+    output: CappedOutput | None = None  # the kernel process's stdout and stderr (None: the grader's)
 
     def start(self) -> None:
         manager = JailedKernelManager(kernel_name="python3", client_class=f"{__name__}.PromptKernelClient",
@@ -210,8 +265,9 @@ class StudentKernel:
                                                        "evalue": "the cell did not finish in time"},
                                      kernel_name="python3", record_timing=False,
                                      resources={"metadata": {"path": str(self.workdir)}})
+        streams = {"stdout": self.output.write_end, "stderr": self.output.write_end} if self.output else {}
         try:
-            client.start_new_kernel(env=self.env)
+            client.start_new_kernel(env=self.env, **streams)
         finally:
             self.template_failure = self.template_failure or manager.template_failure
         client.start_new_kernel_client()
@@ -239,6 +295,27 @@ class StudentKernel:
             self.cells.append(source)
         return run
 
+    def evaluate(self, expression: str) -> CellRun:
+        """Evaluate one expression of the grader's in the kernel, as IPython evaluates a user
+        expression of a silent request whose code is a comment: no input or AST transformer
+        sees the expression, no run-cell event fires around it, nothing enters the history. The per-cell limit, the
+        interrupt and the replacement of a dead or hung kernel apply as to a cell. Never
+        replayed."""
+        if self.client is not None and self.client.kc is not None:
+            client = cast(PromptKernelClient, self.client.kc)
+            client.next_request = {"silent": True, "store_history": False,
+                                   "user_expressions": {"value": expression}}
+        run = self.run(GRADER_REQUEST, replayable=False)
+        if run.status != RunStatus.OK or self.client is None:
+            return run
+        result = self.client.replies.get(run.index, {}).get("user_expressions", {}).get("value", {})
+        if result.get("status") == "ok":
+            run.value = str(result.get("data", {}).get("text/plain", ""))
+            return run
+        name = str(result.get("ename", "")) or "no value"
+        status = RunStatus.TIMEOUT if name == "KeyboardInterrupt" else RunStatus.ERROR
+        return CellRun(run.index, status, f"{name}: {result.get('evalue', '')}"[:500])
+
     def _responsive(self, seconds: float) -> bool:
         """Does the kernel answer a request within ``seconds``? Requests are handled in order,
         so a kernel still busy with an interrupted cell cannot."""
@@ -260,7 +337,11 @@ class StudentKernel:
         if self.restarts >= RESTARTS:
             return
         self.restarts += 1
-        self.start()
+        try:
+            self.start()
+        except (KernelStartFailed, RuntimeError):  # no kernel: the checks after this say so
+            self.client = None
+            return
         for source in list(self.cells):
             self.run(source, replayable=False)
 

@@ -42,12 +42,16 @@ def common_failures(results: list[SubmissionResult]) -> list[dict]:
 
 
 def needs_a_human(assignment: str, results: list[SubmissionResult]) -> list[dict]:
-    """Errors, timeouts, invalid files, test-set leaks, and answers only a TA can grade."""
+    """Errors, timeouts, invalid files, interpreter hooks (their gated points withheld), test-set
+    leaks, and answers only a TA can grade."""
     gates = _gate_names(assignment)
     rows = []
     for r in sorted(results, key=lambda r: r.submission):
         if r.status != Status.GRADED:
             rows.append({"submission": r.submission, "why": r.status, "detail": r.message})
+        if r.hooks:
+            rows.append({"submission": r.submission, "why": "interpreter hooks",
+                         "detail": "; ".join(r.hooks[:5])})
         leaks = [c for c in r.failed_cases() if c.name in gates]
         if leaks:
             rows.append({"submission": r.submission, "why": "test-set leak",
