@@ -84,7 +84,14 @@ SCHEMA: dict[str, dict[str, Setting]] = {
         "batch_size": Setting(int, "batch size of the grader's training run"),
         "mlp_epochs": Setting(int, "epochs the grader trains a student's MLP architecture"),
         "cnn_epochs": Setting(int, "epochs the grader trains a student's CNN architecture"),
+        "max_parameters": Setting(int, "the grader refuses to train an architecture with more parameters"),
+        "max_flops_per_image": Setting(int, "the grader refuses to train an architecture whose forward pass "
+                                            "takes more multiply-adds per image"),
+        "judge_cpu_seconds": Setting(dict, "CPU-seconds one training run by the grader may use, per dataset: "
+                                           "[training.judge_cpu_seconds]"),
     },
+    "training.judge_cpu_seconds": {"*": Setting(NUMBER, "CPU-seconds of one training run by the grader on that "
+                                                        "dataset; the run is stopped there and its check fails")},
     "leakage": {"reported_models": Setting(list, "models other questions ask to score once on the test set")},
     "tuning": {
         "rows": Setting(int, "training rows given to tune_mlp on the hidden problem"),

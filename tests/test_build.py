@@ -179,7 +179,9 @@ def test_a_prompt_naming_a_setting_grading_toml_lacks_fails_the_build(toy_dir, t
     ("nn_foundations", [("limits", "cell_timeout"), ("tolerances", "hand_trace"), ("tolerances", "forward"),
                         ("thresholds", "digits", "mlp_16x16_accuracy")]),
     ("keras_networks", [("limits", "cell_timeout"), ("training", "cnn_epochs"), ("training", "batch_size"),
-                        ("thresholds", "digits", "cnn_accuracy"), ("tolerances", "activations")]),
+                        ("thresholds", "digits", "cnn_accuracy"), ("tolerances", "activations"),
+                        ("training", "max_parameters"), ("training", "max_flops_per_image"),
+                        ("training", "judge_cpu_seconds", "digits")]),
 ])
 def test_every_bundled_prompt_states_its_graded_conventions(builds, assignment, keys):
     """The values the judges read are the ones the student reads, and no placeholder is left."""

@@ -55,3 +55,21 @@ def test_a_mistake_is_an_error_naming_the_key_and_the_file(tmp_path, monkeypatch
     with pytest.raises(ConfigError) as caught:
         load(tmp_path, monkeypatch, name, VALID.replace(*edit))
     assert says in str(caught.value) and str(tmp_path / name / "grading.toml") in str(caught.value)
+
+
+@pytest.mark.parametrize("name, training, says", [
+    ("cfg_cpu_ok", "max_parameters = 1_000_000\n[training.judge_cpu_seconds]\ndigits = 60\nmnist = 900.5\n", None),
+    ("cfg_cpu_scalar", "judge_cpu_seconds = 60\n", "[training] judge_cpu_seconds = 60 must be of type dict"),
+    ("cfg_cpu_text", '[training.judge_cpu_seconds]\ndigits = "1 min"\n',
+     "[training.judge_cpu_seconds] digits = '1 min' must be of type int or float"),
+    ("cfg_budget_typo", "max_params = 1000\n", "[training] has no setting `max_params`"),
+])
+def test_the_judges_training_limits_are_validated(tmp_path, monkeypatch, name, training, says):
+    """The judge's CPU-time limit is one number per dataset (the grader may force either)."""
+    text = VALID + "\n[training]\n" + training
+    if says is None:
+        assert load(tmp_path, monkeypatch, name, text)["training"]["judge_cpu_seconds"]["mnist"] == 900.5
+        return
+    with pytest.raises(ConfigError) as caught:
+        load(tmp_path, monkeypatch, name, text)
+    assert says in str(caught.value)

@@ -3,6 +3,7 @@ small probe script through the jail and checks one thing it must not reach or mu
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import shutil
@@ -10,13 +11,16 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
+import platforms
 import pytest
 
 from autograder.config import PACKAGE_DIR
 from autograder.grade.jail import EXIT_VIEW_FAILED, isolation_of, view_config
-from autograder.grade.student_kernel import jail_command
+from autograder.grade.seccomp import seccomp_filtered
+from autograder.grade.student_kernel import JAIL_LAUNCHER, jail_command
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="the view is built as root here")
 
@@ -214,3 +218,224 @@ def test_a_jail_whose_starter_already_ended_runs_nothing(tmp_path):
     ran = subprocess.run(jail_command({**config, "parent": os.getpid()}, ["/bin/echo", "ran"]),
                          capture_output=True, text=True, timeout=60, cwd=tmp_path)
     assert ran.stdout == "ran\n", ran
+
+
+# The seccomp filter (autograder/grade/seccomp.py) ----------------------------------------------
+
+SECCOMP_PROBE = r'''
+import ctypes, json, os, subprocess, sys, threading
+libc = ctypes.CDLL(None, use_errno=True)
+NUMBERS = {"x86_64": {"clone": 56, "clone3": 435, "keyctl": 250},
+           "aarch64": {"clone": 220, "clone3": 435, "keyctl": 219}}[os.uname().machine]
+CLONE_NEWUSER, SIGCHLD = 0x10000000, 17
+def error(result):
+    return ctypes.get_errno() if result == -1 else 0
+def in_child(action):
+    child = os.fork()
+    if child == 0:
+        os._exit(action())
+    return os.waitstatus_to_exitcode(os.waitpid(child, 0)[1])
+def clone_newuser():
+    child = libc.syscall(NUMBERS["clone"], CLONE_NEWUSER | SIGCHLD, 0, 0, 0, 0)
+    if child == 0:
+        os._exit(0)
+    if child > 0:
+        os.waitpid(child, 0)
+    return error(child)
+ran = []
+thread = threading.Thread(target=lambda: ran.append("thread"))
+thread.start()
+thread.join()
+status = dict(line.split(":", 1) for line in open("/proc/self/status"))
+print(json.dumps({
+    "unshare": in_child(lambda: error(libc.unshare(CLONE_NEWUSER))),
+    "clone_newuser": clone_newuser(),
+    "clone3": error(libc.syscall(NUMBERS["clone3"], 0, 0)),
+    "mount": error(libc.mount(b"none", b"/tmp", b"tmpfs", 0, None)),
+    "ptrace": in_child(lambda: error(libc.ptrace(0, 0, None, None))),  # PTRACE_TRACEME
+    "keyctl": error(libc.syscall(NUMBERS["keyctl"], 0, -3, 0)),  # the session keyring's id
+    "personality": error(libc.personality(ctypes.c_ulong(0x0400000))),  # READ_IMPLIES_EXEC
+    "personality_query": error(libc.personality(ctypes.c_ulong(0xFFFFFFFF))),
+    "personality_default": error(libc.personality(ctypes.c_ulong(0))),
+    "fork": in_child(lambda: 7),
+    "thread": ran == ["thread"],
+    "subprocess": subprocess.run([sys.executable, "-c", "pass"]).returncode,
+    "seccomp": status["Seccomp"].strip(), "filters": status.get("Seccomp_filters", "").strip(),
+    "outer_filters": sys.argv[1],
+}))
+'''
+SECCOMP_PLATFORMS = ["root", "root without namespaces", "setpriv", "docker default", "ordinary user",
+                     "ordinary user without namespaces"]
+WITHOUT_NAMESPACES = ("root without namespaces", "ordinary user without namespaces")  # as where they are refused
+NO_VIEW = (*WITHOUT_NAMESPACES, "docker default")
+
+
+@pytest.fixture(scope="module")
+def standalone() -> Iterator[tuple[str, Path]]:
+    """Debian's Python with this checkout's packages and a copy of the grader, where other
+    users may reach them (this one's is below /root): its python and the copy's folder."""
+    reason = platforms.standalone_python_available()
+    if reason:
+        pytest.skip(reason)
+    folder = platforms.open_folder("seccomp-env")
+    yield str(platforms.standalone_python(folder)), folder / "course"
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def _seccomp_probe(platform: str, base: Path, request: pytest.FixtureRequest) -> dict:
+    """SECCOMP_PROBE's facts, run through the jail on ``platform`` (tests/platforms.py)."""
+    if platform == "docker default" and not platforms.docker_default_supported():
+        pytest.skip("tests/platforms.py reproduces Docker's filter on x86_64, as root with CAP_SYS_ADMIN")
+    workdir, uid = base / "work", STUDENT_UID
+    workdir.mkdir()
+    python, package = sys.executable, PACKAGE_DIR.parent
+    if platform in NO_VIEW or platform.startswith("ordinary user"):  # this Python, below /root, is out of reach
+        python, package = request.getfixturevalue("standalone")
+    wrap = {"setpriv": platforms.setpriv_container, "docker default": platforms.docker_default}.get(
+        platform, lambda command: command)
+    if platform.startswith("ordinary user"):
+        ta_uid, ta_gid = platforms.ordinary_user()
+        for folder in (base, workdir):
+            os.chown(folder, ta_uid, ta_gid)
+        wrap = lambda command: ["setpriv", f"--reuid={ta_uid}", f"--regid={ta_gid}", "--clear-groups", "--", *command]
+        uid = None  # not root: the command keeps the TA's user
+    # the filters the platform itself puts on every process (Docker's profile), to compare with
+    outer = subprocess.run(wrap(["grep", "^Seccomp_filters:", "/proc/self/status"]), capture_output=True, text=True)
+    config = {"limits": {}, "cgroup": None,
+              "view": view_config(base / "root", workdir, 16, uid, [], namespaces=platform not in WITHOUT_NAMESPACES)}
+    command = [python, "-I", "-c", JAIL_LAUNCHER, str(package), json.dumps(config), "--",
+               python, "-c", SECCOMP_PROBE, (outer.stdout.split() or ["", ""])[-1]]
+    done = subprocess.run(wrap(command), capture_output=True, text=True, timeout=120, cwd=workdir)
+    assert done.returncode == 0, done.stderr
+    assert "no seccomp filter" not in done.stderr
+    assert ("without a private view" in done.stderr) == (platform in NO_VIEW)
+    return json.loads(done.stdout)
+
+
+@pytest.fixture(scope="module", params=SECCOMP_PLATFORMS)
+def filtered(request):
+    base = platforms.open_folder("seccomp")
+    try:
+        yield _seccomp_probe(request.param, base, request)
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def test_the_kernel_cannot_make_namespaces_or_mount(filtered):
+    assert (filtered["unshare"], filtered["clone_newuser"], filtered["mount"]) == (errno.EPERM,) * 3
+    assert filtered["clone3"] == errno.ENOSYS  # so that the C library falls back to clone, which is checked
+
+
+def test_the_kernel_cannot_trace_use_keyrings_or_change_its_persona(filtered):
+    assert (filtered["ptrace"], filtered["keyctl"], filtered["personality"]) == (errno.EPERM,) * 3
+    assert (filtered["personality_query"], filtered["personality_default"]) == (0, 0)
+
+
+def test_threads_fork_and_subprocesses_still_work(filtered):
+    assert (filtered["fork"], filtered["thread"], filtered["subprocess"]) == (7, True, 0)
+
+
+def test_proc_shows_the_filter(filtered):
+    assert filtered["seccomp"] == "2"
+    if filtered["filters"]:  # Linux 5.9+: one more than the platform's own (Docker's profile)
+        assert int(filtered["filters"]) == int(filtered["outer_filters"] or 0) + 1
+
+
+def test_the_filter_is_what_refuses_a_user_namespace():
+    """The same call, in the same process, before and after ``install_filter``: granted, then
+    refused (where this machine grants user namespaces at all)."""
+    script = r'''
+import ctypes, os
+from autograder.grade import seccomp
+libc = ctypes.CDLL(None, use_errno=True)
+def unshare_in_child():
+    child = os.fork()
+    if child == 0:
+        os._exit(0 if libc.unshare(0x10000000) == 0 else ctypes.get_errno())
+    return os.waitstatus_to_exitcode(os.waitpid(child, 0)[1])
+before = unshare_in_child()
+installed = seccomp.install_filter(print)
+print(before, installed, unshare_in_child())
+'''
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    before, installed, after = done.stdout.split()
+    if before != "0":
+        pytest.skip(f"this machine refuses user namespaces anyway (errno {before})")
+    assert (installed, int(after)) == ("True", errno.EPERM)
+
+
+def test_without_libseccomp_the_filter_is_absent_and_the_command_goes_on():
+    script = ("import sys; sys.modules['pyseccomp'] = None\n"
+              "from autograder.grade import seccomp\n"
+              "print(seccomp.install_filter(print), open('/proc/self/status').read().count('Seccomp:\\t0'))")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    note, result = done.stdout.splitlines()
+    assert note.startswith("no seccomp filter (pyseccomp or libseccomp cannot be loaded") and result == "False 1"
+
+
+@pytest.mark.parametrize("namespaces", [True, False])
+def test_a_command_started_in_the_jails_own_process_runs_under_the_filter_too(tmp_path, namespaces):
+    """The kernel template becomes the kernel in the process ``run_confined`` hands the command
+    to (its ``start``, not an exec): the filter is on before that is called."""
+    workdir = Path(tempfile.mkdtemp(prefix="student-"))
+    settings = {"limits": {}, "cgroup": None,
+                "view": view_config(tmp_path / "root", workdir, 16, STUDENT_UID, [], namespaces=namespaces)}
+    script = ("import json, os\n"
+              "from autograder.grade import jail\n"
+              "def start(command, env):\n"
+              "    print(next(line.split()[1] for line in open('/proc/self/status') if line.startswith('Seccomp:')))\n"
+              "    os._exit(0)\n"
+              f"jail.run_confined(json.loads({json.dumps(settings)!r}), ['the kernel'], start)\n")
+    try:
+        done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    finally:
+        shutil.rmtree(workdir)
+    assert (done.returncode, done.stdout) == (0, "2\n"), done.stderr
+
+
+def _started(workdir: Path) -> None:
+    for _ in range(200):
+        if (workdir / "started").exists():
+            return
+        time.sleep(0.05)
+    raise AssertionError("the jailed command never started")
+
+
+@pytest.mark.parametrize("namespaces", [True, False])
+def test_the_filter_is_read_from_outside(tmp_path, namespaces):
+    workdir = Path(tempfile.mkdtemp(prefix="student-"))
+    view = view_config(tmp_path / "root", workdir, 16, STUDENT_UID, [], namespaces=namespaces)
+    jailed = subprocess.Popen(jail_command({"limits": {}, "cgroup": None, "view": view},
+                                           ["/bin/sh", "-c", "touch started; sleep 30"]), stderr=subprocess.DEVNULL)
+    unfiltered = subprocess.Popen(["/bin/sleep", "30"])
+    try:
+        _started(workdir)
+        assert seccomp_filtered(jailed.pid)
+        assert not seccomp_filtered(unfiltered.pid) and not seccomp_filtered(os.getpid())
+    finally:
+        for process in (jailed, unfiltered):
+            process.kill()
+            process.wait()
+        shutil.rmtree(workdir)
+
+
+@pytest.mark.skipif(not platforms.docker_default_supported(), reason="tests/platforms.py reproduces Docker's filter on x86_64, as root with CAP_SYS_ADMIN")
+def test_the_filter_is_told_from_dockers_own(tmp_path):
+    """Under Docker's profile every process has a filter: the jail's is one more."""
+    workdir = Path(tempfile.mkdtemp(prefix="student-"))
+    view = view_config(tmp_path / "root", workdir, 16, STUDENT_UID, [])
+    jail = jail_command({"limits": {}, "cgroup": None, "view": view}, ["/bin/sh", "-c", "touch started; sleep 30"])
+    script = (f"import subprocess, sys, time\n"
+              f"from pathlib import Path\n"
+              f"from autograder.grade.seccomp import seccomp_filtered\n"
+              f"jailed, plain = subprocess.Popen({jail!r}, stderr=subprocess.DEVNULL), subprocess.Popen(['sleep', '30'])\n"
+              f"while not Path({str(workdir / 'started')!r}).exists(): time.sleep(0.05)\n"
+              f"print(seccomp_filtered(jailed.pid), seccomp_filtered(plain.pid))\n"
+              f"jailed.kill(); plain.kill()\n")
+    try:
+        done = subprocess.run(platforms.docker_default([sys.executable, "-c", script]), capture_output=True,
+                              text=True, timeout=60)
+    finally:
+        shutil.rmtree(workdir)
+    assert done.stdout.split() == ["True", "False"], done.stderr

@@ -227,3 +227,27 @@ def test_cgroup_v2_limits_hold(v2_root, limited):
         assert forks < 50 and "survived" not in hog.stdout and used < 0.4, (forks, hog.returncode, used)
     else:
         assert forks == 200 and "survived" in hog.stdout and used > 1.0, (forks, hog.returncode, used)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="makes IPC objects as another user")
+def test_ipc_objects_a_kernel_user_made_are_removed_after_it(tmp_path):
+    """Where the kernel gets no IPC namespace (a system that refuses namespaces), what its user
+    made would outlive it in the grader's namespace: removed by owner after grading."""
+    import ctypes
+
+    from autograder.grade.sandbox import remove_ipc_of
+    libc, user, keys = ctypes.CDLL(None, use_errno=True), 4_000_321, (0x5EED0101, 0x5EED0102, 0x5EED0103)
+    child = os.fork()
+    if child == 0:
+        os.setresgid(user, user, user)
+        os.setresuid(user, user, user)
+        made = [libc.msgget(keys[0], 0o1600), libc.shmget(keys[1], 4096, 0o1600), libc.semget(keys[2], 1, 0o1600)]
+        os._exit(0 if min(made) >= 0 else 1)
+    assert os.waitstatus_to_exitcode(os.waitpid(child, 0)[1]) == 0
+
+    def left() -> set[int]:
+        return {int(line.split()[0]) for kind in ("msg", "shm", "sem")
+                for line in open(f"/proc/sysvipc/{kind}").read().splitlines()[1:]} & set(keys)
+    assert left() == set(keys)
+    assert remove_ipc_of(user) == 3
+    assert left() == set()

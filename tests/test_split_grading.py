@@ -393,7 +393,7 @@ def test_a_notebook_that_hooks_into_the_interpreter_is_found_and_its_gated_quest
 
 def test_interpreter_hooks_put_the_submission_before_a_person_in_the_report(split_graded):
     from autograder.report.html import needs_a_human
-    from autograder.results import SubmissionResult, Status
+    from autograder.results import Status, SubmissionResult
     results = [SubmissionResult(ASSIGNMENT, name, name, Status(r["status"]), hooks=r["hooks"])
                for name, r in split_graded.items()]
     flagged = {row["submission"] for row in needs_a_human(ASSIGNMENT, results) if row["why"] == "interpreter hooks"}

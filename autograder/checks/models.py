@@ -19,6 +19,10 @@ extra or changed layer), then trailing layers. The message reads as a clause aft
 message ends with both parameter counts, because ``model.summary()`` shows the student
 their count and a different total is the quickest way to locate the difference.
 
+:func:`model_cost` reads what training a model would cost (parameters, multiply-adds per
+image) from a model rebuilt without weights (``rebuild_model(..., weights=False)``), so a
+judge can refuse an enormous architecture before allocating or training anything.
+
 TensorFlow and Keras are imported inside functions: modules that only need the names
 below must not pay seconds of import time.
 """
@@ -132,17 +136,23 @@ def architecture_fingerprint(config_json: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def rebuild_model(config_json: str) -> keras.Model:
-    """Rebuild a model from ``model.to_json()`` without running any code of the student's."""
+def rebuild_model(config_json: str, *, weights: bool = True) -> keras.Model:
+    """Rebuild a model from ``model.to_json()`` without running any code of the student's.
+
+    With ``weights=False`` the model has its layers, output shapes and parameter counts but
+    no weight values: nothing is allocated or initialised, so a model of ten billion
+    parameters is rebuilt in milliseconds (to be summarised, or measured against the
+    grader's budget, before anything trains it). Such a model cannot be called or trained.
+    """
     config = _parse_config(config_json)
     _refuse_custom_code(config)
     import keras
-    from keras.src.saving.serialization_lib import SafeModeScope
+    if not weights:
+        shapes_only = _rebuild_without_weights(config)
+        if shapes_only is not None:
+            return shapes_only
     try:
-        # The scope overrides `keras.config.enable_unsafe_deserialization()`, which would
-        # otherwise win over safe_mode=True.
-        with SafeModeScope(True):
-            model = keras.saving.deserialize_keras_object(config, safe_mode=True)
+        model = _deserialize(config)
     except Exception as error:  # Keras raises ValueError, TypeError, KeyError... for a bad config
         raise UnsafeModelError(f"Keras could not rebuild your model from its configuration ({_last_cause(error)}). "
                                "Build it from built-in Keras layers only, and check that it runs in your "
@@ -151,6 +161,33 @@ def rebuild_model(config_json: str) -> keras.Model:
         raise UnsafeModelError(f"the configuration describes a {type(model).__name__}, not a model: "
                                "return the keras.Sequential or keras.Model itself.")
     return model
+
+
+def _deserialize(config: dict) -> Any:
+    import keras
+    from keras.src.saving.serialization_lib import SafeModeScope
+    # The scope overrides `keras.config.enable_unsafe_deserialization()`, which would
+    # otherwise win over safe_mode=True.
+    with SafeModeScope(True):
+        return keras.saving.deserialize_keras_object(config, safe_mode=True)
+
+
+def _rebuild_without_weights(config: dict) -> keras.Model | None:
+    """The model rebuilt inside a stateless scope, where Keras creates each variable with its
+    shape and defers its initial value; the deferred initialisations are then dropped, so
+    they never run. None if that fails: the caller rebuilds normally, which either works
+    (a layer that needs its weights' values to build) or gives the student Keras' reason."""
+    import keras
+    from keras.src.backend.common import global_state
+    pending = list(global_state.get_global_attribute("uninitialized_variables") or [])
+    try:
+        with keras.StatelessScope(initialize_variables=False):
+            model = _deserialize(config)
+    except Exception:
+        return None
+    finally:  # forget this model's variables: nothing may initialise them later
+        global_state.set_global_attribute("uninitialized_variables", pending)
+    return model if isinstance(model, keras.Model) else None
 
 
 def _last_cause(error: Exception) -> str:
@@ -289,7 +326,7 @@ STANDALONE_ACTIVATION = "Activation"
 
 
 def summarize_config(config_json: str) -> ModelSummary:
-    return summarize(rebuild_model(config_json))
+    return summarize(rebuild_model(config_json, weights=False))
 
 
 def summarize(model: keras.Model) -> ModelSummary:
@@ -378,6 +415,98 @@ def activation_name(activation: Any) -> str:
 
 def _shape(dims: Sequence[Any]) -> Shape:
     return tuple(None if d is None else int(d) for d in dims)
+
+
+# --- what training a model costs --------------------------------------------------------
+
+@dataclass(frozen=True)
+class LayerCost:
+    """One layer's share of a model's cost (``name`` as in the student's ``model.summary()``)."""
+
+    name: str
+    kind: str
+    params: int
+    flops_per_image: int
+
+
+@dataclass(frozen=True)
+class ModelCost:
+    """What it costs to train a model, read from its layers' shapes alone (a model rebuilt
+    with ``weights=False`` will do): its parameters, and the multiply-adds of one image's
+    forward pass, which training repeats (with the backward pass, about three times over)
+    for every image of every epoch."""
+
+    params: int
+    flops_per_image: int
+    layers: tuple[LayerCost, ...]
+
+    def largest(self, measure: str) -> LayerCost:
+        """The layer with the most ``"params"`` or ``"flops_per_image"``: what to make smaller first."""
+        return max(self.layers, key=lambda layer: getattr(layer, measure))
+
+
+def model_cost(model: keras.Model) -> ModelCost:
+    """Parameters and forward multiply-adds per image, layer by layer.
+
+    A layer with weight matrices (kernels, 2-D or more) applies each of them once per
+    position of its output: a Dense layer ``inputs × units`` (times every position it is
+    applied to, when there is no Flatten before it), a Conv2D layer ``out_h × out_w ×
+    kernel_h × kernel_w × in_channels × filters``, a recurrent layer its matrices once per
+    time step. A layer without (pooling, activation, Flatten, Dropout, normalisation) costs
+    its output's size. A layer called several times counts each call. Exact for Dense and
+    Conv2D, an estimate elsewhere; the grader's CPU-time limit catches what it misses.
+    """
+    layers = tuple(_layer_costs(model, calls=1))
+    return ModelCost(params=int(model.count_params()), flops_per_image=sum(layer.flops_per_image for layer in layers),
+                     layers=layers)
+
+
+def _layer_costs(model: keras.Model, calls: int) -> Iterator[LayerCost]:
+    import keras
+    times_called = _calls_per_layer(model)
+    for layer in model.layers:
+        n = calls * times_called.get(layer.name, 1)
+        if isinstance(layer, keras.Model):
+            yield from _layer_costs(layer, n)
+        elif not isinstance(layer, keras.layers.InputLayer):
+            yield LayerCost(layer.name, type(layer).__name__, int(layer.count_params()), n * _forward_flops(layer))
+
+
+def _calls_per_layer(model: keras.Model) -> dict[str, int]:
+    """How many times a functional model calls each of its layers: the configuration's
+    ``inbound_nodes``, one per call (a Sequential model calls each layer once; Keras' own
+    node lists are no guide, as rebuilding a Sequential model adds nodes to its layers)."""
+    layers = model.get_config().get("layers") if not _is_sequential(model) else None
+    return {str(entry.get("name")): max(1, len(entry.get("inbound_nodes") or ()))
+            for entry in layers or () if isinstance(entry, dict)}
+
+
+def _is_sequential(model: keras.Model) -> bool:
+    import keras
+    return isinstance(model, keras.Sequential)
+
+
+def _forward_flops(layer: Any) -> int:
+    import keras
+    matrices = [weight for weight in layer.weights if len(weight.shape) >= 2]
+    if not matrices:
+        return sum(_size(shape[1:]) for shape in _shapes(layer.output))
+    if isinstance(layer, (keras.layers.RNN, keras.layers.Bidirectional)):
+        positions = _size(_shapes(layer.input)[0][1:2])  # one step per entry of the time axis
+    else:
+        positions = _size(_shapes(layer.output)[0][1:-1])
+    return positions * sum(_size(weight.shape) for weight in matrices)
+
+
+def _shapes(tensors: Any) -> list[Shape]:
+    """The shapes of a layer's input or output, one tensor or several."""
+    import keras
+    return [_shape(tensor.shape) for tensor in keras.tree.flatten(tensors)]
+
+
+def _size(shape: Sequence[int | None]) -> int:
+    """The number of values of a shape; an unknown dimension counts as one."""
+    return math.prod(int(d) if d is not None else 1 for d in shape)
 
 
 # --- explaining the first difference -----------------------------------------------------

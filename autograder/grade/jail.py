@@ -13,15 +13,21 @@ in a world of its own before it runs, as PrairieLearn's and bubblewrap's sandbox
 * a PID namespace: the grader's processes (and their ``/proc/PID/root``, ``environ`` and
   memory) are not visible, and when the command ends everything it left behind dies;
 * a user of its own (when started as root), no capabilities, ``no_new_privs``: it cannot
-  unmount what hides the machine, write what it does not own, or become root again.
+  unmount what hides the machine, write what it does not own, or become root again;
+* a seccomp filter (``seccomp``), the last step before the command starts: the system
+  calls a notebook never makes and that expose the most of the Linux kernel's code to it (a
+  user namespace, where it would be root again, mounts, ``ptrace``, keyrings, ``bpf``…)
+  answer EPERM, so the kernel's own bugs behind them are out of its reach too.
 
 Process tree: this program (outside, relays the exit status) → an init (PID 1 inside:
 builds the view, reaps orphans) → the command. Signals Jupyter sends go to the process
 group, which reaches the command directly; the two others ignore them.
 
 Where the system refuses the namespaces (a container that forbids them), the command runs
-without a view but still as its own user without capabilities (``_run_as_user_only``); the
-caller reads which it got from outside with ``isolation_of``.
+without a view but still as its own user without capabilities, under the seccomp filter
+(``_run_as_user_only``); the caller reads which it got from outside with ``isolation_of``
+and ``seccomp.seccomp_filtered``. Where the filter cannot be installed (no libseccomp), the
+command runs without it and the jail says so on its standard error.
 """
 
 from __future__ import annotations
@@ -36,6 +42,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import NoReturn
 
+from autograder.grade import seccomp
 from autograder.grade.sandbox import (
     EXIT_PARENT_GONE,
     Limits,
@@ -47,6 +54,11 @@ from autograder.grade.sandbox import (
 )
 
 _CLONE_NEWNS, _CLONE_NEWPID = 0x00020000, 0x20000000
+_CLONE_NEWIPC, _CLONE_NEWUTS = 0x08000000, 0x04000000
+# mount and PID, and System V IPC and host name: message queues and shared memory a notebook
+# leaves behind would otherwise outlive its kernel, be readable by the next submission, and
+# stay pinned outside any cgroup
+VIEW_NAMESPACES = _CLONE_NEWNS | _CLONE_NEWPID | _CLONE_NEWIPC | _CLONE_NEWUTS
 _MS_RDONLY, _MS_NOSUID, _MS_NODEV, _MS_NOEXEC = 1, 2, 4, 8
 _MS_REMOUNT, _MS_BIND, _MS_REC, _MS_PRIVATE = 32, 4096, 16384, 1 << 18
 _MNT_DETACH = 2
@@ -112,6 +124,19 @@ def view_config(root: Path, workdir: Path, disk_mb: int | None, uid: int | None,
             "readable": readable, "namespaces": namespaces}
 
 
+def own_namespaces(pid: int) -> frozenset[str]:
+    """The namespaces (``ipc``, ``mnt``, ``net``, ``uts``, ...) in which the process ``pid`` is
+    not where this process is, read from outside."""
+    differ = set()
+    for name in ("ipc", "mnt", "net", "uts", "user"):
+        try:
+            if os.readlink(f"/proc/{pid}/ns/{name}") != os.readlink(f"/proc/self/ns/{name}"):
+                differ.add(name)
+        except OSError:
+            continue
+    return frozenset(differ)
+
+
 def isolation_of(pid: int) -> str:
     """How the jailed process ``pid`` (the jail's own PID, as its starter knows it) is
     isolated, read from outside, never from what it says: ``view`` (namespaces of its own),
@@ -172,11 +197,11 @@ def _run_in_view(view: dict, command: list[str], start: Start, parent: int | Non
 
 
 def _enter_namespaces(view: dict) -> bool:
-    """Mount and PID namespaces: directly as root, or as a caller that already holds
+    """Mount, PID, IPC and UTS namespaces: directly as root, or as a caller that already holds
     CAP_SYS_ADMIN in a user namespace of its own; otherwise through a new user namespace."""
     if not view.get("namespaces", True):
         return False
-    namespaces = _CLONE_NEWNS | _CLONE_NEWPID
+    namespaces = VIEW_NAMESPACES
     if os.geteuid() != 0:
         return _libc().unshare(namespaces) == 0 or unshare_as_user(namespaces)
     return _libc().unshare(namespaces) == 0 or (gain_namespace_rights() and _libc().unshare(namespaces) == 0)
@@ -259,6 +284,7 @@ def _run_as_user_only(view: dict, command: list[str], start: Start, parent: int 
         os.chdir(view["workdir"])
     except OSError as error:
         _fail(str(error))
+    seccomp.install_filter(_note)  # last, as in ``_init``: the command starts under it
     start(command, dict(os.environ))
 
 
@@ -276,6 +302,8 @@ def _init(view: dict, command: list[str], start: Start, lifeline: int) -> NoRetu
     child = os.fork()
     if child == 0:
         os.chdir(view["workdir"])
+        # last, in the command's process only: building the view took calls it refuses
+        seccomp.install_filter(_note)
         # Jupyter names its own PID, which ipykernel would watch and, finding that the
         # kernel's parent is this init, take for gone. Its parent is PID 1 now, which
         # ipykernel knows never goes away; the kernel dies with its namespace anyway.
@@ -444,8 +472,12 @@ def _libc() -> ctypes.CDLL:
     return ctypes.CDLL(None, use_errno=True)
 
 
-def _fail(message: str) -> NoReturn:
+def _note(message: str) -> None:
     print(f"jail: {message}", file=sys.stderr, flush=True)
+
+
+def _fail(message: str) -> NoReturn:
+    _note(message)
     os._exit(EXIT_VIEW_FAILED)
 
 

@@ -414,3 +414,30 @@ def die_with_parent(parent: int | None = None) -> None:
         pass  # not Linux: the process group kill on timeout still applies
     if parent is not None and os.getppid() != parent:
         os._exit(EXIT_PARENT_GONE)  # not SIGKILL: PID 1 of a namespace ignores its own
+
+
+_IPC_RMID = 0
+
+
+def remove_ipc_of(uid: int) -> int:
+    """Remove the System V message queues, shared memory segments and semaphores that user
+    ``uid`` owns or created, in this process's IPC namespace. Where the kernel got no IPC
+    namespace of its own (a system that refuses namespaces), they would outlive it, pin
+    memory outside any cgroup and reach the next submission; as a user of its own per
+    submission (as root), everything that user made is the notebook's. Returns how many."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    removers = {"msg": ("msqid", lambda ident: libc.msgctl(ident, _IPC_RMID, None)),
+                "shm": ("shmid", lambda ident: libc.shmctl(ident, _IPC_RMID, None)),
+                "sem": ("semid", lambda ident: libc.semctl(ident, 0, _IPC_RMID))}
+    removed = 0
+    for kind, (id_column, remove) in removers.items():
+        try:
+            lines = Path(f"/proc/sysvipc/{kind}").read_text().splitlines()
+        except OSError:
+            continue
+        header = lines[0].split() if lines else []
+        for line in lines[1:]:
+            fields = dict(zip(header, line.split()))
+            if str(uid) in (fields.get("uid"), fields.get("cuid")):
+                removed += remove(int(fields[id_column])) == 0
+    return removed

@@ -59,6 +59,7 @@ from autograder.grade.sandbox import (
     isolate_network,
     network_isolated,
     network_namespace,
+    remove_ipc_of,
 )
 from autograder.grade.shipped import (
     autograder_files,
@@ -387,7 +388,8 @@ def grade_submission(submission: Path, autograder_zip: Path, template: KernelTem
                   "a fresh kernel was started", file=sys.stderr)
         grade.sandbox = kernel.isolation
         grade.network_isolated = no_network
-        grade.protections = protections_obtained(grade.sandbox, cgroup, own_disk, uid, no_network)
+        grade.protections = protections_obtained(grade.sandbox, cgroup, own_disk, uid, no_network,
+                                                 kernel.namespaces, kernel.seccomp_filtered)
         suite = load_suite(assignment)
         preloading = preload(suite.preload)
         kernel.run(SNAPSHOT_CELL, replayable=True)
@@ -416,6 +418,8 @@ def grade_submission(submission: Path, autograder_zip: Path, template: KernelTem
     finally:
         kernel.shutdown()
         folders.close()
+        if uid is not None:  # a kernel without an IPC namespace of its own left them in ours
+            remove_ipc_of(uid)
         if cgroup:
             grade.limits_reached = cgroup.limits_reached()
             cgroup.remove()
@@ -457,12 +461,17 @@ class PhaseClock:
 
 
 def protections_obtained(sandbox: str, cgroup: ProcessCgroup | None, own_disk: bool,
-                         uid: int | None, no_network: bool) -> list[str]:
+                         uid: int | None, no_network: bool, namespaces: frozenset[str] = frozenset(),
+                         seccomp: bool = False) -> list[str]:
     """What held the student's kernel, as obtained on this machine (README: 'Isolation by
-    platform')."""
-    obtained = ["rlimits"]
+    platform'), each read from outside the kernel."""
+    obtained = ["rlimits", "environment from an allow-list", "process output capped"]
     if sandbox == "view":
         obtained.append("private view (mount and PID namespaces)")
+    if {"ipc", "uts"} <= namespaces:
+        obtained.append("IPC and UTS namespaces of its own")
+    if seccomp:
+        obtained.append("seccomp filter")
     if uid is not None:
         obtained.append("a user of its own")
     obtained += [f"{name} cgroup" for name in (cgroup.controllers() if cgroup else [])]

@@ -33,9 +33,10 @@ from nbclient.exceptions import DeadKernelError
 
 from autograder.config import PACKAGE_DIR
 from autograder.grade.environment import KERNEL_START_FAILURE
-from autograder.grade.jail import isolation_of
+from autograder.grade.jail import isolation_of, own_namespaces
 from autograder.grade.kernel_template import ForkedKernel, KernelTemplate, TemplateUnavailable
 from autograder.grade.sandbox import Limits, ProcessCgroup
+from autograder.grade.seccomp import seccomp_filtered
 
 OUTPUT_BUDGET = 2 << 20  # characters of output kept per cell; the rest is counted, not stored
 PROCESS_OUTPUT_BUDGET = 1 << 20  # bytes of what the kernel process writes to its stdout and stderr
@@ -367,6 +368,18 @@ class StudentKernel:
         """``view``, ``user`` or ``none`` (see jail.isolation_of), read from outside the kernel."""
         process = getattr(getattr(self.client.km, "provisioner", None), "process", None) if self.client else None
         return isolation_of(process.pid) if process else "none"
+
+    @property
+    def namespaces(self) -> frozenset[str]:
+        """The namespaces the kernel does not share with the grader (jail.own_namespaces)."""
+        process = getattr(getattr(self.client.km, "provisioner", None), "process", None) if self.client else None
+        return own_namespaces(process.pid) if process else frozenset()
+
+    @property
+    def seccomp_filtered(self) -> bool:
+        """Does the kernel run under the jail's seccomp filter (read from outside)?"""
+        process = getattr(getattr(self.client.km, "provisioner", None), "process", None) if self.client else None
+        return process is not None and seccomp_filtered(process.pid)
 
     @property
     def alive(self) -> bool:

@@ -4,6 +4,12 @@ Architectures are compared with :mod:`autograder.checks.models` (one row per lay
 first mismatch explained). Accuracy is never taken from the student's own training: the
 judge rebuilds the returned architecture from its config in Keras' safe mode and trains it
 with a fixed seed, a fixed budget and the grading dataset (``grading.toml [training]``).
+
+What the judge agrees to train is bounded, because an architecture of built-in layers can
+still be enormous: it refuses, before building any weight, a model over ``max_parameters``
+or ``max_flops_per_image`` (counted from the layers' shapes), and stops a training run that
+has used ``judge_cpu_seconds`` of CPU time (checked after every batch). Either fails the
+accuracy check with the count or the limit; the prompt states all three.
 """
 
 from __future__ import annotations
@@ -12,9 +18,10 @@ import functools
 import hashlib
 import json
 import os
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -31,6 +38,9 @@ from autograder.checks.probing import Outcome
 from autograder.checks.suite import Suite
 from autograder.config import setting, threshold
 from autograder.data import IMAGE_SHAPE
+
+if TYPE_CHECKING:
+    from autograder.checks.models import ModelCost
 
 ASSIGNMENT = "keras_networks"
 SUITE = Suite(ASSIGNMENT, preload=("keras",))
@@ -102,7 +112,8 @@ def training_key(config_json: str, epochs: int) -> str:
     from autograder.checks.models import architecture_fingerprint
     from autograder.data import DATASET_ENV_VAR
     dataset = os.environ.get(DATASET_ENV_VAR) or setting(ASSIGNMENT, "grading", "dataset")
-    parts = [architecture_fingerprint(config_json), epochs, setting(ASSIGNMENT, "training"),
+    settings = {key: value for key, value in setting(ASSIGNMENT, "training").items() if key not in JUDGE_LIMITS}
+    parts = [architecture_fingerprint(config_json), epochs, settings,
              setting(ASSIGNMENT, "grading", "seed"), dataset, version("keras"), version("tensorflow-cpu")
              if _installed("tensorflow-cpu") else version("tensorflow")]
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
@@ -129,7 +140,10 @@ def recorded_trainings() -> dict[str, float]:
 def trained_accuracy(config_json: str, epochs: int) -> float:
     """The grader's accuracy for an architecture: recorded by the build when it is a reference
     architecture exactly (same configuration, budget, seed, dataset, versions), else trained
-    once per grading process. The training is seeded, so both give the same figure."""
+    once per grading process. The training is seeded, so both give the same figure.
+
+    Raises :class:`OverBudget` (nothing trained) or :class:`OutOfCpuTime` (training stopped)."""
+    require_within_budget(config_json)
     key = training_key(config_json, epochs)
     if key in recorded_trainings():
         return recorded_trainings()[key]
@@ -149,16 +163,106 @@ def reference_trainings() -> dict[str, float]:
 
 
 def train_and_score(config_json: str, epochs: int) -> float:
-    """Rebuild the architecture (safe mode), train it with the grader's budget, score it."""
+    """Rebuild the architecture (safe mode), train it with the grader's budget, score it:
+    within the parameter and multiply-add budget only, and stopped when the run has used
+    the dataset's ``judge_cpu_seconds`` (:class:`OutOfCpuTime`)."""
     from autograder.checks.models import rebuild_model
     from autograder.seeding import seed_everything
+    require_within_budget(config_json)
     training, data = setting(ASSIGNMENT, "training"), grading_data(ASSIGNMENT)
     seed_everything(setting(ASSIGNMENT, "grading", "seed"))
+    limit = cpu_time_limit(judge_cpu_seconds(data.name))  # from here: building, compiling, training
     model = rebuild_model(config_json)
     model.compile(optimizer=training["optimizer"], loss=training["loss"], metrics=["accuracy"])
     model.fit(data.X_train, data.y_train, epochs=epochs, batch_size=training["batch_size"],
-              shuffle=True, verbose=0)
+              shuffle=True, verbose=0, callbacks=[limit])
+    if limit.exceeded:
+        raise OutOfCpuTime(limit.seconds, data.name, epoch=limit.epoch + 1, epochs=epochs)
     return float(model.evaluate(data.X_test, data.y_test, verbose=0)[1])
+
+
+# What the grader agrees to train ---------------------------------------------------------------
+
+#: grading.toml [training] keys that bound the grader's training run without changing its result.
+JUDGE_LIMITS = frozenset({"max_parameters", "max_flops_per_image", "judge_cpu_seconds"})
+#: ModelCost's measures: the budget's key in grading.toml, and how a message names the unit.
+BUDGETS = {"params": ("max_parameters", "parameters", "has"),
+           "flops_per_image": ("max_flops_per_image", "multiply-adds per image", "takes")}
+
+
+class TrainingLimit(Exception):
+    """The grader refused to train an architecture, or stopped training it."""
+
+
+class OverBudget(TrainingLimit):
+    """An architecture over a budget of grading.toml [training]: refused before any training."""
+
+    def __init__(self, cost: ModelCost, measure: str, limit: int) -> None:
+        self.cost, self.measure, self.limit = cost, measure, limit
+        key, self.unit, verb = BUDGETS[measure]
+        largest = cost.largest(measure)
+        # "has 41,000,000 parameters, 40,960,000 of them in layer `dense` (Dense)": completes "Your model ".
+        self.clause = (f"{verb} {count(getattr(cost, measure))} {self.unit}, "
+                       f"{count(getattr(largest, measure))} of them in layer `{largest.name}` ({largest.kind})")
+        super().__init__(f"{self.clause}; over the grader's {key} = {count(limit)}")
+
+
+class OutOfCpuTime(TrainingLimit):
+    """A training run stopped when it had used the CPU time grading.toml allows one run."""
+
+    def __init__(self, seconds: float, dataset: str, *, epoch: int, epochs: int) -> None:
+        self.seconds, self.dataset, self.epoch, self.epochs = seconds, dataset, epoch, epochs
+        super().__init__(f"stopped in epoch {epoch} of {epochs}, after the {seconds:g} CPU-seconds one training "
+                         f"run on {dataset} may use")
+
+
+def training_budget(measure: str) -> int:
+    return int(setting(ASSIGNMENT, "training", BUDGETS[measure][0]))
+
+
+def judge_cpu_seconds(dataset: str) -> float:
+    return float(setting(ASSIGNMENT, "training", "judge_cpu_seconds", dataset))
+
+
+def require_within_budget(config_json: str) -> ModelCost:
+    """The architecture's cost, read from a rebuild without weights (milliseconds, whatever
+    its size); :class:`OverBudget` if the grader must not train it."""
+    from autograder.checks.models import model_cost, rebuild_model
+    cost = model_cost(rebuild_model(config_json, weights=False))
+    for measure in BUDGETS:
+        limit = training_budget(measure)
+        if getattr(cost, measure) > limit:
+            raise OverBudget(cost, measure, limit)
+    return cost
+
+
+def cpu_time_limit(seconds: float, clock: Callable[[], float] = time.process_time) -> Any:
+    """A Keras callback that stops training at the end of the first batch by which the
+    process has used ``seconds`` of CPU time since the callback was made (all threads: a
+    busy machine slows the wall clock, not this). ``exceeded`` then says so. It changes
+    nothing else, so an honest model, far under the limit, trains exactly as without it."""
+    return _cpu_time_limit_class()(seconds, clock)
+
+
+@functools.cache
+def _cpu_time_limit_class() -> type:
+    import keras
+
+    class CpuTimeLimit(keras.callbacks.Callback):
+        def __init__(self, seconds: float, clock: Callable[[], float]) -> None:
+            super().__init__()
+            self.seconds, self.clock, self.start = seconds, clock, clock()
+            self.epoch, self.exceeded = 0, False
+
+        def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
+            self.epoch = epoch
+
+        def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
+            if self.clock() - self.start > self.seconds:
+                self.exceeded = True
+                self.model.stop_training = True
+
+    return CpuTimeLimit
 
 
 # Architecture and accuracy (q1, q3) ------------------------------------------------------------
@@ -213,8 +317,23 @@ def judge_accuracy(architecture: TrainedArchitecture, answers: Outcome) -> None:
         fail(f"The grader trains on images of shape {IMAGE_SHAPE}, but {function}() expects "
              f"inputs of shape {summary.input_shape}: declare keras.Input(shape={IMAGE_SHAPE}).")
     data, epochs = grading_data(ASSIGNMENT), int(setting(ASSIGNMENT, "training", architecture.epochs_key))
+    reference = reference_summary(architecture.builder).total_params  # stated in the prompt
+    name = architecture.name[:1].upper() + architecture.name[1:]
     try:
         accuracy = trained_accuracy(config, epochs)
+    except OverBudget as refused:
+        fail(f"Your {function}() model {refused.clause}; the grader does not train models over "
+             f"{count(refused.limit)} {refused.unit} (see the prompt), so this check fails. "
+             + (f"{name} has {count(reference)}." if refused.measure == "params" else
+                "A Dense layer takes inputs × units of them, a Conv2D layer output height × width × "
+                f"kernel height × width × input channels × filters; {architecture.name} has {count(reference)} "
+                "parameters."))
+    except OutOfCpuTime as stopped:
+        fail(f"The grader stopped training your {function}() architecture in epoch {stopped.epoch} of "
+             f"{stopped.epochs}: it had used the {stopped.seconds:g} CPU-seconds that one training run on the "
+             f"{stopped.dataset} training images may use (see the prompt), so this check fails. Your model has "
+             f"{count(summary.total_params)} parameters; {architecture.name} has {count(reference)} and trains "
+             "in a small fraction of that time.")
     except Exception as error:  # a rebuilt architecture can still fail to train
         fail(f"The grader could not train your {function}() architecture: "
              f"{type(error).__name__}: {str(error)[:300]}")
