@@ -32,6 +32,21 @@ PATCHES_COUNT_PARAMS = "patches_count_params"  # the bundled `partial` sample + 
 COUNT_PARAMS_PATCH = ("import keras\n"
                       "for _cls in (keras.Model, keras.Sequential, keras.layers.Layer):\n"
                       "    _cls.count_params = lambda self: 13002\n")
+# the `partial` sample + correct code kept aside, lent to the probes by an audit hook (issue 21:
+# 26 against the honest 12 on the design before): refused, found, and graded as the honest part
+AUDIT_HOOK = "lends_correct_code_from_an_audit_hook"
+AUDIT_HOOK_ATTACK = (
+    "import sys\nimport numpy as _np\n"
+    "def _invert(images):\n    images = _np.asarray(images)\n    return (1 - images).astype(images.dtype)\n"
+    "def _augment(X, y):\n    return _np.concatenate([X, _invert(X)]), _np.concatenate([y, y])\n"
+    "_TRUE = {'invert': _invert, 'augment_with_inverted': _augment}\n"
+    "def _audit(event, args):\n"
+    "    _probes = sys.modules.get('autograder.checks.keras_networks.probes')\n"
+    "    _real = getattr(_probes, 'student_function', None)\n"
+    "    if _real is None or getattr(_real, '_forged', False):\n        return\n"
+    "    def _forged(env, name):\n        return _TRUE[name] if name in _TRUE else _real(env, name)\n"
+    "    _forged._forged = True\n    _probes.student_function = _forged\n"
+    "sys.addaudithook(_audit)\n")
 COURSE_SECRET_FILE = ".course_secret"  # in the session's dist folder: made by the first build
 BATCH_JOBS = (os.cpu_count() or 1) + 1
 SAMPLES_DIR = Path(__file__).resolve().parent.parent / "submissions"
@@ -102,7 +117,8 @@ def nn_extras(build, folder: Path) -> dict[str, Path]:
 def keras_extras(build, folder: Path) -> dict[str, Path]:
     """keras_networks: the solutions with a tagged training cell that raises at once (the
     grader must skip it: if it ran, the feedback would name it), and the `partial` sample
-    patching Keras' count_params (it must keep its honest score)."""
+    patching Keras' count_params, or lending correct code from an audit hook (each must keep
+    its honest score)."""
     import nbformat
     notebook = nbformat.read(build.solutions_notebook, as_version=4)
     training = [c for c in notebook.cells if "otter_ignore" in c.metadata.get("tags", [])]
@@ -111,8 +127,12 @@ def keras_extras(build, folder: Path) -> dict[str, Path]:
     patched = nbformat.read(SAMPLES_DIR / KERAS / "partial.ipynb", as_version=4)
     patched.cells.append(nbformat.v4.new_code_cell(COUNT_PARAMS_PATCH))
     nbformat.write(patched, folder / f"{PATCHES_COUNT_PARAMS}.ipynb")
+    hooked = nbformat.read(SAMPLES_DIR / KERAS / "partial.ipynb", as_version=4)
+    hooked.cells.append(nbformat.v4.new_code_cell(AUDIT_HOOK_ATTACK))
+    nbformat.write(hooked, folder / f"{AUDIT_HOOK}.ipynb")
     return {SLOW_TRAINING_CELL: folder / f"{SLOW_TRAINING_CELL}.ipynb",
-            PATCHES_COUNT_PARAMS: folder / f"{PATCHES_COUNT_PARAMS}.ipynb"}
+            PATCHES_COUNT_PARAMS: folder / f"{PATCHES_COUNT_PARAMS}.ipynb",
+            AUDIT_HOOK: folder / f"{AUDIT_HOOK}.ipynb"}
 
 
 # Each assignment's batch: the common corpus plus what only that assignment's tests need. A

@@ -15,6 +15,7 @@ INSTALLS = {
     "profile": "import sys\nsys.setprofile(print)\n",
     "thread_trace": "import threading\nthreading.settrace(print)\n",
     "post_run_cell": "ip = get_ipython()\nip.events.register('post_run_cell', print)\n",
+    "events_in_a_loop": "for e in ('post_run_cell', 'post_execute'):\n    get_ipython().events.register(e, print)\n",
     "post_execute_direct": "get_ipython().events.callbacks['post_execute'].append(print)\n",
     "input_transformer": "get_ipython().input_transformers_cleanup.append(lambda lines: lines)\n",
     "post_transformer": "shell = get_ipython()\nshell.input_transformers_post.insert(0, lambda l: l)\n",

@@ -55,3 +55,14 @@ def test_patching_keras_count_params_keeps_the_honest_score(batch_results):
     results = batch_results(KERAS)
     patched, honest = results[PATCHES_COUNT_PARAMS], results["partial"]
     assert (patched.status, patched.score) == ("graded", honest.score) == ("graded", expected(KERAS)["partial"][1])
+
+
+def test_correct_code_lent_from_an_audit_hook_keeps_only_the_honest_score(batch_results):
+    """The kernel refuses audit hooks from before the student's first cell; the judge finds the
+    install in the file (issue 21's corpus, keras_networks: 26 against 12 before)."""
+    from conftest import AUDIT_HOOK
+    results = batch_results(KERAS)
+    hooked, honest = results[AUDIT_HOOK], results["partial"]
+    assert (hooked.status, hooked.score) == ("graded", honest.score)
+    assert any("sys.addaudithook" in item and item.startswith("cell ") for item in hooked.hooks), hooked.hooks
+    assert any("refused" in item for item in hooked.hooks), hooked.hooks

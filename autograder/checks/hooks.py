@@ -110,6 +110,8 @@ def _installing_call(call: ast.Call) -> str | None:
         return _INSTALLERS[name]
     if name == "register" and call.args and _constant(call.args[0]) in _EVENTS:
         return f"an IPython event callback ({_constant(call.args[0])})"
+    if name == "register" and isinstance(call.func, ast.Attribute) and _called_name(call.func.value) == "events":
+        return "an IPython event callback"
     if name in ("update", "setdefault") and isinstance(call.func, ast.Attribute) and _is_sys_modules(call.func.value):
         return "a module of its own put in sys.modules"
     return None
