@@ -424,7 +424,32 @@ def remove_ipc_of(uid: int) -> int:
     ``uid`` owns or created, in this process's IPC namespace. Where the kernel got no IPC
     namespace of its own (a system that refuses namespaces), they would outlive it, pin
     memory outside any cgroup and reach the next submission; as a user of its own per
-    submission (as root), everything that user made is the notebook's. Returns how many."""
+    submission (as root), everything that user made is the notebook's. Removing takes
+    CAP_SYS_ADMIN or being their owner, so (as root in a container without the former) a
+    child becomes that user to remove them. Returns how many."""
+    if os.geteuid() != 0:
+        return _remove_ipc_owned_by(uid)
+    reader, writer = os.pipe()
+    child = os.fork()
+    if child == 0:
+        os.close(reader)
+        count = 0
+        try:
+            os.setgroups([])
+            os.setresgid(uid, uid, uid)
+            os.setresuid(uid, uid, uid)
+            count = _remove_ipc_owned_by(uid)
+        finally:
+            os.write(writer, str(count).encode())
+            os._exit(0)
+    os.close(writer)
+    with os.fdopen(reader, "rb") as answer:
+        said = answer.read()
+    os.waitpid(child, 0)
+    return int(said or 0)
+
+
+def _remove_ipc_owned_by(uid: int) -> int:
     libc = ctypes.CDLL(None, use_errno=True)
     removers = {"msg": ("msqid", lambda ident: libc.msgctl(ident, _IPC_RMID, None)),
                 "shm": ("shmid", lambda ident: libc.shmctl(ident, _IPC_RMID, None)),
