@@ -568,10 +568,10 @@ def test_a_kernel_that_dies_before_it_answers_is_reported_as_a_start_failure(tmp
     a kernel that cannot even start Python (1 MB of address space) must produce it, at once."""
     from autograder.grade.environment import KERNEL_START_FAILURE
     from autograder.grade.sandbox import Limits
-    from autograder.grade.student_kernel import StudentKernel
+    from autograder.grade.student_kernel import KernelStartFailed, StudentKernel
     student = StudentKernel(workdir=tmp_path, limits=Limits(cell_timeout=3, memory_mb=1), env=dict(os.environ))
     try:
-        with pytest.raises(RuntimeError, match=KERNEL_START_FAILURE):
+        with pytest.raises(KernelStartFailed, match=KERNEL_START_FAILURE):
             student.start()
     finally:
         student.shutdown()
@@ -589,3 +589,22 @@ def test_the_first_cells_output_is_never_lost_to_a_kernel_start(tmp_path):
             assert kept_text(student, student.run(f"print('first output {attempt}')")) == f"first output {attempt}\n"
         finally:
             student.shutdown()
+
+
+@pytest.mark.parametrize("retryable, attempts", [(True, 3), (False, 1)])
+def test_a_grading_is_tried_again_only_for_the_graders_own_reason(monkeypatch, retryable, attempts):
+    """The retry follows ``GradingOutcome.retryable``, set by the grader when the kernel failed
+    before any student code ran; an error whose text a notebook put the start-failure sentence
+    in (a malformed output, an exception message) is graded once."""
+    from autograder.grade import child
+    from autograder.grade.environment import KERNEL_START_FAILURE
+    from autograder.results import GradingOutcome
+    calls = []
+
+    def grade_once(*args):
+        calls.append(args)
+        return GradingOutcome(error=f"NotebookValidationError: {{'{KERNEL_START_FAILURE}': 1}}", retryable=retryable)
+    monkeypatch.setattr(child, "_grade_once", grade_once)
+    monkeypatch.setattr(child.time, "sleep", lambda seconds: None)
+    child.grade_in_child(Path("x.ipynb"), Path("x.zip"))
+    assert len(calls) == attempts
