@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import time
 from types import SimpleNamespace
 
@@ -74,8 +75,10 @@ def test_a_huge_model_of_built_in_layers_is_refused_with_its_count_and_never_tra
     message = feedback(judges.MLP_16X16, attack)
     total = 784 * 100_000 + 100_000 + 100_000 * 100_000 + 100_000 + 100_000 * 10 + 10
     budget = setting(KERAS, "training", "max_parameters")
-    assert message.startswith(f"Your build_mlp_16x16() model has {count(total)} parameters, "
-                              f"{count(100_000 * 100_000 + 100_000)} of them in layer `dense_1` (Dense)")
+    # Keras numbers unnamed layers per process (`dense_1`, or `dense_41` after other tests)
+    assert re.match(re.escape(f"Your build_mlp_16x16() model has {count(total)} parameters, "
+                              f"{count(100_000 * 100_000 + 100_000)} of them in layer `") + r"dense_\d+` \(Dense\)",
+                    message), message
     assert f"the grader does not train models over {count(budget)} parameters (see the prompt)" in message
     assert message.endswith("The 16×16 MLP has 13,002.")
     assert training_calls == []

@@ -16,7 +16,7 @@ from pathlib import Path
 import platforms
 import pytest
 from conftest import ASSIGNMENT, SAMPLES_DIR
-from test_split_grading import honest_score
+from test_split_grading import ATTACKS, IPC_KEYS, honest_score
 
 pytestmark = [pytest.mark.slow,
               pytest.mark.skipif(os.geteuid() != 0, reason="the platforms are reproduced as root")]
@@ -25,6 +25,9 @@ PARTIAL = SAMPLES_DIR / ASSIGNMENT / "partial.ipynb"
 FULL_SCORE = 29.0
 VIEW = "private view (mount and PID namespaces)"
 NO_NETWORK = "no network (namespace with loopback only)"
+# attacks whose defence differs by platform (IPC namespace or removal by owner; reply folders on
+# tmpfs as root, plain folders of the TA's; the kernel-side refusal of audit hooks): graded on each
+PLATFORM_ATTACKS = ("leaves_ipc_behind", "puts_traps_where_replies_go", "wraps_the_probes_from_an_audit_hook")
 
 
 def journal(out: Path, name: str) -> dict:
@@ -38,6 +41,11 @@ def course(built) -> Path:
     (folder / "submissions").mkdir()
     shutil.copy(built.solutions_notebook, folder / "submissions" / "solutions.ipynb")
     shutil.copy(PARTIAL, folder / "submissions" / "partial.ipynb")
+    import nbformat
+    for name in PLATFORM_ATTACKS:
+        attacked = nbformat.read(PARTIAL, as_version=4)
+        attacked.cells.append(nbformat.v4.new_code_cell(ATTACKS[name]))
+        nbformat.write(attacked, folder / "submissions" / f"{name}.ipynb")
     zip_dir = folder / "dist" / ASSIGNMENT / "autograder"
     zip_dir.mkdir(parents=True)
     shutil.copy(built.autograder_zip, zip_dir)
@@ -45,6 +53,25 @@ def course(built) -> Path:
         path.chmod(0o755 if path.is_dir() else 0o644)
     yield folder
     shutil.rmtree(folder, ignore_errors=True)
+
+
+def assert_the_attacks_cost_nothing_more(out: Path) -> None:
+    """Each platform-sensitive attack is graded, scores no more than the honest part, leaves
+    no IPC object in the machine's namespace, and its hooks are found."""
+    cell = len(nbformat_cells(PARTIAL)) + 1
+    ipc, traps, audit = (journal(out, name) for name in PLATFORM_ATTACKS)
+    assert (ipc["status"], ipc["score"]) == ("graded", honest_score()), ipc["message"]
+    assert not [note for note in ipc["notes"] if note.startswith(f"Cell {cell} ")], ipc["notes"]
+    assert traps["status"] == "graded" and traps["score"] <= honest_score(), traps["message"]
+    assert (audit["status"], audit["score"]) == ("graded", honest_score()) and audit["hooks"]
+    keys = {int(line.split()[0]) for kind in ("msg", "shm")
+            for line in Path(f"/proc/sysvipc/{kind}").read_text().splitlines()[1:]}
+    assert not keys & set(IPC_KEYS)
+
+
+def nbformat_cells(path: Path) -> list:
+    import nbformat
+    return nbformat.read(path, as_version=4).cells
 
 
 def grade_command(python: Path | str, course: Path, out: Path) -> list[str]:
@@ -87,7 +114,9 @@ def test_without_cap_sys_admin_grading_gets_full_marks_and_the_full_view(setpriv
     assert (partial["status"], partial["score"]) == ("graded", honest_score())
     for result in (solutions, partial):
         assert result["sandbox"] == "view" and result["network_isolated"]
-        assert {VIEW, NO_NETWORK, "a user of its own", "pids cgroup"} <= set(result["protections"])
+        assert {VIEW, NO_NETWORK, "a user of its own", "pids cgroup", "IPC and UTS namespaces of its own",
+                "seccomp filter"} <= set(result["protections"])
+    assert_the_attacks_cost_nothing_more(setpriv_graded)
 
 
 def test_the_gradescope_entry_point_without_cap_sys_admin(built, tmp_path):
@@ -158,6 +187,8 @@ def test_docker_default_with_a_reachable_python_grades_as_a_user_of_its_own(cour
     for result in (solutions, partial):
         assert result["sandbox"] == "user" and not result["network_isolated"]
         assert "a user of its own" in result["protections"] and VIEW not in result["protections"]
+        assert "seccomp filter" in result["protections"]
+    assert_the_attacks_cost_nothing_more(out)
 
 
 @needs_seccomp
@@ -216,6 +247,7 @@ def test_an_ordinary_user_grades_with_full_marks(ta_graded):
     solutions, partial = journal(ta_graded, "solutions"), journal(ta_graded, "partial")
     assert (solutions["status"], solutions["score"]) == ("graded", FULL_SCORE), solutions["message"]
     assert (partial["status"], partial["score"]) == ("graded", honest_score())
+    assert_the_attacks_cost_nothing_more(ta_graded)
 
 
 def test_an_ordinary_user_gets_a_view_and_no_network_through_a_user_namespace(ta_graded):
@@ -225,7 +257,8 @@ def test_an_ordinary_user_gets_a_view_and_no_network_through_a_user_namespace(ta
     for name in ("solutions", "partial"):
         result = journal(ta_graded, name)
         assert result["sandbox"] == "view" and result["network_isolated"]
-        assert {VIEW, NO_NETWORK, "rlimits"} <= set(result["protections"])
+        assert {VIEW, NO_NETWORK, "rlimits", "IPC and UTS namespaces of its own",
+                "seccomp filter"} <= set(result["protections"])
         assert "a user of its own" not in result["protections"]
         assert not any("cgroup" in protection for protection in result["protections"])
     report = (ta_graded / "report.html").read_text()
