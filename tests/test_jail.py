@@ -429,7 +429,8 @@ def test_the_filter_is_told_from_dockers_own(tmp_path):
     script = (f"import subprocess, sys, time\n"
               f"from pathlib import Path\n"
               f"from autograder.grade.seccomp import seccomp_filtered\n"
-              f"jailed, plain = subprocess.Popen({jail!r}, stderr=subprocess.DEVNULL), subprocess.Popen(['sleep', '30'])\n"
+              f"quiet = dict(stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # nothing holds our pipe\n"
+              f"jailed, plain = subprocess.Popen({jail!r}, **quiet), subprocess.Popen(['sleep', '30'], **quiet)\n"
               f"while not Path({str(workdir / 'started')!r}).exists(): time.sleep(0.05)\n"
               f"print(seccomp_filtered(jailed.pid), seccomp_filtered(plain.pid))\n"
               f"jailed.kill(); plain.kill()\n")
