@@ -68,6 +68,7 @@ class Limits:
 CGROUP_ROOTS = (Path("/sys/fs/cgroup/pids"), Path("/sys/fs/cgroup"))
 CGROUP_PARENT = "autograder"
 CPU_PERIOD_US = 100_000
+ACCOUNTING = "cpuacct"  # cgroup v1's hierarchy that counts CPU time (where cpu and cpuacct are apart)
 NPROC_BACKSTOP = 16  # RLIMIT_NPROC above pids.max where a pids cgroup holds the submission
 
 
@@ -111,7 +112,8 @@ class ProcessCgroup:
     def controllers(self) -> list[str]:
         """The limits these cgroups carry: ``pids`` always, ``memory`` and ``cpu`` where set."""
         if self.path.parent.parent.name == "pids":  # v1: a hierarchy per controller
-            return ["pids", *(path.parent.parent.name for path in self.companions)]
+            return ["pids", *(path.parent.parent.name for path in self.companions
+                              if path.parent.parent.name != ACCOUNTING)]
         return ["pids", *(name for name, file in (("memory", "memory.max"), ("cpu", "cpu.max"))
                           if (self.path / file).exists())]  # v2: one folder, a file per limit
 
@@ -127,6 +129,17 @@ class ProcessCgroup:
                 _counter(self.path / "memory.events", key) for key in ("max", "oom_kill")):
             reached.append("memory")
         return reached
+
+    def cpu_seconds(self) -> float | None:
+        """The CPU time every process of the submission used so far, from the kernel's own
+        accounting (v2 ``cpu.stat``, v1 ``cpuacct.usage``); None where there is none."""
+        usage = _counter(self.path / "cpu.stat", "usage_usec")
+        if usage or (self.path / "cpu.stat").exists():
+            return usage / 1e6
+        for path in self.companions:
+            if (path / "cpuacct.usage").exists():
+                return _number(path / "cpuacct.usage") / 1e9
+        return None
 
     def join(self) -> None:
         """Called by the child itself between fork and exec."""
@@ -163,6 +176,29 @@ class ProcessCgroup:
                     break
                 except OSError:
                     time.sleep(0.05)  # the last members are still being reaped
+
+
+def process_tree_cpu_seconds(pid: int) -> float:
+    """The CPU time of ``pid`` and every process below it (with the children they reaped),
+    read from /proc: where no cgroup accounts for a submission (a TA's own account)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    parents: dict[int, int] = {}
+    ticks: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        parents[int(entry)] = int(fields[1])
+        ticks[int(entry)] = sum(int(value) for value in fields[11:15])  # utime stime cutime cstime
+    tree, frontier = {pid}, [pid]
+    while frontier:
+        below = [child for child, parent in parents.items() if parent in frontier and child not in tree]
+        tree.update(below)
+        frontier = below
+    return sum(ticks.get(member, 0) for member in tree) / tick
 
 
 def _counter(path: Path, key: str) -> int:
@@ -219,10 +255,12 @@ def _companions(hierarchies: Path, name: str, memory_mb: int | None, cpus: float
     wanted: dict[str, dict[str, object]] = {
         "memory": {"memory.limit_in_bytes": memory_mb and memory_mb << 20},
         "cpu": {"cpu.cfs_period_us": cpus and CPU_PERIOD_US,
-                "cpu.cfs_quota_us": cpus and int(cpus * CPU_PERIOD_US)}}
+                "cpu.cfs_quota_us": cpus and int(cpus * CPU_PERIOD_US)},
+        ACCOUNTING: {}}  # no limit: the CPU time the submission used (cell limits count it)
     made = []
     for controller, limits in wanted.items():
-        if not any(value for value in limits.values()) or not (hierarchies / controller / "cgroup.procs").exists():
+        wanted_at_all = controller == ACCOUNTING or any(value for value in limits.values())
+        if not wanted_at_all or not (hierarchies / controller / "cgroup.procs").exists():
             continue
         try:
             made.append(_make_cgroup(hierarchies / controller, name, limits))

@@ -251,7 +251,8 @@ class ProbeClient:
             return failure_answer("your code ended the Python process (an exit, a kill or a crash) "
                                   "when the grader called it; make your functions return instead")
         if run.status in (RunStatus.TIMEOUT, RunStatus.STOPPED):
-            self.timed_out[probe] = (f"your code did not return within {self.kernel.limits.cell_timeout:g} s "
+            self.timed_out[probe] = (f"your code did not return within {self.kernel.limits.cell_timeout:g} s of "
+                                     "computing time "
                                      "(the per-cell limit) when the grader called it: look for a loop "
                                      "that never ends")
             return failure_answer(self.timed_out[probe])
@@ -339,7 +340,8 @@ def grade_submission(submission: Path, autograder_zip: Path, template: KernelTem
                      kernel_output: CappedOutput | None = None) -> GradingOutcome:
     """``autograder_zip``: the zip, or the folder it was unzipped into. ``template``: a
     pre-imported process to become the kernel (``kernel_template``); else a fresh one.
-    ``kernel_output``: where a fresh kernel's stdout and stderr go (``CappedOutput``)."""
+    ``kernel_output``: where a fresh kernel's stdout and stderr go (``CappedOutput``; one of
+    its own where none is given, as from the Gradescope entry point)."""
     from autograder.checks.suite import load_suite, outcome, submission_salt
     files = autograder_files(autograder_zip)
     assignment, _ = zip_assignment(files)
@@ -371,7 +373,7 @@ def grade_submission(submission: Path, autograder_zip: Path, template: KernelTem
     folders = ProbeFolders(workdir)
     kernel = StudentKernel(workdir=workdir, limits=limits, env=kernel_environment(), cgroup=cgroup,
                            view=kernel_view(private, workdir, limits, uid), template=template,
-                           output=kernel_output)
+                           output=kernel_output or CappedOutput())
     grade = GradingOutcome()
     clock = PhaseClock(grade.phases)
     clock.lap("set-up (folders, notebook, cgroup)")

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import sys
 import threading
 import time
@@ -35,7 +36,7 @@ from autograder.config import PACKAGE_DIR
 from autograder.grade.environment import KERNEL_START_FAILURE
 from autograder.grade.jail import isolation_of, own_namespaces
 from autograder.grade.kernel_template import ForkedKernel, KernelTemplate, TemplateUnavailable
-from autograder.grade.sandbox import Limits, ProcessCgroup
+from autograder.grade.sandbox import Limits, ProcessCgroup, process_tree_cpu_seconds
 from autograder.grade.seccomp import seccomp_filtered
 
 OUTPUT_BUDGET = 2 << 20  # characters of output kept per cell; the rest is counted, not stored
@@ -44,6 +45,9 @@ RESTARTS = 3              # kernels started again after a death, per submission
 # A cell past its time limit is interrupted; a kernel that does not even answer the interrupt
 # (its event loop broken by the notebook) gets this reply instead of being waited for forever.
 UNANSWERED = "CellTimeoutError"
+# The per-cell limit counts CPU time (CpuWatch); a cell that waits without computing is given up
+# after this many times the limit of wall time.
+WALL_BACKSTOP = 5
 # After an interrupt, how long the kernel has to become responsive again (Python raises
 # KeyboardInterrupt at its next instruction; a C call may take a moment) before it is taken
 # for hung and replaced.
@@ -232,6 +236,50 @@ class CellRun:
     status: RunStatus
     error: str = ""
     value: str = ""  # ``evaluate``: the expression's value as IPython's plain-text repr
+    swallowed_by: str = ""  # a library known to catch the interrupt and go on, if it was one
+    waited: bool = False    # stopped by the wall-clock backstop, not the CPU-time limit
+
+
+class CpuWatch:
+    """The per-cell limit, in CPU time: a thread that reads what the kernel and everything it
+    started used since the cell began (the cgroup's accounting, else the process tree's) and
+    interrupts the cell once that passes ``cell_timeout``; a cell that does not stop within
+    the interrupt grace is killed (the kernel is then replaced). The same work costs the same
+    CPU time on an idle machine and a busy one, so the grade does not depend on the load;
+    wall time counts only as a backstop (``WALL_BACKSTOP`` times the limit, nbclient's own
+    timeout), for a cell that waits without computing (``time.sleep``, ``input()``)."""
+
+    poll_seconds = 0.1
+
+    def __init__(self, kernel: StudentKernel) -> None:
+        self.kernel, self.limit = kernel, kernel.limits.cell_timeout
+        self.interrupted = self.killed = False
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._watch, name="cell-cpu-limit", daemon=True)
+
+    def __enter__(self) -> CpuWatch:
+        if self.limit and self.kernel.cpu_seconds() is not None:
+            self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._done.set()
+        if self._thread.is_alive():
+            self._thread.join()
+
+    def _watch(self) -> None:
+        limit, started = self.limit or 0.0, self.kernel.cpu_seconds() or 0.0
+        while not self._done.wait(self.poll_seconds):
+            used = self.kernel.cpu_seconds()
+            if used is not None and used - started > limit:
+                break
+        else:
+            return
+        self.interrupted = True
+        self.kernel.signal_kernel(signal.SIGINT)
+        if not self._done.wait(self.kernel.interrupt_grace):
+            self.killed = True
+            self.kernel.signal_kernel(signal.SIGKILL)
 
 
 @dataclass
@@ -245,6 +293,7 @@ class StudentKernel:
     restarts: int = 0
     client: BoundedOutputClient | None = None
     interrupt_grace: float = INTERRUPT_GRACE  # seconds (a test of the kernel's replacement waits less)
+    wall_backstop: float = WALL_BACKSTOP  # times the cell limit of wall time (tests set their own)
     template: KernelTemplate | None = None  # the first start's pre-imported process, if any
     template_failure: str = ""  # why the template could not start it (a fresh kernel was started)
     output: CappedOutput | None = None  # the kernel process's stdout and stderr (None: the grader's)
@@ -260,7 +309,8 @@ class StudentKernel:
                                "view": self.view,
                                "parent": os.getpid()}  # Jupyter starts the jail from this process
         notebook = nbformat.v4.new_notebook()
-        client = BoundedOutputClient(notebook, km=manager, timeout=self.limits.cell_timeout,
+        wall = self.limits.cell_timeout and self.limits.cell_timeout * self.wall_backstop
+        client = BoundedOutputClient(notebook, km=manager, timeout=wall,
                                      interrupt_on_timeout=True, allow_errors=True,
                                      error_on_timeout={"ename": UNANSWERED, "traceback": [],
                                                        "evalue": "the cell did not finish in time"},
@@ -283,18 +333,47 @@ class StudentKernel:
         cell = nbformat.v4.new_code_cell(source)
         self.client.nb.cells.append(cell)
         index = len(self.client.nb.cells) - 1
+        watch = CpuWatch(self)
         try:
-            self.client.execute_cell(cell, index)
+            with watch:
+                self.client.execute_cell(cell, index)
         except DeadKernelError:
             self._revive()
+            if watch.killed:
+                return CellRun(index, RunStatus.STOPPED, "it did not stop when interrupted")
             return CellRun(index, RunStatus.DIED, "the Python process ended while running this cell")
         run = _outcome(index, cell, self.client)
+        if watch.interrupted and run.status in (RunStatus.OK, RunStatus.ERROR):
+            # past the limit, interrupted, and it went on to the end: something caught the interrupt
+            run = CellRun(index, RunStatus.TIMEOUT, "it went on after the interrupt",
+                          swallowed_by=_who_caught_the_interrupt(cell))
+        run.waited = run.status == RunStatus.TIMEOUT and not watch.interrupted
         if run.status == RunStatus.TIMEOUT and not self._responsive(self.interrupt_grace):
             self._revive()
             return CellRun(index, RunStatus.STOPPED, "it did not stop when interrupted")
         if replayable and run.status != RunStatus.TIMEOUT:  # a cell that ran out of time would again
             self.cells.append(source)
         return run
+
+    def cpu_seconds(self) -> float | None:
+        """The CPU time the kernel and everything it started used so far: its cgroup's
+        accounting, or its process tree's where it has no cgroup."""
+        if self.cgroup is not None and (used := self.cgroup.cpu_seconds()) is not None:
+            return used
+        process = self._process()
+        return process_tree_cpu_seconds(process.pid) if process is not None else None
+
+    def signal_kernel(self, number: int) -> None:
+        """``number`` to the kernel's process group, as Jupyter interrupts it."""
+        process = self._process()
+        if process is not None:
+            try:
+                os.killpg(os.getpgid(process.pid), number)
+            except (ProcessLookupError, PermissionError):
+                pass
+
+    def _process(self) -> Any:
+        return getattr(getattr(self.client.km, "provisioner", None), "process", None) if self.client else None
 
     def evaluate(self, expression: str) -> CellRun:
         """Evaluate one expression of the grader's in the kernel, as IPython evaluates a user
@@ -360,25 +439,25 @@ class StudentKernel:
     @property
     def forked(self) -> bool:
         """Is the running kernel a template become the kernel (``kernel_template``)?"""
-        process = getattr(getattr(self.client.km, "provisioner", None), "process", None) if self.client else None
+        process = self._process()
         return isinstance(process, ForkedKernel)
 
     @property
     def isolation(self) -> str:
         """``view``, ``user`` or ``none`` (see jail.isolation_of), read from outside the kernel."""
-        process = getattr(getattr(self.client.km, "provisioner", None), "process", None) if self.client else None
+        process = self._process()
         return isolation_of(process.pid) if process else "none"
 
     @property
     def namespaces(self) -> frozenset[str]:
         """The namespaces the kernel does not share with the grader (jail.own_namespaces)."""
-        process = getattr(getattr(self.client.km, "provisioner", None), "process", None) if self.client else None
+        process = self._process()
         return own_namespaces(process.pid) if process else frozenset()
 
     @property
     def seccomp_filtered(self) -> bool:
         """Does the kernel run under the jail's seccomp filter (read from outside)?"""
-        process = getattr(getattr(self.client.km, "provisioner", None), "process", None) if self.client else None
+        process = self._process()
         return process is not None and seccomp_filtered(process.pid)
 
     @property
@@ -408,6 +487,19 @@ def _outcome(index: int, cell: nbformat.NotebookNode, client: BoundedOutputClien
     name = errors[0].get("ename", "")
     status = RunStatus.TIMEOUT if name in ("KeyboardInterrupt", UNANSWERED) else RunStatus.ERROR
     return CellRun(index, status, f"{name}: {errors[0].get('evalue', '')}")
+
+
+# What a library prints when it catches the interrupt, keeps what it has and returns: the cell
+# then goes on past its limit, and the student should hear which call did it.
+INTERRUPT_CATCHERS = {
+    "Training interrupted by user": "scikit-learn's MLPClassifier/MLPRegressor `fit` (it stops "
+                                    "training when interrupted, keeps the model it has and returns)",
+}
+
+
+def _who_caught_the_interrupt(cell: nbformat.NotebookNode) -> str:
+    text = "".join(str(output.get("text", "")) for output in cell.outputs)
+    return next((library for marker, library in INTERRUPT_CATCHERS.items() if marker in text), "")
 
 
 def _inner_pid(pid: int) -> int | None:
@@ -456,6 +548,9 @@ def cell_notes(cells: list[NotebookCell], runs: list[CellRun], cell_timeout: flo
     """What the student reads about the cells that did not simply run: which cell, what
     happened, what the grader did about it and what to change."""
     limit = f"{cell_timeout:g} s" if cell_timeout else "the time limit"
+    computing = (f"{limit} of computing time (the per-cell limit, counted in CPU time, so a busy "
+                 "grading machine does not change it)")
+    waited = (f"{cell_timeout * WALL_BACKSTOP:g} s" if cell_timeout else "the time limit")
     notes = []
     for cell, run in zip(cells, runs):
         where = cell.label[0].upper() + cell.label[1:]
@@ -463,16 +558,25 @@ def cell_notes(cells: list[NotebookCell], runs: list[CellRun], cell_timeout: flo
             notes.append(f"{where} raised {run.error}. The cells after it still ran; checks that "
                          "need what it defines fail. Run the notebook top to bottom (Restart & Run "
                          "All) to see the error.")
+        elif run.status == RunStatus.TIMEOUT and run.swallowed_by:
+            notes.append(f"{where} used {computing} and was interrupted, but {run.swallowed_by}, so "
+                         "the cell went on past the limit; what it computed after that is not counted. "
+                         f"Make it finish well within {limit}: fewer candidates, epochs or iterations.")
+        elif run.status == RunStatus.TIMEOUT and run.waited:
+            notes.append(f"{where} was still waiting after {waited} (it computed less than the "
+                         f"{limit} per-cell limit, but waiting is stopped at {waited}: `time.sleep`, "
+                         "`input()`, a lock) and was interrupted; the cells after it still ran. Remove "
+                         "what waits.")
         elif run.status == RunStatus.TIMEOUT:
-            notes.append(f"{where} was still running after {limit} (the per-cell limit) and was "
-                         "interrupted; the cells after it still ran. Make it finish well within "
-                         f"{limit}: look for a loop that never ends, or train for fewer epochs.")
+            notes.append(f"{where} used {computing} and was interrupted; the cells after it still "
+                         f"ran. Make it finish well within {limit}: look for a loop that never ends, "
+                         "or train for fewer epochs.")
         elif run.status == RunStatus.STOPPED:
-            notes.append(f"{where} was still running after {limit} (the per-cell limit) and did not "
-                         "stop when interrupted (it catches KeyboardInterrupt, or ignores SIGINT), so "
-                         "the grader ended its Python process, started a fresh one, ran the cells "
-                         "before it again and the cells after it without it. Checks that need what "
-                         f"it defines fail. Make it finish within {limit} and let it be interrupted.")
+            notes.append(f"{where} used {computing} and did not stop when interrupted (it catches "
+                         "KeyboardInterrupt, or ignores SIGINT), so the grader ended its Python process, "
+                         "started a fresh one, ran the cells before it again and the cells after it "
+                         "without it. Checks that need what it defines fail. Make it finish within "
+                         f"{limit} and let it be interrupted.")
         elif run.status == RunStatus.DIED:
             notes.append(f"{where} ended the notebook's Python process (an exit, a kill or a "
                          "crash); the grader started a fresh one, ran the cells before it again and "

@@ -1,0 +1,109 @@
+"""The per-cell limit counts CPU time (student_kernel.CpuWatch): the same cell gets the same
+verdict on an idle machine and on one whose cores are all busy; waiting counts only against a
+wall-clock backstop; a library that swallows the interrupt is named."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import time
+
+import pytest
+
+from autograder.grade.sandbox import Limits, ProcessCgroup
+from autograder.grade.split_runner import kernel_environment
+from autograder.grade.student_kernel import WALL_BACKSTOP, CellRun, NotebookCell, RunStatus, StudentKernel, cell_notes
+
+LIMIT = 3.0  # seconds of CPU time per cell, here (importing scikit-learn takes about 1.5)
+# about a third of the limit of computing, whatever the machine's speed: measured, not counted
+BURN = "import time\n_t = time.process_time()\nwhile time.process_time() - _t < {seconds}:\n    pass\n"
+
+
+def _spin(stop, started) -> None:
+    started.release()
+    while not stop.is_set():
+        pass
+
+
+@pytest.fixture(scope="module")
+def kernel(tmp_path_factory):
+    cgroup = ProcessCgroup.create(64, memory_mb=4096, cpus=1)
+    # a wide wall-clock backstop: the busy machine below must not reach it
+    student = StudentKernel(workdir=tmp_path_factory.mktemp("limits"), limits=Limits(cell_timeout=LIMIT),
+                            env=kernel_environment(), cgroup=cgroup, wall_backstop=60)
+    student.start()
+    yield student
+    student.shutdown()
+    if cgroup:
+        cgroup.remove()
+
+
+@pytest.fixture
+def busy_machine():
+    """Three spinning processes per core beside the kernel: its cell gets a small share."""
+    stop, started = multiprocessing.Event(), multiprocessing.Semaphore(0)
+    spinners = [multiprocessing.Process(target=_spin, args=(stop, started), daemon=True)
+                for _ in range(3 * (os.cpu_count() or 1))]
+    for spinner in spinners:
+        spinner.start()
+    for _ in spinners:  # all of them spinning before the cell starts
+        started.acquire(timeout=30)
+    yield
+    stop.set()
+    for spinner in spinners:
+        spinner.join(5)
+        if spinner.is_alive():
+            spinner.kill()
+
+
+def test_a_cell_within_the_limit_passes_on_a_busy_machine_though_it_takes_longer_than_the_limit(kernel, busy_machine):
+    started = time.monotonic()
+    run = kernel.run(BURN.format(seconds=LIMIT / 3))
+    waited = time.monotonic() - started
+    assert run.status == RunStatus.OK, run
+    # not a speed assertion: it shows the load did what the test needs (a wall-clock limit would
+    # have stopped this cell); on a machine too fast for that, the test proves less but still holds
+    if waited <= LIMIT:
+        pytest.skip(f"the busy machine slowed the cell only to {waited:.1f} s; the limit was not crossed")
+
+
+def test_a_cell_past_the_limit_of_computing_is_interrupted_and_named_so(kernel):
+    run = kernel.run("while True:\n    pass\n")
+    assert (run.status, run.waited, run.swallowed_by) == (RunStatus.TIMEOUT, False, "")
+    note = cell_notes([NotebookCell(3, "while True:\n    pass\n")], [run], LIMIT)[0]
+    assert f"used {LIMIT:g} s of computing time" in note and "CPU time" in note
+    assert kernel.run("x = 1").status == RunStatus.OK  # the kernel goes on
+
+
+def test_a_cell_that_only_waits_is_stopped_by_the_wall_clock_backstop(tmp_path):
+    waiting = StudentKernel(workdir=tmp_path, limits=Limits(cell_timeout=1), env=kernel_environment(),
+                            wall_backstop=3)
+    waiting.start()
+    try:
+        run = waiting.run("import time\ntime.sleep(600)")
+    finally:
+        waiting.shutdown()
+    assert (run.status, run.waited) == (RunStatus.TIMEOUT, True)
+    note = cell_notes([NotebookCell(5, "import time")], [run], 60)[0]
+    assert f"waiting is stopped at {60 * WALL_BACKSTOP:g} s" in note
+
+
+def test_a_library_that_swallows_the_interrupt_is_named_not_the_student(kernel):
+    imported = kernel.run("import numpy as np\nfrom sklearn.neural_network import MLPClassifier\n")
+    assert imported.status == RunStatus.OK, imported  # the import alone is not what is interrupted
+    run = kernel.run("_rng = np.random.default_rng(0)\n"
+                     "MLPClassifier(hidden_layer_sizes=(256, 256), max_iter=100_000, tol=0, n_iter_no_change=10**9)"
+                     ".fit(_rng.normal(size=(2000, 64)), _rng.integers(0, 10, 2000))\nprint('went on')\n")
+    assert run.status == RunStatus.TIMEOUT, run
+    assert run.swallowed_by.startswith("scikit-learn's MLPClassifier"), run
+    note = cell_notes([NotebookCell(7, "import numpy as np")], [run], LIMIT)[0]
+    assert "scikit-learn's MLPClassifier" in note and "catches KeyboardInterrupt" not in note
+
+
+def test_the_notes_separate_what_each_limit_did():
+    cells = [NotebookCell(n, "x") for n in (1, 2, 3)]
+    runs = [CellRun(0, RunStatus.TIMEOUT), CellRun(1, RunStatus.TIMEOUT, waited=True),
+            CellRun(2, RunStatus.STOPPED)]
+    notes = cell_notes(cells, runs, 60)
+    assert "used 60 s of computing time" in notes[0] and "still waiting after 300 s" in notes[1]
+    assert "did not stop when interrupted" in notes[2] and "60 s" in notes[2]
