@@ -207,3 +207,28 @@ def test_the_kernel_report_is_parsed_only_as_json_text():
     assert _kernel_report(repr(json.dumps({"digest": "ab"}))) == {"digest": "ab"}
     for forged in ("__import__('os').system('x')", "{'digest': 1}", "'not json'", ""):
         assert _kernel_report(forged) is None
+
+
+def test_withheld_questions_carry_the_evidence_once_and_keep_what_each_check_found():
+    from autograder.grade.split_runner import withhold_gated_questions
+    from autograder.results import CaseResult
+    cases = [CaseResult("q1", "a", 2, 2, True, ""),
+             CaseResult("q5", "gate", 0, 0, True, ""),
+             CaseResult("q5", "picks", 3, 3, True, ""),
+             CaseResult("q5", "refit", 2, 0, True, "final_mlp was trained on 80 rows", passed=False)]
+    withhold_gated_questions(cases, {"q5": ["gate"]}, ["cell 4, line 2: an audit hook (`sys.addaudithook(f)`)"])
+    q1, gate, picks, refit = cases
+    assert (q1.score, q1.message) == (2, "")
+    assert (picks.score, refit.score) == (0.0, 0.0) and not picks.passed
+    text = "\n".join(case.message for case in cases)
+    assert text.count("sys.addaudithook") == 1 and "cell 4, line 2" in picks.message
+    assert refit.message.startswith("Withheld") and "final_mlp was trained on 80 rows" in refit.message
+    assert gate.message == ""  # a 0-point gate is not withheld: it has nothing to hold
+
+
+def test_without_hooks_nothing_is_withheld():
+    from autograder.grade.split_runner import withhold_gated_questions
+    from autograder.results import CaseResult
+    cases = [CaseResult("q5", "picks", 3, 3, True, "")]
+    withhold_gated_questions(cases, {"q5": ["gate"]}, [])
+    assert (cases[0].score, cases[0].passed) == (3, True)

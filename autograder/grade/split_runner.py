@@ -515,20 +515,27 @@ def hook_evidence(notebook: nbformat.NotebookNode, reported: list[str]) -> list[
 def withhold_gated_questions(cases: list[CaseResult], gates: dict[str, list[str]], hooks: list[str]) -> None:
     """A question with gates (a test-set leak costs all of it) is judged on what the student's
     process answered. Where the notebook hooks into the interpreter, that answer cannot be
-    trusted either way: its points wait for a person, with the evidence (and what the check
-    found, where it failed anyway)."""
+    trusted either way: its points wait for a person. The evidence is given once, on the
+    question's first check; each check keeps what it found, where it failed anyway."""
     if not hooks:
         return
     evidence = "\n".join(f"  • {item}" for item in hooks)
+    first: dict[str, str] = {}
     for case in cases:
-        if case.question in gates and case.points:
-            found = f"\nThis check also found: {case.message}" if case.message else ""
-            case.score, case.passed = 0.0, False
+        if case.question not in gates or not case.points:
+            continue
+        found = f"\nThis check also found: {case.message}" if case.message else ""
+        case.score, case.passed = 0.0, False
+        if case.question not in first:
+            first[case.question] = case.name
             case.message = (
                 f"Withheld for a person to review: your notebook installs code that runs on Python's or "
                 f"IPython's behalf, where the grader calls your functions:\n{evidence}\n{case.question}'s "
                 "verdict rests on your notebook's process answering truthfully, so its points wait for "
                 f"a TA. Remove these hooks and submit again, or ask your TA.{found}")
+        else:
+            case.message = (f"Withheld for a person to review, with the rest of {case.question} (the "
+                            f"evidence is under {first[case.question]}).{found}")
 
 
 def _cpu_share() -> float:
