@@ -68,7 +68,8 @@ SCHEMA: dict[str, dict[str, Setting]] = {
         "submission_timeout": Setting(NUMBER, "seconds one whole submission may take to grade", True),
     },
     "limits": {
-        "cell_timeout": Setting(NUMBER, "seconds per notebook cell; the cell is interrupted, grading goes on"),
+        "cell_timeout": Setting(NUMBER, "seconds of CPU time per notebook cell (5 times that of wall time for a "
+                                        "cell that only waits); the cell is interrupted, grading goes on"),
         "memory_mb": Setting(int, "address space per process, and all the submission's processes together"),
         "file_size_mb": Setting(int, "largest file student code may write"),
         "max_processes": Setting(int, "processes and threads of one submission"),
