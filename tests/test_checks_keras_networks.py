@@ -119,3 +119,52 @@ def test_augment_that_interleaves_is_named(env):
     message = failure(with_changes(env, augment_with_inverted=augment_with_inverted),
                       "augment_with_inverted_random_batches")
     assert "originals first" in message
+
+
+def test_a_model_without_flatten_is_told_to_add_one_before_training(env):
+    """Keras' own error ("Argument `output` must have rank ...") never reaches the student: the
+    output shape is read before anything trains, and the missing layer named."""
+    import keras
+    from keras import layers
+
+    def no_flatten():
+        return keras.Sequential([keras.Input((28, 28, 1)), layers.Dense(16, activation="relu"),
+                                 layers.Dense(16, activation="relu"), layers.Dense(10, activation="softmax")])
+    message = failure(with_changes(env, build_mlp_16x16=no_flatten), "mlp_16x16_trains_to_accuracy")
+    assert "your model's output has shape (None, 28, 28, 10): add a Flatten layer before the first Dense" in message
+    assert "Argument" not in message and "ValueError" not in message
+
+
+def test_the_deep_mlp_hint_speaks_of_dense_layers_only(env):
+    from autograder.checks.keras_networks.judges import COURSE_MODELS, reference_summary
+    expected = reference_summary(COURSE_MODELS["deep_mlp_params"][1]).total_params
+    message = failure(with_changes(env, deep_mlp_params=expected + 7), "deep_mlp_total")
+    assert "Add up every Dense layer" in message and "784 flattened pixels" in message
+    assert "Conv2D" not in message and "pooling" not in message
+    weights_only = sum(a * b for a, b in zip([784, 256, 64, 64, 32], [256, 64, 64, 32, 10]))
+    assert "left out the biases" in failure(with_changes(env, deep_mlp_params=weights_only), "deep_mlp_total")
+
+
+def _reads_layers(first: int, last: int):
+    """A layer_activations that returns the outputs of model.layers[first:last + n_layers]."""
+    import keras
+
+    def layer_activations(model, images, n_layers):
+        chosen = model.layers[first:last + n_layers]
+        return list(keras.Model(model.inputs, [layer.output for layer in chosen])(images))
+    return layer_activations
+
+
+@pytest.mark.parametrize(("first", "last", "named"), [
+    (1, 1, "you returned the outputs of layers 2 to 4, one layer later than asked"),
+    (0, 1, "you returned n_layers + 1 = 4 outputs, one layer too many"),
+    (1, 0, "you returned n_layers - 1 = 2 outputs, skipping layer 1"),
+    (0, -1, "you returned n_layers - 1 = 2 outputs, stopping one layer early"),
+])
+def test_layer_activations_off_by_one_is_named_with_the_model(env, first, last, named):
+    message = failure(with_changes(env, layer_activations=_reads_layers(first, last)),
+                      "layer_activations_match_reference")
+    assert named in message
+    # the hidden model, described by its architecture (never its weights)
+    assert ("a 5-layer model on 12×12×1 images: Conv2D 4 3×3 relu, MaxPooling2D 2×2, Conv2D 6 3×3 relu, "
+            "Flatten, Dense 5 softmax") in message

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from conftest import ASSIGNMENT, check_failure, with_changes
 
-from autograder.checks import run_check
+from autograder.checks import CheckFailed, run_check
 from autograder.checks.suite import load_suite
 
 SUITE = load_suite(ASSIGNMENT)
@@ -178,15 +178,117 @@ def test_tuning_that_reads_test_globals_is_caught_dynamically(solution_env):
                     best = {"learning_rate_init": lr, "hidden_layer_sizes": size, "val_accuracy": accuracy}
         return best
     env["tune_mlp"] = tune_mlp
-    assert "reads the test set" in failure(env, "tune_mlp_does_not_read_the_test_set")
-    # the gate withdraws the question's other points
-    assert "No credit for this part of q5_tuning" in failure(env, "tune_mlp_returns_a_choice")
+    message = failure(env, "tune_mlp_does_not_read_the_test_set")
+    assert "reads the test set" in message
+    # scikit-learn's 400-character NaN error, in one sentence
+    assert "an input held NaN values, which scikit-learn refuses" in message
+    assert "HistGradientBoosting" not in message and "impute" not in message
+    # the gate withdraws the question's other points, pointing at its evidence, not repeating it
+    blocked = failure(env, "tune_mlp_returns_a_choice")
+    assert blocked == ("No credit for this part: q5_tuning's test-set check failed "
+                       "(see `tune_mlp_does_not_read_the_test_set` above).")
+
+
+def _tune_mlp_scoring_on(score_data, *, split_rng=None):
+    """A tune_mlp that scores each candidate on ``score_data(X_val, y_val)`` and splits with
+    ``split_rng(seed)`` (a student's own split)."""
+    from sklearn.neural_network import MLPClassifier
+
+    def tune_mlp(X, y, learning_rates, sizes, seed=0):
+        order = (split_rng or np.random.default_rng)(seed).permutation(len(y))
+        val, fit = order[: len(y) // 5], order[len(y) // 5:]
+        best = None
+        for lr in learning_rates:
+            for size in sizes:
+                model = MLPClassifier(hidden_layer_sizes=size, learning_rate_init=lr, max_iter=30,
+                                      random_state=seed).fit(X[fit], y[fit])
+                accuracy = model.score(*score_data(X[val], y[val]))
+                if best is None or accuracy > best["val_accuracy"]:
+                    best = {"learning_rate_init": lr, "hidden_layer_sizes": size, "val_accuracy": accuracy}
+        return best
+    return tune_mlp
+
+
+@pytest.fixture
+def unseeded_entropy(monkeypatch):
+    """``np.random.default_rng()`` without a seed draws from the operating system: a different
+    generator at every call, as in a student's kernel. Here each such call gets the next of a
+    fixed series of seeds instead, so that what the grader sees is the same on every test run
+    (seeded calls are untouched)."""
+    real, seeds = np.random.default_rng, iter(range(1000, 2000))
+
+    def default_rng(seed=None):
+        return real(next(seeds) if seed is None else seed)
+    monkeypatch.setattr(np.random, "default_rng", default_rng)
+
+
+def test_an_unseeded_tune_mlp_is_not_reproducible_and_never_a_leak(solution_env, unseeded_entropy):
+    """Splitting with ``np.random.default_rng()`` (no seed) changes tune_mlp's answer from one
+    call to the next: the grader says so, on the check of its answer, and keeps the gate (the
+    question's other points) instead of calling the change a test-set leak."""
+    unseeded = lambda seed: np.random.default_rng()  # noqa: E731 (the student's split ignores seed)
+    env = with_changes(solution_env, tune_mlp=_tune_mlp_scoring_on(lambda X, y: (X, y), split_rng=unseeded))
+    run_check(env, ASSIGNMENT, "tune_mlp_does_not_read_the_test_set")  # the gate passes
+    message = failure(env, "tune_mlp_returns_a_choice")
+    assert "tune_mlp is not reproducible" in message and "random_state=seed" in message
+    assert "not a test-set leak" in message
+    for name in ("tune_mlp_picks_the_clear_winner", "final_mlp_refit_on_all_training_data",
+                 "final_mlp_uses_the_chosen_settings", "test_accuracy_is_final_models_score"):
+        try:
+            run_check(env, ASSIGNMENT, name)
+        except CheckFailed as failed:
+            assert "No credit" not in str(failed) and "test set" not in str(failed), name
+
+
+def test_a_reproducible_tune_mlp_that_scores_on_the_test_set_is_a_leak(solution_env):
+    """Scoring candidates on (a cleaned copy of) X_test: the two unchanged runs agree, the run
+    with the test set blanked chooses otherwise, so its choice depends on the test set."""
+    env = with_changes(solution_env)
+    on_test = lambda X, y: (np.nan_to_num(env["X_test_flat"]), env["y_test"])  # noqa: E731
+    env["tune_mlp"] = _tune_mlp_scoring_on(on_test)
+    message = failure(env, "tune_mlp_does_not_read_the_test_set")
+    assert "gave the same answer twice when run unchanged, but chose differently" in message
+    assert "test-set check failed" in failure(env, "tune_mlp_picks_the_clear_winner")
+
+
+def test_the_leak_evidence_appears_once_in_the_feedback(solution_env, monkeypatch):
+    """One feedback file shows the gate's evidence once, on the gate's own case; the checks it
+    withdraws point at it."""
+    from autograder.assignment import check_points, questions
+    from autograder.checks.nn_foundations import probes
+    from autograder.report.feedback import feedback_markdown
+    from autograder.results import CaseResult, Status, SubmissionResult
+    cells = ["best = max(lrs, key=lambda lr: MLPClassifier(learning_rate_init=lr)"
+             ".fit(X_train_flat, y_train).score(X_test_flat, y_test))"]
+    monkeypatch.setattr(probes, "notebook_cells", lambda env, inputs: {"cells": cells})
+    env, cases = with_changes(solution_env), []
+    for name, (question, points) in check_points(ASSIGNMENT).items():
+        if question == "q5_tuning":  # each fails (the static gate, or withdrawn by it) but the other gate
+            try:
+                run_check(env, ASSIGNMENT, name)
+                cases.append(CaseResult(question, name, points, points, True, ""))
+            except CheckFailed as failed:
+                cases.append(CaseResult(question, name, points, 0.0, True, str(failed), passed=False))
+    result = SubmissionResult(ASSIGNMENT, "leaky", "leaky.ipynb", Status.GRADED, cases=cases,
+                              possible=sum(q.points for q in questions(ASSIGNMENT)),
+                              question_scores={"q5_tuning": 0.0})
+    text = feedback_markdown(result)
+    assert text.count("leaked into tuning") == 1, text
+    assert text.count("test-set check failed (see `test_set_not_used_for_tuning` above)") == len(cases) - 2
+
+
+def test_the_rebuild_line_names_the_grading_data(solution_env):
+    def keeps_the_worst(X, y, learning_rates, sizes, seed=0):  # the weak values are the smaller ones
+        return {"learning_rate_init": min(learning_rates), "hidden_layer_sizes": min(sizes, key=sum),
+                "val_accuracy": 0.5}
+    message = failure(with_changes(solution_env, tune_mlp=keeps_the_worst), "tune_mlp_picks_the_clear_winner")
+    assert "on the grader's `digits` data (`data = load_dataset(\"digits\")`" in message
 
 
 def test_the_tuning_checks_judge_one_run_of_tune_mlp(solution_env):
     """The q5 checks judge properties of one tuning run on one hidden case: the student's
-    tune_mlp runs twice per grading (as is, then with the test set blanked), not twice per
-    check (it is the slowest student code the grader calls)."""
+    tune_mlp runs three times per grading (as is, as is again, then with the test set blanked),
+    not three times per check (it is the slowest student code the grader calls)."""
     env = with_changes(solution_env)
     student_tune_mlp, calls = env["tune_mlp"], []
 
@@ -198,7 +300,7 @@ def test_the_tuning_checks_judge_one_run_of_tune_mlp(solution_env):
     assert len(tuning_checks) == 3
     for name in tuning_checks:
         run_check(env, ASSIGNMENT, name)
-    assert len(calls) == 2, f"tune_mlp ran {len(calls)} times for {len(tuning_checks)} checks of one run"
+    assert len(calls) == 3, f"tune_mlp ran {len(calls)} times for {len(tuning_checks)} checks of one run"
 
 
 def test_blanking_the_test_set_restores_it(solution_env):

@@ -202,17 +202,24 @@ def verdict(assignment: str, check: Check, answers_for: AnswerSource,
 
 
 def gate_failure(suite: Suite, check: Check, answers_for: AnswerSource,
-                 verdicts: dict[str, CheckFailed | None], salt: bytes = b"") -> CheckFailed | None:
-    """The first failing gate of the check's question, computed once per grading run
-    (``verdicts`` remembers the gates already judged)."""
+                 verdicts: dict[str, CheckFailed | None], salt: bytes = b"") -> str | None:
+    """The name of the first failing gate of the check's question, each gate judged once per
+    grading run (``verdicts`` remembers the gates already judged, and their failures)."""
     if not check.gated:
         return None
     for gate_name in suite.gates.get(check.question, []):
         if gate_name not in verdicts:
             verdicts[gate_name] = verdict(suite.assignment, suite.checks[gate_name], answers_for, salt)
         if verdicts[gate_name] is not None:
-            return verdicts[gate_name]
+            return gate_name
     return None
+
+
+def blocked_message(question: str, gate_name: str) -> str:
+    """What a check withdrawn by a failed gate says. The evidence is the gate's own case
+    (listed before the checks it gates), so that a feedback file shows it once."""
+    return (f"No credit for this part: {question}'s test-set check failed (see `{gate_name}` "
+            "above).")
 
 
 def outcome(suite: Suite, check: Check, answers_for: AnswerSource,
@@ -220,7 +227,7 @@ def outcome(suite: Suite, check: Check, answers_for: AnswerSource,
     """A check's result with its question's gates applied: None means it passed."""
     blocked = gate_failure(suite, check, answers_for, verdicts, salt)
     if blocked is not None:
-        return CheckFailed(f"No credit for this part of {check.question}: {blocked}")
+        return CheckFailed(blocked_message(check.question, blocked))
     return verdict(suite.assignment, check, answers_for, salt)
 
 

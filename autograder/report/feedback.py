@@ -14,6 +14,10 @@ STATUS_SENTENCES = {
     Status.INVALID: "Your file could not be graded.",
 }
 
+# A failure message longer than this, repeated word for word by later checks of the same
+# question, is shown once; a shorter one reads better repeated than referred to.
+REPEATED_MESSAGE_CHARS = 200
+
 
 def feedback_markdown(result: SubmissionResult) -> str:
     lines = [f"# {result.assignment}: feedback for {result.submission}", "",
@@ -40,11 +44,18 @@ def question_section(result: SubmissionResult, question) -> list[str]:
     lines = [f"## {question.name}: {earned:g} / {question.points:g}"]
     if not cases:
         return lines + ["", "Not graded (see above)."]
+    first_with: dict[str, str] = {}  # a long message -> the first case of the question that says it
     for case in cases:
         mark = "✅" if case.passed else "❌"
         lines.append(f"- {mark} `{case.name}` ({case.score:g}/{case.points:g})")
-        if not case.passed and case.message:
-            lines += [f"  {line}" for line in case.message.splitlines()]
+        if case.passed or not case.message:
+            continue
+        if case.message in first_with:  # a paragraph once per question, not once per check
+            lines.append(f"  The same as `{first_with[case.message]}` above.")
+            continue
+        if len(case.message) > REPEATED_MESSAGE_CHARS:
+            first_with[case.message] = case.name
+        lines += [f"  {line}" for line in case.message.splitlines()]
     return lines
 
 

@@ -310,9 +310,8 @@ def judge_accuracy(architecture: TrainedArchitecture, answers: Outcome) -> None:
     from autograder.checks.models import compare
     function = architecture.function
     config, summary = _student_summary(answers, function)
-    if summary.rows and summary.rows[-1].output_shape[-1:] != (10,):
-        fail(f"{function}() ends with {summary.rows[-1].output_shape[-1:]} outputs; the grader "
-             "can only train a model with one output per digit class (10).")
+    if (problem := output_shape_problem(summary)) is not None:
+        fail(f"{function}(): {problem}")
     if summary.input_shape != IMAGE_SHAPE:
         fail(f"The grader trains on images of shape {IMAGE_SHAPE}, but {function}() expects "
              f"inputs of shape {summary.input_shape}: declare keras.Input(shape={IMAGE_SHAPE}).")
@@ -335,8 +334,10 @@ def judge_accuracy(architecture: TrainedArchitecture, answers: Outcome) -> None:
              f"{count(summary.total_params)} parameters; {architecture.name} has {count(reference)} and trains "
              "in a small fraction of that time.")
     except Exception as error:  # a rebuilt architecture can still fail to train
-        fail(f"The grader could not train your {function}() architecture: "
-             f"{type(error).__name__}: {str(error)[:300]}")
+        reason = (str(error).strip().splitlines() or [""])[0][:200]
+        fail(f"The grader could not train your {function}() architecture ({type(error).__name__}: "
+             f"{reason}). Check in your notebook that it trains on X_train, y_train, compiled with "
+             f"loss=\"{setting(ASSIGNMENT, 'training', 'loss')}\".")
     needed = threshold(ASSIGNMENT, data.name, architecture.threshold_key)
     if accuracy < needed:
         mismatch = compare(summary, reference_summary(architecture.builder), name=architecture.name)
@@ -345,6 +346,33 @@ def judge_accuracy(architecture: TrainedArchitecture, answers: Outcome) -> None:
              f"classifies {accuracy:.1%} of the test images correctly, below the {needed:.0%} "
              f"expected. " + (f"A likely reason: {mismatch}" if mismatch else
                               "Check the activations, especially softmax on the output layer."))
+
+
+def output_shape_problem(summary: Any) -> str | None:
+    """Why the grader cannot train a model on (image, digit label) pairs, read from its
+    output shape before anything trains (Keras would refuse with its own error midway); None
+    if its output is one row of 10 per image."""
+    if not summary.rows:
+        return None
+    shape = tuple(summary.rows[-1].output_shape)
+    if shape == (10,):
+        return None
+    shown = "(None, " + ", ".join(str(d) for d in shape) + ")"
+    kinds = [row.kind for row in summary.rows]
+    if len(shape) > 1:
+        dense = kinds.index("Dense") if "Dense" in kinds else None
+        flatten = kinds.index("Flatten") if "Flatten" in kinds else None
+        if dense is not None and flatten is None:
+            fix = "add a Flatten layer before the first Dense"
+        elif dense is not None and flatten is not None and flatten > dense:
+            fix = "move the Flatten layer before the first Dense"
+        else:
+            fix = "flatten the feature maps (Flatten) and end with Dense(10, activation=\"softmax\")"
+        return (f"your model's output has shape {shown}: {fix}, so that the model gives one row "
+                "of 10 class probabilities per image, shape (None, 10). The grader cannot train it "
+                "on digit labels as it is.")
+    return (f"your model's output has shape {shown}; the grader can only train a model with one "
+            "output per digit class: end with Dense(10, activation=\"softmax\"), shape (None, 10).")
 
 
 @SUITE.check("q1_keras_mlp", probe="model_config", inputs=MLP_16X16.inputs)
@@ -448,10 +476,29 @@ def judge_total(variable: str, answers: dict) -> None:
     expected = reference_summary(builder).total_params
     if got != expected:  # the expected total is not quoted: it would be an answer to paste
         fail(f"{variable} is {count(got)}, which is not the number of parameters of {description}. "
-             "Add up every Conv2D and Dense layer (pooling, Flatten and Dropout add none), and "
-             "work out the shape that reaches each layer: a Dense layer after Flatten has one "
-             "input per value of the flattened feature maps. To check yourself, build the model "
-             "in Keras and print model.count_params().")
+             f"{total_hint(builder, got)} To check yourself, build the model in Keras and print "
+             "model.count_params().")
+
+
+def total_hint(builder: Callable[[], Any], got: float) -> str:
+    """What to add up, in the words of the model's own layers (an all-Dense model hears
+    nothing of kernels or pooling), and the usual slip named where it explains ``got``."""
+    summary = reference_summary(builder)
+    counted = [row for row in summary.rows if row.params]
+    biases = sum(row.settings.get("units", row.settings.get("filters", 0)) for row in counted)
+    if got == summary.total_params - biases:
+        return ("You counted the weights but left out the biases: every Dense unit"
+                + (" and every Conv2D filter" if any(row.kind == "Conv2D" for row in counted) else "")
+                + " has one.")
+    if got == summary.total_params - counted[-1].params:
+        return ("You left out the output layer (Dense 10): its weights and biases count too.")
+    if not any(row.kind == "Conv2D" for row in summary.rows):
+        return ("Add up every Dense layer: each has inputs × units weights plus one bias per unit. "
+                "The first takes the 784 flattened pixels as its inputs, each next one the previous "
+                "layer's units, and the output layer (Dense 10) counts too.")
+    return ("Add up every Conv2D and Dense layer (pooling, Flatten and Dropout add none), and "
+            "work out the shape that reaches each layer: a Dense layer after Flatten has one "
+            "input per value of the flattened feature maps.")
 
 
 # The lesson CNN's total (34,826) is given in the prompt and checked publicly: a hidden point
@@ -538,26 +585,78 @@ def _activation_problem(rng: np.random.Generator) -> dict:
             "images": rng.random((2, 12, 12, 1)).astype(np.float32)}
 
 
-def reference_activations(problem: dict) -> list[np.ndarray]:
+def reference_activations(problem: dict, n_layers: int | None = None) -> list[np.ndarray]:
+    """The outputs of the problem model's first ``n_layers`` layers (the problem's own number
+    by default) for its images."""
     import keras
 
     from autograder.checks.models import rebuild_model
     model = rebuild_model(problem["config"])
     model.set_weights(problem["weights"])
-    reader = keras.Model(model.inputs, [layer.output for layer in model.layers[: problem["n_layers"]]])
+    n = problem["n_layers"] if n_layers is None else n_layers
+    reader = keras.Model(model.inputs, [layer.output for layer in model.layers[:n]])
     return [np.asarray(o) for o in reader(problem["images"], training=False)]
+
+
+def describe_problem_model(problem: dict) -> str:
+    """The hidden model in words, its architecture only (the weights are the grader's
+    random draw): "a 5-layer model on 12×12×1 images: Conv2D 4 3×3 relu, ..."."""
+    from autograder.checks.models import describe, summarize_config
+    summary = summarize_config(problem["config"])
+    layers = [describe(row) + (f" {row.activation}" if row.activation not in (None, "linear") else "")
+              for row in summary.rows]
+    image = "×".join(str(d) for d in summary.input_shape)
+    return f"a {len(layers)}-layer model on {image} images: {', '.join(layers)}"
+
+
+def _matches(got: list[np.ndarray], expected: list[np.ndarray], tolerance: float) -> bool:
+    return len(got) == len(expected) and all(close(a, b, tolerance) for a, b in zip(got, expected))
+
+
+def activations_slip(got: list[np.ndarray], problem: dict, tolerance: float) -> str | None:
+    """The off-by-one mistakes of layer_activations, named: one output too many or too few,
+    or the right number read one layer too late or too early (starting from the images)."""
+    n, images = problem["n_layers"], np.asarray(problem["images"])
+    every = reference_activations(problem, n_layers=n + 1)  # layers 1 .. n+1
+    layers_text = f"layers 1 to {n} (model.layers[:n_layers]; layer 1 is model.layers[0], the first after the input)"
+    if len(got) == n + 1:
+        if _matches(got, every, tolerance):
+            return (f"you returned n_layers + 1 = {n + 1} outputs, one layer too many: return the outputs "
+                    f"of {layers_text}.")
+        if _matches(got, [images, *every[:n]], tolerance):
+            return (f"you returned n_layers + 1 = {n + 1} arrays, the images first: return the outputs "
+                    f"of {layers_text}, not the input.")
+        return f"you returned n_layers + 1 = {n + 1} arrays: return one per layer, the outputs of {layers_text}."
+    if len(got) == n - 1:
+        if _matches(got, every[1:n], tolerance):
+            return (f"you returned n_layers - 1 = {n - 1} outputs, skipping layer 1: return the outputs "
+                    f"of {layers_text}.")
+        if _matches(got, every[:n - 1], tolerance):
+            return (f"you returned n_layers - 1 = {n - 1} outputs, stopping one layer early: return the "
+                    f"outputs of {layers_text}.")
+        return f"you returned n_layers - 1 = {n - 1} arrays: return one per layer, the outputs of {layers_text}."
+    if len(got) == n and _matches(got, every[1:n + 1], tolerance):
+        return (f"you returned the outputs of layers 2 to {n + 1}, one layer later than asked: return "
+                f"the outputs of {layers_text}.")
+    if len(got) == n and _matches(got, [images, *every[:n - 1]], tolerance):
+        return (f"you returned the images and then the outputs of layers 1 to {n - 1}, one layer earlier "
+                f"than asked: return the outputs of {layers_text}, not the input.")
+    return None
 
 
 @SUITE.check("q5_activations", probe="activation_results", inputs=_activation_problem)
 def layer_activations_match_reference(inputs: dict, answers: Outcome) -> None:
-    call = f"layer_activations(model, images, {inputs['n_layers']})"
-    got = returned(answers, call)
+    n_layers = inputs["n_layers"]
+    call = (f"layer_activations(model, images, {n_layers}) on the grader's model ({describe_problem_model(inputs)}; "
+            f"its weights drawn at random) and {len(inputs['images'])} images")
+    got = [item["array"] for item in returned(answers, call)]
     expected = reference_activations(inputs)
-    if len(got) != len(expected):
-        fail(f"{call} returned {len(got)} arrays; return one per layer asked for (n_layers).")
     tolerance = setting(ASSIGNMENT, "tolerances", "activations")
-    for index, (item, reference) in enumerate(zip(got, expected), start=1):
-        array = item["array"]
+    if (slip := activations_slip(got, inputs, tolerance)) is not None:
+        fail(f"{call}: {slip}")
+    if len(got) != len(expected):
+        fail(f"{call} returned {len(got)} arrays; return one per layer asked for (n_layers = {n_layers}).")
+    for index, (array, reference) in enumerate(zip(got, expected), start=1):
         if array.shape != reference.shape:
             fail(f"{call}: output {index} has shape {array.shape}, which is not the shape of layer "
                  f"{index}'s output (one entry per image, then that layer's own output shape: "

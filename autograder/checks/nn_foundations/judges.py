@@ -9,6 +9,7 @@ weights) computed here, never from constants a student could copy.
 from __future__ import annotations
 
 import math
+import re
 import warnings
 from collections.abc import Callable
 from typing import Any
@@ -26,6 +27,7 @@ from autograder.checks.judging import (
     returned,
     shape_text,
 )
+from autograder.checks.probing import Outcome
 from autograder.checks.suite import Suite
 from autograder.config import setting, threshold
 
@@ -37,6 +39,44 @@ TINY_X = np.array([2.0, -1.0])
 TINY_W1, TINY_B1 = np.array([[1.0, -0.5], [0.5, 2.0]]), np.array([0.5, 1.0])
 TINY_W2, TINY_B2 = np.array([[1.5], [-1.0]]), np.array([-2.0])
 ACTIVATIONS = ("relu", "sigmoid", "softmax", "linear")
+
+
+# Library errors, in one sentence --------------------------------------------------------
+
+# scikit-learn's errors about NaN or infinite inputs run to 400 characters of advice on
+# imputers; its shape errors quote the whole array. The student gets the first sentence, and
+# for the errors a course notebook meets, what it means here.
+_LIBRARY_ERRORS: tuple[tuple[str, str], ...] = (
+    (r"Input (X|y)? ?contains NaN",
+     "an input held NaN values, which scikit-learn refuses"),
+    (r"Input (X|y)? ?contains infinity",
+     "an input held infinite values, which scikit-learn refuses"),
+    (r"Expected 2D array, got 1D array",
+     "scikit-learn expected a 2-D array, one row per example, and got a 1-D one"),
+    (r"Found array with dim (\d+)",
+     "scikit-learn expected a 2-D array, one row per example, and got one with more axes: "
+     "flatten the images first (X_train_flat has one row of 784 values per image)"),
+)
+
+
+def plain_error(outcome: Outcome) -> str:
+    """The error of a failed call as one short sentence: known library errors explained,
+    anything else cut to its first line (a traceback's detail is in the student's notebook)."""
+    error = str(outcome.get("error", ""))
+    kind, _, text = error.partition(": ")
+    for pattern, meaning in _LIBRARY_ERRORS:
+        if re.search(pattern, text):
+            return f"{kind}: {meaning}"
+    first = (text or error).strip().splitlines()[0] if (text or error).strip() else error
+    first = first if len(first) <= 200 else first[:197] + "..."
+    return f"{kind}: {first}" if text else first
+
+
+def result_of(outcome: Outcome, call: str) -> Any:
+    """:func:`returned`, with a library's error reduced to :func:`plain_error`."""
+    if outcome.get("raised"):
+        outcome = {**outcome, "error": plain_error(outcome)}
+    return returned(outcome, call)
 
 
 # q1_vectorize ---------------------------------------------------------------------------
@@ -51,7 +91,7 @@ def _shapes(rng: np.random.Generator) -> dict:
 def unrolled_length_counts_every_value(inputs: dict, answers: list) -> None:
     for shape, outcome in zip(inputs["shapes"], answers):
         call = f"unrolled_length({shape_text(shape)})"
-        got = returned(outcome, call)
+        got = result_of(outcome, call)
         if got["number"] != int(np.prod(shape)):
             fail(f"{call} returned {number_text(got['number'])}, which is not the number of values "
                  f"in an image of that shape: an image unrolls into one value per pixel and per "
@@ -80,7 +120,7 @@ def single_images(rng: np.random.Generator) -> dict:
 def judge_unroll(inputs: dict, answers: list) -> None:
     for batch, outcome in zip(inputs["batches"], answers):
         call = f"unroll(images) with images of shape {shape_text(batch.shape)}"
-        got = returned(outcome, call)
+        got = result_of(outcome, call)
         require_input_unchanged(outcome, batch, call, "Return a new array (reshape returns one) "
                                 "instead of writing into images.")
         _judge_unrolled_array(call, batch, got, batch.reshape(len(batch), -1))
@@ -131,37 +171,55 @@ def unroll_single_image(inputs: dict, answers: list) -> None:
 
 # q2_hyperparameters ---------------------------------------------------------------------
 
-TERM_REASONS = {
-    "hidden_layer_sizes": "you choose it before training (how many units in each hidden layer)",
-    "learning_rate_init": "you choose it before training (how big each update step is)",
-    "max_iter": "you choose it before training (how many passes over the data)",
-    "activation": "you choose it before training (which function follows each weighted sum)",
-    "coefs_": "fit learns it (the weights); scikit-learn ends fitted attributes with _",
-    "intercepts_": "fit learns it (the biases); scikit-learn ends fitted attributes with _",
-}
-EXPECTED_TERMS = {
-    "hyperparameters": {"hidden_layer_sizes", "learning_rate_init", "max_iter", "activation"},
-    "parameters": {"coefs_", "intercepts_"},
-}
+CHOSEN_TERMS = frozenset({"hidden_layer_sizes", "learning_rate_init", "max_iter", "activation"})
+LEARNED_TERMS = frozenset({"coefs_", "intercepts_"})  # the weights and the biases
+EXPECTED_TERMS = {"hyperparameters": CHOSEN_TERMS, "parameters": LEARNED_TERMS}
+# A misplaced term is explained by the rule it breaks, never named: feedback that says which
+# term goes where is pasted into the next submission, and the rule is what the question teaches.
+LEARNED_RULE = ("learned by `fit` from the data (scikit-learn stores what fitting learns in "
+                "attributes whose names end with `_` and that exist only after fitting)")
+CHOSEN_RULE = "chosen by you before training (an argument of `MLPClassifier(...)`, which `fit` never changes)"
+
+
+def _some_terms(n: int, where: str) -> str:
+    return f"1 of the terms in {where} is" if n == 1 else f"{n} of the terms in {where} are"
+
+
+def _term_set_problems(name: str, misplaced: int, absent: int) -> list[str]:
+    """What is wrong with the set ``name``, as counts and rules, never as the terms."""
+    where, problems = f"`{name}`", []
+    if name == "hyperparameters":
+        if misplaced:
+            problems.append(f"{_some_terms(misplaced, where)} {LEARNED_RULE}: a value `fit` learns is a "
+                            "parameter, not a hyperparameter.")
+        if absent:
+            problems.append(f"{where} lacks {absent} of the terms you choose before training: every "
+                            "argument of `MLPClassifier(...)`, which `fit` uses and never changes, is a "
+                            "hyperparameter.")
+    else:
+        if misplaced:
+            problems.append(f"{_some_terms(misplaced, where)} {CHOSEN_RULE}: a setting you choose is a "
+                            "hyperparameter, not a parameter.")
+        if absent:
+            problems.append(f"{where} lacks {absent} of the terms learned by `fit`: every weight and bias "
+                            "it learns from the data is a parameter.")
+    return problems
 
 
 def _judge_term_set(name: str, answers: dict) -> None:
-    got = returned(answers[name], f"`{name}`")
+    got = result_of(answers[name], f"`{name}`")
     if got["type"] not in ("set", "frozenset"):
         fail(f"`{name}` is a {got['type']}; make it a set of strings, e.g. {{'max_iter', ...}}.")
     chosen, expected = set(got["items"]), EXPECTED_TERMS[name]
     if len(chosen) != got["length"]:
         fail(f"`{name}` repeats a term; list each term once.")
-    unknown = sorted(chosen - set(TERM_REASONS))
+    unknown = sorted(chosen - CHOSEN_TERMS - LEARNED_TERMS)
     if unknown:
         fail(f"`{name}` contains {', '.join(f'`{t}`' for t in unknown)}, which is not in MLP_TERMS; "
              "copy the names exactly from MLP_TERMS.")
-    wrong = sorted(chosen - expected)
-    missing = sorted(expected - chosen)
-    if wrong or missing:
-        lines = [f"`{term}` does not belong in `{name}`: {TERM_REASONS[term]}." for term in wrong]
-        lines += [f"`{term}` belongs in `{name}`: {TERM_REASONS[term]}." for term in missing]
-        fail(" ".join(lines))
+    problems = _term_set_problems(name, len(chosen - expected), len(expected - chosen))
+    if problems:
+        fail(" ".join(problems))
 
 
 @SUITE.check("q2_hyperparameters", probe="term_sets")
@@ -185,7 +243,7 @@ def _tiny_trace(relu: bool = True) -> dict[str, np.ndarray]:
 
 
 def _traced(answers: dict, name: str, size: int) -> np.ndarray:
-    got = returned(answers[name], f"`{name}`")
+    got = result_of(answers[name], f"`{name}`")
     if got["array"].size != size:
         fail(f"`{name}` holds {got['array'].size} numbers, expected {size}.")
     return got["array"]
@@ -323,7 +381,7 @@ def judge_forward(inputs: dict, answers: list) -> None:
     for case, outcome in zip(inputs["cases"], answers):
         layers, x = case["layers"], case["x"]
         call = f"forward(x, layers) on the network {_describe_network(layers)} with x of shape {shape_text(x.shape)}"
-        got = returned(outcome, call)["array"]
+        got = result_of(outcome, call)["array"]
         expected = _keras_forward(layers, x)
         if got.shape != expected.shape:
             fail(f"{call} returned shape {shape_text(got.shape)}, not the shape of Keras' output. "
@@ -382,7 +440,7 @@ def mlp_param_count_matches_fitted_models(inputs: dict, answers: list) -> None:
     for case, outcome in zip(inputs["cases"], answers):
         n_in, sizes, n_out = case["n_inputs"], case["hidden_layer_sizes"], case["n_outputs"]
         call = f"mlp_param_count({n_in}, {tuple(sizes)}, {n_out})"
-        got = returned(outcome, call)["number"]
+        got = result_of(outcome, call)["number"]
         expected = fitted_sklearn_param_count(n_in, sizes, n_out)
         if got == expected:
             continue
@@ -505,27 +563,71 @@ def test_set_not_used_for_tuning(inputs: None, answers: dict) -> None:
 
 @SUITE.check("q5_tuning", probe="tuning_runs", inputs=_tuning_problem, case=TUNING_CASE, gate=True)
 def tune_mlp_does_not_read_the_test_set(inputs: dict, answers: dict) -> None:
+    """A leak only when tune_mlp is reproducible (its two unchanged runs agree) and the run
+    with the test set blanked answers otherwise or fails. A tune_mlp whose unchanged runs
+    disagree is not accused of anything here: ``tune_mlp_returns_a_choice`` tells it to
+    seed its randomness, and the static gate still reads its code."""
     if not answers["normal"].get("ok"):
         return  # a crash is reported by the other checks; it is not evidence of a leak
+    if tuning_unreproducible(answers) is not None:
+        return  # a changing answer says nothing about the test set
     normal = answers["normal"]["value"]
     if not answers["blind"].get("ok"):
-        fail("tune_mlp failed when the test set (X_test, y_test, X_test_flat) was blanked out "
-             f"while it ran ({answers['blind']['error']}), so it reads the test set. Tune only "
-             "on the X and y it receives: carve the validation split from them.")
-    blind = answers["blind"]["value"]
-    same_choice = all(blind[key] == normal[key] for key in ("keys", "learning_rate_init",
-                                                            "hidden_layer_sizes"))
-    same_score = (blind["val_accuracy"] is None) == (normal["val_accuracy"] is None) and (
-        normal["val_accuracy"] is None or abs(blind["val_accuracy"] - normal["val_accuracy"]) < 0.01)
-    if not (same_choice and same_score):
-        fail("tune_mlp chose differently when the test set was blanked out while it ran, so its "
-             "choice depends on test results. Score candidates on a validation split carved "
-             "from the X and y it receives, never on X_test.")
+        fail("tune_mlp ran twice unchanged without error, then failed when the test set (X_test, "
+             f"y_test, X_test_flat) was blanked out while it ran ({plain_error(answers['blind'])}), "
+             "so it reads the test set. Tune only on the X and y it receives: carve the validation "
+             "split from them.")
+    if not same_tuning_result(normal, answers["blind"]["value"]):
+        fail("tune_mlp gave the same answer twice when run unchanged, but chose differently when "
+             "the test set (X_test, y_test, X_test_flat) was blanked out while it ran, so its choice "
+             "depends on test results. Score candidates on a validation split carved from the X "
+             "and y it receives, never on X_test.")
+
+
+def same_tuning_result(a: dict, b: dict) -> bool:
+    """Two of tune_mlp's answers agree: the same keys, the same choice, the same validation
+    accuracy. Exactly: an accuracy is a ratio of counts, and a tune_mlp seeded with ``seed``
+    computes the same one at every call, so any difference is the answer changing (by one
+    validation row or more), never rounding."""
+    same_choice = all(a[key] == b[key] for key in ("keys", "learning_rate_init", "hidden_layer_sizes"))
+    if (a["val_accuracy"] is None) != (b["val_accuracy"] is None):
+        return False
+    return same_choice and (a["val_accuracy"] is None or abs(a["val_accuracy"] - b["val_accuracy"]) < 1e-9)
+
+
+def tuning_unreproducible(answers: dict) -> str | None:
+    """How the two unchanged runs of tune_mlp (same arguments, same seed) differ, for the
+    student; None when they agree, or when the first failed (other checks report that)."""
+    normal, again = answers["normal"], answers["again"]
+    if not normal.get("ok"):
+        return None
+    if not again.get("ok"):
+        return f"the first call returned a choice, the second failed ({plain_error(again)})"
+    first, second = normal["value"], again["value"]
+    if same_tuning_result(first, second):
+        return None
+    changed = [key for key in ("keys", "learning_rate_init", "hidden_layer_sizes") if first[key] != second[key]]
+    if changed:  # the values are not quoted: one of them may be the hidden case's winner
+        names = " and ".join("its dict's keys" if key == "keys" else f"its {key}" for key in changed)
+        return f"{names} changed from the first call to the second"
+    return (f"it returned val_accuracy={_accuracy_text(first['val_accuracy'])} the first time and "
+            f"{_accuracy_text(second['val_accuracy'])} the second")
+
+
+def _accuracy_text(value: float | None) -> str:
+    return "None" if value is None else number_text(value)
+
+
+REPRODUCIBILITY_ADVICE = ("Seed your split and your models with `seed` (for example "
+                          "train_test_split(..., random_state=seed) and MLPClassifier(..., "
+                          "random_state=seed), or np.random.default_rng(seed), never "
+                          "np.random.default_rng() without it), so that the same call always gives "
+                          "the same choice.")
 
 
 @SUITE.check("q5_tuning", probe="tuning_runs", inputs=_tuning_problem, case=TUNING_CASE)
 def tune_mlp_returns_a_choice(inputs: dict, answers: dict) -> None:
-    choice = returned(answers["normal"], tuning_call(inputs))
+    choice = result_of(answers["normal"], tuning_call(inputs))
     expected_keys = ["hidden_layer_sizes", "learning_rate_init", "val_accuracy"]
     if choice["keys"] != expected_keys:
         fail(f"tune_mlp returned a dict with keys {choice['keys']}; it should have exactly "
@@ -540,21 +642,31 @@ def tune_mlp_returns_a_choice(inputs: dict, answers: dict) -> None:
     if accuracy is None or not 0 <= accuracy <= 1:
         fail(f"tune_mlp returned val_accuracy={accuracy}; it should be the chosen candidate's "
              "accuracy on the validation split, a number between 0 and 1.")
+    difference = tuning_unreproducible(answers)
+    if difference is not None:
+        fail(f"tune_mlp is not reproducible: called twice with the same arguments ({tuning_call(inputs)}), "
+             f"{difference}. {REPRODUCIBILITY_ADVICE} This is not a test-set leak, but an answer that "
+             "changes from call to call cannot be checked for one.")
 
 
 @SUITE.check("q5_tuning", probe="tuning_runs", inputs=_tuning_problem, case=TUNING_CASE)
 def tune_mlp_picks_the_clear_winner(inputs: dict, answers: dict) -> None:
     call = tuning_call(inputs)
-    choice = returned(answers["normal"], call)
+    choice = result_of(answers["normal"], call)
     picked = (choice["learning_rate_init"], choice["hidden_layer_sizes"])
     if picked != clear_winner(inputs):
+        name = grading_data(ASSIGNMENT).name
+        unreproducible = (" Your tune_mlp also answers differently each time it is called with the "
+                          "same seed, so it may choose otherwise when you rerun it: seed your split "
+                          "and your models with `seed`." if tuning_unreproducible(answers) else "")
         # the hidden case's inputs, to reproduce it, and never the combination that wins
-        fail(f"On a case you can rebuild, `rows = np.random.default_rng({inputs['rows_seed']})."
-             f"permutation(len(y_train))[:{len(inputs['y'])}]` and {call}, tune_mlp chose "
-             f"learning_rate_init={picked[0]}, hidden_layer_sizes={tuple(picked[1] or ())}, which "
-             "is not the combination with the highest validation accuracy; one of them is clearly "
-             "better there. Train every combination, score each on the validation split, and keep "
-             "the one with the highest validation accuracy.")
+        fail(f"On a case you can rebuild on the grader's `{name}` data (`data = load_dataset(\"{name}\")`, "
+             "with X_train_flat and y_train made from it as in the data cell): `rows = "
+             f"np.random.default_rng({inputs['rows_seed']}).permutation(len(y_train))[:{len(inputs['y'])}]` "
+             f"and {call}, tune_mlp chose learning_rate_init={picked[0]}, hidden_layer_sizes="
+             f"{tuple(picked[1] or ())}, which is not the combination with the highest validation "
+             "accuracy; one of them is clearly better there. Train every combination, score each on "
+             f"the validation split, and keep the one with the highest validation accuracy.{unreproducible}")
 
 
 def tuning_call(inputs: dict) -> str:
@@ -594,7 +706,7 @@ def rows_trained_on(n_rows: int, model: dict) -> int:
 def final_mlp_uses_the_chosen_settings(inputs: None, answers: dict) -> None:
     final = answers["final_mlp"]
     _judge_is_fitted_mlp("final_mlp", final)
-    best = returned(answers["best"], "`best`")
+    best = result_of(answers["best"], "`best`")
     chosen = (best["learning_rate_init"], best["hidden_layer_sizes"])
     used = (final["learning_rate_init"], final["hidden_layer_sizes"])
     if chosen != used:
@@ -608,7 +720,7 @@ def final_mlp_uses_the_chosen_settings(inputs: None, answers: dict) -> None:
 def test_accuracy_is_final_models_score(inputs: None, answers: dict) -> None:
     final = answers["final_mlp"]
     _judge_is_fitted_mlp("final_mlp", final)
-    reported = returned(answers["test_accuracy"], "`test_accuracy`")["number"]
+    reported = result_of(answers["test_accuracy"], "`test_accuracy`")["number"]
     data = grading_data(ASSIGNMENT)
     actual = mlp_accuracy(final, data.X_test, data.y_test)
     if abs(reported - actual) > 1e-6:

@@ -86,16 +86,23 @@ def mlp_16x16_summary(env: Env, inputs: None) -> dict:
 
 # q5_tuning ------------------------------------------------------------------------------
 
-def tuning_runs(env: Env, inputs: dict) -> dict[str, Outcome]:
-    """``tune_mlp`` on hidden data twice: as is, then with the test set blanked out.
+# The three runs of tuning_runs: the unchanged call, the same call again (same seed: a
+# reproducible tune_mlp answers the same), then the same call with the test set blanked.
+TUNING_RUNS = (("normal", False), ("again", False), ("blind", True))
 
-    A tuning function that never reads the test set answers the same both times (both
-    runs start from the same seed); one that scores or trains on it changes its answer
-    or fails.
+
+def tuning_runs(env: Env, inputs: dict) -> dict[str, Outcome]:
+    """``tune_mlp`` on hidden data three times: as is, as is again, then with the test set
+    blanked out (see :func:`blanked_test_set`), each from the same seed.
+
+    A tuning function that never reads the test set answers the same all three times; one
+    that scores or trains on it changes its answer or fails when it is blanked. The second
+    unchanged run tells the judge whether the function is reproducible at all: if it is
+    not, a changed answer in the blanked run is no evidence of a leak.
     """
     tune_mlp = student_function(env, "tune_mlp")
     runs = {}
-    for label, blind in (("normal", False), ("blind", True)):
+    for label, blind in TUNING_RUNS:
         with blanked_test_set(env, enabled=blind):
             seed_everything(inputs["seed"])
             runs[label] = attempt(tune_mlp, np.array(inputs["X"]), np.array(inputs["y"]),
@@ -175,7 +182,8 @@ def as_tuning_choice(result: Any) -> dict:
 
 @contextmanager
 def blanked_test_set(env: Env, *, enabled: bool) -> Iterator[None]:
-    """Fill the test arrays in place (NaN images, -1 labels), then restore them.
+    """Replace the test arrays' contents in place with :func:`counterfactual_test_values`,
+    then restore them.
 
     In place, so every alias and view of the test set is blanked too, whatever the
     student named it.
@@ -185,11 +193,17 @@ def blanked_test_set(env: Env, *, enabled: bool) -> Iterator[None]:
     saved = [array.copy() for array in arrays]
     try:
         for array in arrays:
-            array[...] = np.nan if array.dtype.kind == "f" else -1
+            array[...] = counterfactual_test_values(array)
         yield
     finally:
         for array, original in zip(arrays, saved):
             array[...] = original
+
+
+def counterfactual_test_values(array: np.ndarray) -> Any:
+    """What a test array holds while it is blanked: NaN images, -1 labels. The one place to
+    change to give tuning another test set instead (same shape and dtype)."""
+    return np.nan if array.dtype.kind == "f" else -1
 
 
 def _is_mlp_classifier(model: Any) -> bool:
