@@ -435,10 +435,21 @@ def test_a_cell_that_ignores_the_interrupt_is_named_and_costs_nothing_else(split
 
 
 def test_a_notebook_that_breaks_python_for_the_grader_is_told_so(split_graded):
+    """Every failed check says so, or points to a check that does (a check blocked by a gate
+    names the gate; one withheld with the rest of its question names the one with the evidence),
+    so that no message is repeated and none is left unexplained."""
     result = split_graded["breaks_python_for_the_grader"]
-    messages = {case["message"] for case in result["cases"] if not case["passed"] and case["points"]}
-    assert messages and all("changed Python itself" in message for message in messages
-                            if "placeholder" not in message), messages
+    failed = {case["name"]: case["message"] for case in result["cases"] if not case["passed"]}
+    explained = {name for name, message in failed.items() if "changed Python itself" in message}
+    while True:  # the checks that point to an explained one are explained too
+        more = {name for name, message in failed.items() if name not in explained
+                and any(f"`{other}`" in message or f"under {other}" in message for other in explained)}
+        if not more:
+            break
+        explained |= more
+    scored = {name for name, _ in failed.items()
+              if next(case["points"] for case in result["cases"] if case["name"] == name)}
+    assert explained and all(name in explained or "placeholder" in failed[name] for name in scored), failed
 
 
 def test_no_kernel_holds_the_secret_or_a_classmates_name_in_memory(split_graded):
