@@ -26,6 +26,8 @@ import numpy as np
 import pytest
 from conftest import ASSIGNMENT, KERAS
 
+from autograder.checks.nn_foundations.judges import _activate as judges_activate
+
 TESTS_DIR = Path(__file__).resolve().parent
 
 
@@ -85,14 +87,8 @@ def stub(*args, **kwargs):
 
 
 def _activate(s, activation, axis=-1):
-    if activation == "relu":
-        return np.maximum(s, 0)
-    if activation == "sigmoid":
-        return 1 / (1 + np.exp(-s))
-    if activation == "softmax":
-        e = np.exp(s - s.max(axis=axis, keepdims=True))
-        return e / e.sum(axis=axis, keepdims=True)
-    return s
+    """The judges' own activation (one definition of what each name means)."""
+    return judges_activate(s, activation, axis)
 
 
 def forward(x, layers):
