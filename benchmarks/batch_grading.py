@@ -27,6 +27,8 @@ import threading
 import time
 from pathlib import Path
 
+from autograder.grade.sandbox import process_tree_stats
+
 ROOT = Path(__file__).resolve().parent.parent
 PAGE = os.sysconf("SC_PAGE_SIZE")
 
@@ -41,25 +43,7 @@ def make_batch(assignment: str, dist: Path, folder: Path, count: int) -> None:
 
 def tree_rss(root: int) -> int:
     """Resident bytes of ``root`` and all its descendants."""
-    parents: dict[int, int] = {}
-    rss: dict[int, int] = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            stat = Path(f"/proc/{entry}/stat").read_text()
-        except OSError:
-            continue
-        fields = stat[stat.rindex(")") + 2:].split()
-        parents[int(entry)] = int(fields[1])
-        rss[int(entry)] = int(fields[21]) * PAGE
-    members, frontier = {root}, [root]
-    while frontier:
-        parent = frontier.pop()
-        children = [pid for pid, ppid in parents.items() if ppid == parent and pid not in members]
-        members.update(children)
-        frontier.extend(children)
-    return sum(rss.get(pid, 0) for pid in members)
+    return sum(int(fields[21]) * PAGE for fields in process_tree_stats(root).values())
 
 
 def memory_in_use() -> int:

@@ -178,27 +178,32 @@ class ProcessCgroup:
                     time.sleep(0.05)  # the last members are still being reaped
 
 
-def process_tree_cpu_seconds(pid: int) -> float:
-    """The CPU time of ``pid`` and every process below it (with the children they reaped),
-    read from /proc: where no cgroup accounts for a submission (a TA's own account)."""
-    tick = os.sysconf("SC_CLK_TCK")
-    parents: dict[int, int] = {}
-    ticks: dict[int, int] = {}
+def process_tree_stats(root: int) -> dict[int, list[str]]:
+    """``/proc/PID/stat``'s fields after the command name (``state`` first, so ``ppid`` is
+    index 1, ``utime`` 11, ``rss`` 21) for ``root`` and every process below it."""
+    stats: dict[int, list[str]] = {}
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
         try:
-            fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
+            stats[int(entry)] = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
         except (OSError, IndexError):
             continue
-        parents[int(entry)] = int(fields[1])
-        ticks[int(entry)] = sum(int(value) for value in fields[11:15])  # utime stime cutime cstime
-    tree, frontier = {pid}, [pid]
+    members, frontier = {root}, [root]
     while frontier:
-        below = [child for child, parent in parents.items() if parent in frontier and child not in tree]
-        tree.update(below)
-        frontier = below
-    return sum(ticks.get(member, 0) for member in tree) / tick
+        parent = frontier.pop()
+        children = [pid for pid, fields in stats.items() if int(fields[1]) == parent and pid not in members]
+        members.update(children)
+        frontier.extend(children)
+    return {pid: stats[pid] for pid in members if pid in stats}
+
+
+def process_tree_cpu_seconds(pid: int) -> float:
+    """The CPU time of ``pid`` and every process below it (with the children they reaped),
+    read from /proc: where no cgroup accounts for a submission (a TA's own account)."""
+    ticks = sum(sum(int(value) for value in fields[11:15])  # utime stime cutime cstime
+                for fields in process_tree_stats(pid).values())
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 def _counter(path: Path, key: str) -> int:
