@@ -10,5 +10,7 @@ THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"
 CELL_TIMEOUT_ENV_VAR = "AUTOGRADER_CELL_TIMEOUT"  # seconds per notebook cell (Otter's runner)
 
 # A kernel that dies before answering kernel_info never ran student code (two kernels started
-# at once can race for the same TCP ports): the child reports this, the grader grades again.
+# at once can race for the same TCP ports): the child marks its outcome ``retryable`` (set by the
+# grader where the start failed, never read from this text, which a notebook could print) and the
+# grader grades again.
 KERNEL_START_FAILURE = "Kernel died before replying to kernel_info"
