@@ -168,3 +168,15 @@ def test_layer_activations_off_by_one_is_named_with_the_model(env, first, last, 
     # the hidden model, described by its architecture (never its weights)
     assert ("a 5-layer model on 12×12×1 images: Conv2D 4 3×3 relu, MaxPooling2D 2×2, Conv2D 6 3×3 relu, "
             "Flatten, Dense 5 softmax") in message
+
+
+def test_layer_activations_that_unwraps_a_single_output_loses_the_check_and_is_told_why(env):
+    """With n_layers = 1, Keras' predict returns the array itself: the hidden check asks for one
+    layer as well as several, and names what happened."""
+    import keras
+
+    def unwrapped(model, images, n_layers):
+        reader = keras.Model(model.inputs, [layer.output for layer in model.layers[:n_layers]])
+        return reader.predict(images, verbose=0)
+    message = failure(with_changes(env, layer_activations=unwrapped), "layer_activations_match_reference")
+    assert "layer_activations(model, images, 1)" in message and "list of one array" in message

@@ -595,7 +595,9 @@ def reference_activations(problem: dict, n_layers: int | None = None) -> list[np
     model.set_weights(problem["weights"])
     n = problem["n_layers"] if n_layers is None else n_layers
     reader = keras.Model(model.inputs, [layer.output for layer in model.layers[:n]])
-    return [np.asarray(o) for o in reader(problem["images"], training=False)]
+    outputs = reader(problem["images"], training=False)
+    # one output comes back as that tensor itself, not a list of one
+    return [np.asarray(o) for o in (outputs if isinstance(outputs, (list, tuple)) else [outputs])]
 
 
 def describe_problem_model(problem: dict) -> str:
@@ -645,14 +647,23 @@ def activations_slip(got: list[np.ndarray], problem: dict, tolerance: float) -> 
 
 
 @SUITE.check("q5_activations", probe="activation_results", inputs=_activation_problem)
-def layer_activations_match_reference(inputs: dict, answers: Outcome) -> None:
-    n_layers = inputs["n_layers"]
-    call = (f"layer_activations(model, images, {n_layers}) on the grader's model ({describe_problem_model(inputs)}; "
-            f"its weights drawn at random) and {len(inputs['images'])} images")
-    got = [item["array"] for item in returned(answers, call)]
-    expected = reference_activations(inputs)
+def layer_activations_match_reference(inputs: dict, answers: dict[str, Outcome]) -> None:
     tolerance = setting(ASSIGNMENT, "tolerances", "activations")
-    if (slip := activations_slip(got, inputs, tolerance)) is not None:
+    _judge_activations(inputs, answers["layers"], tolerance)
+    _judge_activations({**inputs, "n_layers": 1}, answers["one_layer"], tolerance)
+
+
+def _judge_activations(problem: dict, answer: Outcome, tolerance: float) -> None:
+    """One call of layer_activations against the reference outputs for ``problem["n_layers"]``."""
+    n_layers = problem["n_layers"]
+    call = (f"layer_activations(model, images, {n_layers}) on the grader's model ({describe_problem_model(problem)}; "
+            f"its weights drawn at random) and {len(problem['images'])} images")
+    if n_layers == 1 and not answer.get("ok") and "not a list of arrays" in str(answer.get("error", "")):
+        fail(f"{call} {answer['error']}: with a single output, Keras' predict returns that array itself, "
+             "not a list. Return a list of one array, as for any other n_layers.")
+    got = [item["array"] for item in returned(answer, call)]
+    expected = reference_activations(problem)
+    if n_layers > 1 and (slip := activations_slip(got, problem, tolerance)) is not None:
         fail(f"{call}: {slip}")
     if len(got) != len(expected):
         fail(f"{call} returned {len(got)} arrays; return one per layer asked for (n_layers = {n_layers}).")

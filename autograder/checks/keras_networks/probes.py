@@ -54,14 +54,16 @@ def augment_results(env: Env, inputs: dict) -> list[Outcome]:
     return results
 
 
-def activation_results(env: Env, inputs: dict) -> Outcome:
-    """The student's ``layer_activations`` on a model the grader chose (config + weights)."""
+def activation_results(env: Env, inputs: dict) -> dict[str, Outcome]:
+    """The student's ``layer_activations`` on a model the grader chose (config + weights): for
+    the problem's ``n_layers``, and for one layer, where Keras' ``predict`` returns a bare array."""
     import keras
     layer_activations = student_function(env, "layer_activations")
     model = keras.models.model_from_json(inputs["config"])
     model.set_weights([np.asarray(w) for w in inputs["weights"]])
-    return attempt(layer_activations, model, np.array(inputs["images"]), inputs["n_layers"],
-                   convert=as_array_list)
+    images = np.array(inputs["images"])
+    return {"layers": attempt(layer_activations, model, images, inputs["n_layers"], convert=as_array_list),
+            "one_layer": attempt(layer_activations, model, images, 1, convert=as_array_list)}
 
 
 def as_model_json(model: Any) -> dict:
