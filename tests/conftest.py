@@ -9,6 +9,7 @@ edge cases run the hidden checks in-process on a private copy of the solutions' 
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import shutil
 from collections.abc import Callable
@@ -249,3 +250,28 @@ def run_cells(notebook, env: dict, cwd: Path) -> None:
                 exec(compile(cell.source, f"<notebook {cell.label}>", "exec"), env)
     finally:
         os.chdir(previous)
+
+
+def _spin(stop, started) -> None:
+    started.release()
+    while not stop.is_set():
+        pass
+
+
+@pytest.fixture
+def busy_machine():
+    """Three spinning processes per core beside what the test runs: its work gets a small
+    share of the CPU, as on a machine where a TA runs two batches at once."""
+    stop, started = multiprocessing.Event(), multiprocessing.Semaphore(0)
+    spinners = [multiprocessing.Process(target=_spin, args=(stop, started), daemon=True)
+                for _ in range(3 * (os.cpu_count() or 1))]
+    for spinner in spinners:
+        spinner.start()
+    for _ in spinners:  # all of them spinning before the test starts
+        started.acquire(timeout=30)
+    yield
+    stop.set()
+    for spinner in spinners:
+        spinner.join(5)
+        if spinner.is_alive():
+            spinner.kill()

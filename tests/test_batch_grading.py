@@ -148,6 +148,51 @@ def test_a_submission_over_its_time_limit_is_a_timeout_and_the_batch_goes_on(toy
     assert "time limit" in result["output"]
 
 
+@pytest.fixture(scope="module")
+def toy_with_a_short_cell_limit(tmp_path_factory):
+    """The toy with a per-cell limit of CPU_LIMIT seconds: (assignments dir, dist dir, solutions)."""
+    from autograder.build import build_assignment
+    root = tmp_path_factory.mktemp("toy_cpu_limit")
+    shutil.copytree(FIXTURES / "toy", root / "assignments" / "toy")
+    settings = root / "assignments" / "toy" / "grading.toml"
+    settings.write_text(settings.read_text().replace("cell_timeout = 20", f"cell_timeout = {CPU_LIMIT}"))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(ASSIGNMENTS_DIR_ENV_VAR, str(root / "assignments"))
+        built = build_assignment("toy", root / "dist", verify=False)
+    return root / "assignments", root / "dist", built.solutions_notebook
+
+
+CPU_LIMIT = 6
+# a third of the limit of computing, measured as the limit measures it, whatever the machine's speed
+BURN_A_THIRD = ("import time\n_t = time.process_time()\nwhile time.process_time() - _t < "
+                f"{CPU_LIMIT / 3}:\n    pass\nburned = True")
+
+
+def test_correct_notebooks_graded_beyond_the_cores_on_a_busy_machine_keep_every_point(
+        toy_with_a_short_cell_limit, busy_machine, tmp_path):
+    """Six copies of a correct notebook whose cell computes for a third of the cell limit, graded
+    six at a time beside three spinning processes per core: each cell waits far longer than
+    the limit, but the limit counts CPU time, so every copy keeps its points and no cell is
+    interrupted (its answer exists only if the cell ran to its end)."""
+    folder = tmp_path / "subs"
+    for copy in range(6):
+        submission(toy_with_a_short_cell_limit, folder, f"copy{copy}", answer="42 if burned else 0",
+                   before=BURN_A_THIRD)
+    out = tmp_path / "out"
+    started = time.monotonic()
+    run_grade(toy_with_a_short_cell_limit, folder, out, "-j", "6")
+    waited = time.monotonic() - started
+    rows = dict(line.split(",", 1) for line in gradebook(out).splitlines()[1:])
+    assert rows == {f"copy{copy}": "graded,2.0,2.0,2.0" for copy in range(6)}, rows
+    for copy in range(6):
+        output = json.loads((out / "results" / f"copy{copy}.json").read_text())["output"]
+        assert "KeyboardInterrupt" not in output and "interrupted" not in output, output[-2000:]
+    # not a speed assertion: the load did what the test needs only if the batch outlasted a
+    # wall-clock limit; on a machine too fast for that the test proves less but still holds
+    if waited <= CPU_LIMIT:
+        pytest.skip(f"the batch took {waited:.0f} s; no cell could have crossed a wall-clock limit")
+
+
 def test_student_code_has_no_network(toy, tmp_path):
     """A server listening on the grader's loopback is out of the submission's reach: the
     submission answers right only if its connection attempt fails."""

@@ -4,8 +4,6 @@ wall-clock backstop; a library that swallows the interrupt is named."""
 
 from __future__ import annotations
 
-import multiprocessing
-import os
 import time
 
 import pytest
@@ -19,12 +17,6 @@ LIMIT = 3.0  # seconds of CPU time per cell, here (importing scikit-learn takes 
 BURN = "import time\n_t = time.process_time()\nwhile time.process_time() - _t < {seconds}:\n    pass\n"
 
 
-def _spin(stop, started) -> None:
-    started.release()
-    while not stop.is_set():
-        pass
-
-
 @pytest.fixture(scope="module")
 def kernel(tmp_path_factory):
     cgroup = ProcessCgroup.create(64, memory_mb=4096, cpus=1)
@@ -36,24 +28,6 @@ def kernel(tmp_path_factory):
     student.shutdown()
     if cgroup:
         cgroup.remove()
-
-
-@pytest.fixture
-def busy_machine():
-    """Three spinning processes per core beside the kernel: its cell gets a small share."""
-    stop, started = multiprocessing.Event(), multiprocessing.Semaphore(0)
-    spinners = [multiprocessing.Process(target=_spin, args=(stop, started), daemon=True)
-                for _ in range(3 * (os.cpu_count() or 1))]
-    for spinner in spinners:
-        spinner.start()
-    for _ in spinners:  # all of them spinning before the cell starts
-        started.acquire(timeout=30)
-    yield
-    stop.set()
-    for spinner in spinners:
-        spinner.join(5)
-        if spinner.is_alive():
-            spinner.kill()
 
 
 def test_a_cell_within_the_limit_passes_on_a_busy_machine_though_it_takes_longer_than_the_limit(kernel, busy_machine):

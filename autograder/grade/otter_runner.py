@@ -23,7 +23,10 @@ FAILURE_PREFIXES = ("CheckFailed: ", "AssertionError: ")
 # Child side ------------------------------------------------------------------------------
 
 def _apply_cell_timeout() -> None:
-    """Give every notebook execution a per-cell time limit that interrupts the cell.
+    """Give every notebook execution a per-cell limit of CPU time that interrupts the cell, as
+    the split runner's (``student_kernel.CpuWatch``): the same notebook gets the same grade on
+    an idle machine and a busy one. Wall time stops only a cell that waits without computing,
+    at ``WALL_BACKSTOP`` times the limit.
 
     Otter builds its own ExecutePreprocessor (imported inside ``grade_notebook`` at call
     time) with a config of its own, so the limit goes in as a subclass whose trait defaults
@@ -36,11 +39,29 @@ def _apply_cell_timeout() -> None:
         return
     import nbconvert.preprocessors as preprocessors
     from traitlets import Bool, Integer
-    limit = int(float(seconds))
+
+    from autograder.grade.sandbox import process_tree_cpu_seconds
+    from autograder.grade.student_kernel import WALL_BACKSTOP, CpuWatch
+    limit = float(seconds)
 
     class CellTimeLimitedPreprocessor(preprocessors.ExecutePreprocessor):
-        timeout = Integer(limit, allow_none=True).tag(config=True)
+        timeout = Integer(int(limit * WALL_BACKSTOP), allow_none=True).tag(config=True)
         interrupt_on_timeout = Bool(True).tag(config=True)
+
+        async def async_execute_cell(self, cell: Any, cell_index: int, execution_count: int | None = None,
+                                     store_history: bool = True) -> Any:
+            process = getattr(getattr(self.km, "provisioner", None), "process", None)
+            if process is None:  # not a local kernel: the wall-clock backstop only
+                return await super().async_execute_cell(cell, cell_index, execution_count, store_history)
+            pid = process.pid
+
+            def interrupt(number: int) -> None:
+                try:
+                    os.kill(pid, number)
+                except ProcessLookupError:
+                    pass
+            with CpuWatch(limit, lambda: process_tree_cpu_seconds(pid), interrupt, kill_after=None):
+                return await super().async_execute_cell(cell, cell_index, execution_count, store_history)
 
     preprocessors.ExecutePreprocessor = CellTimeLimitedPreprocessor  # type: ignore[misc]  # deliberate monkeypatch
 

@@ -19,6 +19,7 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -242,23 +243,26 @@ class CellRun:
 
 class CpuWatch:
     """The per-cell limit, in CPU time: a thread that reads what the kernel and everything it
-    started used since the cell began (the cgroup's accounting, else the process tree's) and
-    interrupts the cell once that passes ``cell_timeout``; a cell that does not stop within
-    the interrupt grace is killed (the kernel is then replaced). The same work costs the same
-    CPU time on an idle machine and a busy one, so the grade does not depend on the load;
-    wall time counts only as a backstop (``WALL_BACKSTOP`` times the limit, nbclient's own
-    timeout), for a cell that waits without computing (``time.sleep``, ``input()``)."""
+    started used since the cell began (``cpu_seconds``: the cgroup's accounting, else the
+    process tree's) and interrupts the cell once that passes ``limit``; a cell that does not
+    stop within ``kill_after`` seconds of the interrupt is killed (the kernel is then
+    replaced). The same work costs the same CPU time on an idle machine and a busy one, so the
+    grade does not depend on the load; wall time counts only as a backstop (``WALL_BACKSTOP``
+    times the limit, nbclient's own timeout), for a cell that waits without computing
+    (``time.sleep``, ``input()``). Both runners use it: the split runner's StudentKernel and
+    the Otter runner's executor."""
 
     poll_seconds = 0.1
 
-    def __init__(self, kernel: StudentKernel) -> None:
-        self.kernel, self.limit = kernel, kernel.limits.cell_timeout
+    def __init__(self, limit: float | None, cpu_seconds: Callable[[], float | None],
+                 send_signal: Callable[[int], None], kill_after: float | None) -> None:
+        self.limit, self.cpu_seconds, self.send_signal, self.kill_after = limit, cpu_seconds, send_signal, kill_after
         self.interrupted = self.killed = False
         self._done = threading.Event()
         self._thread = threading.Thread(target=self._watch, name="cell-cpu-limit", daemon=True)
 
     def __enter__(self) -> CpuWatch:
-        if self.limit and self.kernel.cpu_seconds() is not None:
+        if self.limit and self.cpu_seconds() is not None:
             self._thread.start()
         return self
 
@@ -268,18 +272,18 @@ class CpuWatch:
             self._thread.join()
 
     def _watch(self) -> None:
-        limit, started = self.limit or 0.0, self.kernel.cpu_seconds() or 0.0
+        limit, started = self.limit or 0.0, self.cpu_seconds() or 0.0
         while not self._done.wait(self.poll_seconds):
-            used = self.kernel.cpu_seconds()
+            used = self.cpu_seconds()
             if used is not None and used - started > limit:
                 break
         else:
             return
         self.interrupted = True
-        self.kernel.signal_kernel(signal.SIGINT)
-        if not self._done.wait(self.kernel.interrupt_grace):
+        self.send_signal(signal.SIGINT)
+        if self.kill_after is not None and not self._done.wait(self.kill_after):
             self.killed = True
-            self.kernel.signal_kernel(signal.SIGKILL)
+            self.send_signal(signal.SIGKILL)
 
 
 @dataclass
@@ -333,7 +337,7 @@ class StudentKernel:
         cell = nbformat.v4.new_code_cell(source)
         self.client.nb.cells.append(cell)
         index = len(self.client.nb.cells) - 1
-        watch = CpuWatch(self)
+        watch = CpuWatch(self.limits.cell_timeout, self.cpu_seconds, self.signal_kernel, self.interrupt_grace)
         try:
             with watch:
                 self.client.execute_cell(cell, index)
