@@ -714,6 +714,11 @@ def final_mlp_uses_the_chosen_settings(inputs: None, answers: dict) -> None:
              f"but final_mlp was made with learning_rate_init={used[0]}, hidden_layer_sizes="
              f"{tuple(used[1])}. Build final_mlp from best: MLPClassifier(hidden_layer_sizes="
              "best[\"hidden_layer_sizes\"], learning_rate_init=best[\"learning_rate_init\"], ...).")
+    if final["solver"] not in ("adam", "sgd"):
+        # lbfgs takes no learning rate (and keeps no count of the rows it trained on)
+        fail(f"final_mlp uses solver={final['solver']!r}, which has no learning rate: the "
+             f"learning_rate_init={chosen[0]} that best chose plays no part in it. Keep the solver "
+             "tune_mlp trained its candidates with (the default, 'adam').")
 
 
 @SUITE.check("q5_tuning", probe="final_model_summary")
