@@ -1,4 +1,4 @@
-"""The ``autograder`` command: ``build`` for instructors, ``grade`` for TAs."""
+"""The ``autograder`` command: ``build`` for instructors, ``grade`` for TAs, ``leaks`` for anyone."""
 
 from __future__ import annotations
 
@@ -109,6 +109,38 @@ def grade(assignment: str, paths: tuple[Path, ...], out_dir: Path, dist: Path, j
         click.echo(f"note: student code ran without a private view here (isolation: {', '.join(weaker)}); "
                    "each result lists what held it under `protections`, and the README's 'Isolation by "
                    "platform' says what to change", err=True)
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="text: a line per notebook and its evidence indented below; json: one document for scripts.")
+@click.option("--final-model", "final_models", multiple=True, metavar="NAME",
+              help="A model the notebook may score once on the test set besides the others (the final "
+                   "model of another question, like `mlp` and `cnn`); repeat for several.")
+def leaks(paths: tuple[Path, ...], output_format: str, final_models: tuple[str, ...]) -> None:
+    """Find test-set leaks (SPEC §5, L1-L5) in any notebooks, without running them.
+
+    One line per notebook: `PATH: clean` or `PATH: leak L1,L5`, then the evidence (rule,
+    cell, line, code, why), and code reached through reflection, for a person to read.
+    Folders are searched for .ipynb files. Exit status 0 whatever is found, 2 when a file
+    could not be read.
+    """
+    import json
+
+    from autograder.checks.leakage.notebooks import analyse_notebook_file, notebook_paths
+    verdicts = [analyse_notebook_file(path, final_models) for path in notebook_paths(list(paths))]
+    if output_format == "json":
+        click.echo(json.dumps([verdict.to_dict() for verdict in verdicts], indent=2))
+    else:
+        for verdict in verdicts:
+            click.echo(verdict.headline())
+            for line in verdict.evidence():
+                click.echo(f"    {line}")
+    if not verdicts or any(verdict.error for verdict in verdicts):
+        if not verdicts:
+            click.echo("no notebook found in the paths given", err=True)
+        raise SystemExit(2)
 
 
 def _interrupt(number: int, frame: object) -> None:

@@ -180,3 +180,39 @@ def test_layer_activations_that_unwraps_a_single_output_loses_the_check_and_is_t
         return reader.predict(images, verbose=0)
     message = failure(with_changes(env, layer_activations=unwrapped), "layer_activations_match_reference")
     assert "layer_activations(model, images, 1)" in message and "list of one array" in message
+
+
+def _cells_of(notebook) -> dict:
+    """What the notebook_cells probe reads, from a notebook object rather than a file."""
+    return {"cells": [c.source if c.cell_type == "code" else None for c in notebook.cells],
+            "markdown": [c.source if c.cell_type == "markdown" else None for c in notebook.cells]}
+
+
+@pytest.mark.parametrize(("question", "find", "replace", "rule"), [
+    ("q1_keras_mlp", "validation_split=0.1, verbose=0)\n    print(\"test accuracy:\", mlp",
+     "validation_data=(X_test, y_test), verbose=0)\n    print(\"test accuracy:\", mlp", "L2"),
+    ("q3_cnn", "cnn.fit(X_train, y_train,", "cnn.fit(np.concatenate([X_train, X_test]), np.concatenate([y_train, y_test]),",
+     "L2"),
+])
+def test_a_leak_in_a_training_cell_costs_its_own_question_only(builds, question, find, replace, rule):
+    """The grader never runs the training cells, but it reads them: the leak is charged to the
+    question under whose heading the cell stands, with the rule, cell and line."""
+    import nbformat
+
+    from autograder.checks.judging import CheckFailed
+    from autograder.checks.keras_networks import judges
+    notebook = nbformat.read(builds(KERAS).solutions_notebook, as_version=4)
+    cell = next(c for c in notebook.cells if c.cell_type == "code" and find in c.source)
+    cell.source = cell.source.replace(find, replace)
+    answers = _cells_of(notebook)
+    gates = {q: getattr(judges, f"q{q[1]}_keeps_the_test_set_apart") for q in
+             ("q1_keras_mlp", "q2_param_counts", "q3_cnn", "q4_augment", "q5_activations")}
+    for other, gate in gates.items():
+        if other == question:
+            with pytest.raises(CheckFailed) as failed:
+                gate(None, answers)
+            message = str(failed.value)
+            assert f"costs all of {question}'s points" in message and f"{rule} " in message
+            assert f"cell {notebook.cells.index(cell) + 1} line " in message
+        else:
+            gate(None, answers)  # no leak charged to the other questions

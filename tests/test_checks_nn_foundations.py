@@ -160,6 +160,24 @@ def test_tuning_on_the_test_set_is_caught_statically(solution_env, monkeypatch):
     assert "leaked into tuning" in message and "cell 1" in message
 
 
+def test_code_that_reaches_data_through_reflection_waits_for_a_person(solution_env, monkeypatch):
+    """The static analysis cannot follow `globals()[...]`: no leak is claimed, the question's
+    points wait for a TA, and the report lists the submission as code to read."""
+    from autograder.checks.judging import WITHHELD
+    from autograder.checks.nn_foundations import probes
+    from autograder.report.html import needs_a_human
+    from autograder.results import CaseResult, Status, SubmissionResult
+    cells = ["held_out = globals()['X_test' + '_flat']\nprint(held_out.shape)"]
+    monkeypatch.setattr(probes, "notebook_cells", lambda env, inputs: {"cells": cells})
+    message = failure(with_changes(solution_env), "test_set_not_used_for_tuning")
+    assert message.startswith(WITHHELD) and "R reflection, cell 1 line 1" in message and "leaked" not in message
+    result = SubmissionResult(ASSIGNMENT, "sly", "sly.ipynb", Status.GRADED, cases=[CaseResult(
+        question="q5_tuning", name="test_set_not_used_for_tuning", points=0, score=0, hidden=True,
+        message=message, passed=False)])
+    assert [row["why"] for row in needs_a_human(ASSIGNMENT, [result]) if row["submission"] == "sly"] == [
+        "code to read (reflection)"]
+
+
 def test_tuning_that_reads_test_globals_is_caught_dynamically(solution_env):
     """A helper the static analysis cannot see through still changes its answer when the
     test set is blanked out."""

@@ -366,7 +366,7 @@ TRAINING_ON_TEST = [
     pytest.param(notebook("""
         from sklearn.preprocessing import StandardScaler
         scaler = StandardScaler()
-        X_test_scaled = scaler.fit_transform(X_test_flat)  # leak: L2
+        X_test_scaled = scaler.fit_transform(X_test_flat)  # leak: L5
         """), id="L2-fit-transform-on-test"),
     pytest.param(notebook("""
         def train(model, X, y):
@@ -1012,7 +1012,7 @@ def test_describe_names_rule_cell_line_code_and_explanation():
 
 def test_rule_titles_and_default_names():
     assert RULE_TITLES == {"L1": "multi-test", "L2": "training on test", "L3": "selection on test",
-                           "L4": "overlap"}
+                           "L4": "overlap", "L5": "preprocessing", "R": "reflection"}
     assert TEST_NAMES == ("X_test", "y_test", "X_test_flat")
     assert TRAIN_NAMES == ("X_train", "y_train", "X_train_flat")
 

@@ -32,6 +32,9 @@ PINNED = {
         "cnn_architecture": ("q3_cnn", 3), "cnn_trains_to_accuracy": ("q3_cnn", 2),
         "invert_random_batches": ("q4_augment", 2), "augment_with_inverted_random_batches": ("q4_augment", 2),
         "layer_activations_match_reference": ("q5_activations", 3),
+        "q1_keeps_the_test_set_apart": ("q1_keras_mlp", 0), "q2_keeps_the_test_set_apart": ("q2_param_counts", 0),
+        "q3_keeps_the_test_set_apart": ("q3_cnn", 0), "q4_keeps_the_test_set_apart": ("q4_augment", 0),
+        "q5_keeps_the_test_set_apart": ("q5_activations", 0),
     },
 }
 AUTOGRADED_TOTAL = {"nn_foundations": 29, "keras_networks": 26}  # the README's headings of the assignments

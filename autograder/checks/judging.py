@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 from collections.abc import Sequence
 from typing import Any, NoReturn
 
@@ -92,3 +93,49 @@ def mismatch_text(got: np.ndarray, expected: np.ndarray, tolerance: float) -> st
 def close(a: Any, b: Any, tolerance: float) -> bool:
     a, b = np.asarray(a, float), np.asarray(b, float)
     return a.shape == b.shape and bool(np.all(np.abs(a - b) <= tolerance))
+
+
+_QUESTION_HEADING = re.compile(r"^#+\s*Question\s+(\d+)\b", re.IGNORECASE | re.MULTILINE)
+
+
+def question_of_each_cell(markdown: Sequence[str | None], questions: Sequence[str]) -> list[str]:
+    """The question each cell belongs to, read from the notebook's "## Question N" headings
+    (the student version keeps them): a cell is the question's whose heading came last before
+    it; the cells before the first heading (set-up) count with the first question. A heading
+    number with no ``qN_`` question keeps the previous one."""
+    by_number = {int(match.group(1)): q for q in questions if (match := re.match(r"q(\d+)_", q))}
+    current, owners = questions[0] if questions else "", []
+    for text in markdown:
+        for number in _QUESTION_HEADING.findall(text or ""):
+            current = by_number.get(int(number), current)
+        owners.append(current)
+    return owners
+
+
+def leak_evidence(leaks: Sequence[Any]) -> str:
+    """Each verdict on its own line, as the student reads it in the feedback."""
+    return "\n".join(f"  • {leak.describe()}" for leak in leaks)
+
+
+# The start of every message whose points wait for a TA (the report lists them for a person).
+WITHHELD = "Withheld for a person to review"
+
+
+def judge_test_set_use(cells: Sequence[str | None], question: str, *, leaked_into: str, advice: str,
+                       reported_models: Sequence[str] = (), owners: Sequence[str] | None = None) -> None:
+    """SPEC §5 for one question: a leak (L1-L5) in its code costs all of its points; code
+    that reaches data through reflection, which no static reading can follow, has them
+    wait for a person. ``owners``: the question of each cell (``question_of_each_cell``);
+    without it the whole notebook is the question's code."""
+    from autograder.checks.leakage import find_leaks, find_reflection
+    leaks, reflection = find_leaks(cells, reported_models=reported_models), find_reflection(cells)
+    if owners is not None:
+        leaks = [leak for leak in leaks if owners[leak.cell] == question]
+        reflection = [found for found in reflection if owners[found.cell] == question]
+    if leaks:
+        fail(f"the test set leaked into {leaked_into}, which costs all of {question}'s points:\n"
+             f"{leak_evidence(leaks)}\n{advice}")
+    if reflection:
+        fail(f"{WITHHELD}: {question}'s code reaches data in ways the leak analysis cannot follow:\n"
+             f"{leak_evidence(reflection)}\nIts points wait for a TA, who reads this code. Name your "
+             "variables directly and submit again, or ask your TA.")

@@ -13,6 +13,8 @@ the student what to define.
 
 from __future__ import annotations
 
+import glob
+import json
 import traceback
 from collections.abc import Callable, Mapping
 from typing import Any, TypedDict
@@ -191,3 +193,27 @@ def _a_type(value: Any) -> str:
         return "the `...` placeholder"
     name = _type_name(value)
     return f"an {name}" if name[:1].lower() in "aeiou" else f"a {name}"
+
+
+def notebook_cells(env: Env, inputs: None) -> dict:
+    """The source of every cell of the submitted notebook, for the leak analysis: code cells
+    in ``cells`` and markdown cells in ``markdown``, each list as long as the notebook, with
+    ``None`` for the other kinds, so cell numbers match what the student sees. A submission
+    probe (``SUBMISSION_PROBES``): the split grader runs it on its own copy of the file.
+
+    Grading runs the notebook in a folder that holds it alone, so it is the one ``.ipynb``
+    there.
+    """
+    notebooks = sorted(glob.glob("*.ipynb"))
+    if len(notebooks) != 1:
+        raise ProbeFailure("the test-set check needs the submitted notebook, but the grading "
+                           f"folder holds {len(notebooks)} notebooks; submit exactly one.")
+    with open(notebooks[0], encoding="utf-8") as handle:
+        cells = json.load(handle).get("cells", [])
+    return {"cells": [_source(cell) if cell.get("cell_type") == "code" else None for cell in cells],
+            "markdown": [_source(cell) if cell.get("cell_type") == "markdown" else None for cell in cells]}
+
+
+def _source(cell: dict) -> str:
+    source = cell.get("source", "")
+    return "".join(source) if isinstance(source, list) else str(source)

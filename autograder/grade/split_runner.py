@@ -37,6 +37,7 @@ from typing import Any
 
 import nbformat
 
+from autograder.checks.judging import WITHHELD
 from autograder.checks.probing import ProbeFailure, failure_answer
 from autograder.config import ASSIGNMENTS_DIR_ENV_VAR, PACKAGE_DIR
 from autograder.data import DATASET_ENV_VAR, mnist_path
@@ -529,12 +530,12 @@ def withhold_gated_questions(cases: list[CaseResult], gates: dict[str, list[str]
         if case.question not in first:
             first[case.question] = case.name
             case.message = (
-                f"Withheld for a person to review: your notebook installs code that runs on Python's or "
+                f"{WITHHELD}: your notebook installs code that runs on Python's or "
                 f"IPython's behalf, where the grader calls your functions:\n{evidence}\n{case.question}'s "
                 "verdict rests on your notebook's process answering truthfully, so its points wait for "
                 f"a TA. Remove these hooks and submit again, or ask your TA.{found}")
         else:
-            case.message = (f"Withheld for a person to review, with the rest of {case.question} (the "
+            case.message = (f"{WITHHELD}, with the rest of {case.question} (the "
                             f"evidence is under {first[case.question]}).{found}")
 
 

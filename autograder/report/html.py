@@ -10,6 +10,7 @@ from pathlib import Path
 import jinja2
 
 from autograder.assignment import questions
+from autograder.checks.judging import WITHHELD
 from autograder.results import Status, SubmissionResult
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -43,7 +44,7 @@ def common_failures(results: list[SubmissionResult]) -> list[dict]:
 
 def needs_a_human(assignment: str, results: list[SubmissionResult]) -> list[dict]:
     """Errors, timeouts, invalid files, interpreter hooks (their gated points withheld), test-set
-    leaks, and answers only a TA can grade."""
+    leaks, code the leak analysis cannot follow (reflection), and answers only a TA can grade."""
     gates = _gate_names(assignment)
     rows = []
     for r in sorted(results, key=lambda r: r.submission):
@@ -54,8 +55,9 @@ def needs_a_human(assignment: str, results: list[SubmissionResult]) -> list[dict
                          "detail": "; ".join(r.hooks[:5])})
         leaks = [c for c in r.failed_cases() if c.name in gates]
         if leaks:
-            rows.append({"submission": r.submission, "why": "test-set leak",
-                         "detail": leaks[0].message})
+            unreadable = leaks[0].message.startswith(WITHHELD)
+            rows.append({"submission": r.submission, "why": "code to read (reflection)" if unreadable
+                         else "test-set leak", "detail": leaks[0].message})
     manual = [q.name for q in questions(assignment) if q.manual]
     graded = [r.submission for r in results if r.status == Status.GRADED]
     if manual and graded:

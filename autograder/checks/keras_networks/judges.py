@@ -30,7 +30,9 @@ from autograder.checks.judging import (
     count,
     fail,
     grading_data,
+    judge_test_set_use,
     mismatch_text,
+    question_of_each_cell,
     require_input_unchanged,
     returned,
 )
@@ -676,3 +678,41 @@ def _judge_activations(problem: dict, answer: Outcome, tolerance: float) -> None
             fail(f"{call}: output {index} is not layer {index}'s output "
                  f"({mismatch_text(array, reference, tolerance)}). Read model.layers[i].output for the first "
                  "n_layers layers, in order, from the same model and images.")
+
+
+# test-set leaks -----------------------------------------------------------------------------------
+# SPEC §5: a leak costs the points of the question whose code leaked. The grader never runs the
+# training cells (tagged otter_ignore), but they are the student's code all the same: the
+# analysis reads the submitted file, every cell of it.
+
+def _judge_leaks_of(question: str, answers: dict) -> None:
+    judge_test_set_use(answers["cells"], question, leaked_into=f"{question}'s code",
+                       reported_models=setting(ASSIGNMENT, "leakage", "reported_models"),
+                       owners=question_of_each_cell(answers["markdown"], SUITE.questions()),
+                       advice="Watch training with validation_split=0.1 (or a validation set split off the "
+                              "training data), and evaluate each question's final model on the test set once.")
+
+
+@SUITE.check("q1_keras_mlp", probe="notebook_cells", gate=True)
+def q1_keeps_the_test_set_apart(inputs: None, answers: dict) -> None:
+    _judge_leaks_of("q1_keras_mlp", answers)
+
+
+@SUITE.check("q2_param_counts", probe="notebook_cells", gate=True)
+def q2_keeps_the_test_set_apart(inputs: None, answers: dict) -> None:
+    _judge_leaks_of("q2_param_counts", answers)
+
+
+@SUITE.check("q3_cnn", probe="notebook_cells", gate=True)
+def q3_keeps_the_test_set_apart(inputs: None, answers: dict) -> None:
+    _judge_leaks_of("q3_cnn", answers)
+
+
+@SUITE.check("q4_augment", probe="notebook_cells", gate=True)
+def q4_keeps_the_test_set_apart(inputs: None, answers: dict) -> None:
+    _judge_leaks_of("q4_augment", answers)
+
+
+@SUITE.check("q5_activations", probe="notebook_cells", gate=True)
+def q5_keeps_the_test_set_apart(inputs: None, answers: dict) -> None:
+    _judge_leaks_of("q5_activations", answers)

@@ -20,8 +20,14 @@ is reported on the body line. Whether an evaluation can see several candidate mo
 decided from loops: the evaluated model is rebuilt, rebound or refitted in an enclosing loop,
 comprehension or inline lambda, or the function is itself called once per candidate.
 
+Test data is what the notebook's own names say (``X_test``), what a name says in any notebook
+(``x_test``, ``test_df``), what a loader returns (Keras' ``load_data()``, ``split="test"``, a file
+named test), and the held-out part of a ``train_test_split`` of the whole data. A transform or
+an oversampler fitted on the whole data before such a split is L5 or L4 (``rules.preprocessing``).
+
 Known blind spots (static analysis, by design): test data read back from disk under another
-name (``np.load("x_test.npy")``); code run through strings (``exec``, ``df.query("...")``);
+name (``np.load("x_test.npy")``); code run through strings (``exec``, ``df.query("...")``) and
+names built at run time, which ``reflection.find_reflection`` reports for a person instead;
 class-level attributes; and functions called before the cell defining them is reached (cells
 are taken in order, as "Restart & Run All" would).
 
@@ -38,6 +44,7 @@ from typing import TYPE_CHECKING
 
 from autograder.checks.leakage.cells import cell_text
 from autograder.checks.leakage.interpreter import Interpreter
+from autograder.checks.leakage.reflection import find_reflection
 from autograder.checks.leakage.rules import Names, Rules
 from autograder.checks.leakage.verdict import RULE_TITLES, Leak
 from autograder.checks.leakage.vocabulary import TEST_NAMES, TRAIN_NAMES
@@ -45,7 +52,8 @@ from autograder.checks.leakage.vocabulary import TEST_NAMES, TRAIN_NAMES
 if TYPE_CHECKING:  # nbformat is only needed by callers that hold a notebook
     import nbformat
 
-__all__ = ["Leak", "RULE_TITLES", "TEST_NAMES", "TRAIN_NAMES", "find_leaks", "find_leaks_in_notebook"]
+__all__ = ["Leak", "RULE_TITLES", "TEST_NAMES", "TRAIN_NAMES", "find_leaks", "find_leaks_in_notebook",
+           "find_reflection", "notebook_cells"]
 
 
 def find_leaks(cells: Sequence[str | None], *, test_names: Sequence[str] = TEST_NAMES,
@@ -73,7 +81,10 @@ def find_leaks(cells: Sequence[str | None], *, test_names: Sequence[str] = TEST_
     return rules.finish()
 
 
+def notebook_cells(nb: nbformat.NotebookNode) -> list[str | None]:
+    """Markdown/raw cells become None so cell indices match the notebook."""
+    return [cell.get("source", "") if cell.get("cell_type") == "code" else None for cell in nb.cells]
+
+
 def find_leaks_in_notebook(nb: nbformat.NotebookNode, **kwargs) -> list[Leak]:
-    """Markdown/raw cells are passed as None so cell indices match the notebook."""
-    cells = [cell.get("source", "") if cell.get("cell_type") == "code" else None for cell in nb.cells]
-    return find_leaks(cells, **kwargs)
+    return find_leaks(notebook_cells(nb), **kwargs)

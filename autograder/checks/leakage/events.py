@@ -96,6 +96,9 @@ class Listener:
     def on_evaluation(self, evaluation: Evaluation, place: Place) -> None:
         """A model evaluated on test data."""
 
+    def on_split(self, call: Call, place: Place) -> None:
+        """``train_test_split`` and kin: rows dealt out to a training and a test side."""
+
     def on_library_call(self, call: Call, place: Place) -> None:
         """Any other library call (``max``, ``np.vstack``, ``EarlyStopping(...)``...)."""
 

@@ -31,8 +31,20 @@ from autograder.checks.leakage.events import Listener, Place
 from autograder.checks.leakage.expressions import Expressions
 from autograder.checks.leakage.library import Library
 from autograder.checks.leakage.scopes import Class, Frame, Scopes
-from autograder.checks.leakage.values import CLASS, EMPTY, MODEL, TEST, TRAIN, Anchor, Atom, Value, mix
-from autograder.checks.leakage.vocabulary import LOADER_NAME
+from autograder.checks.leakage.values import (
+    CLASS,
+    DATA_KINDS,
+    EMPTY,
+    MODEL,
+    SPLIT_TEST_SIDE,
+    TEST,
+    TRAIN,
+    Anchor,
+    Atom,
+    Value,
+    mix,
+)
+from autograder.checks.leakage.vocabulary import LOADER_NAME, dataset_role, is_validation_name
 
 _LOOP_PASSES = 2          # a second pass lets values computed late in a loop body reach its top
 _MAX_STANDALONE_ROUNDS = 5
@@ -121,8 +133,17 @@ class Interpreter:
     # shared helpers ---------------------------------------------------------------------------
 
     def source_value(self, name: str) -> Value:
-        kind = TEST if name in self.test_names else TRAIN
-        return Value(frozenset({Atom(kind, name)}))
+        kind = TEST if name in self.test_names else TRAIN if name in self.train_names else dataset_role(name)
+        return Value(frozenset({Atom(kind or TRAIN, name)}))
+
+    def role_of(self, name: str) -> str | None:
+        """The data set a name holds: the notebook's own names first, then what the name
+        says (``x_test``, ``test_df``, ``train_images``), at the notebook's top level only."""
+        if name in self.test_names:
+            return TEST
+        if name in self.train_names:
+            return TRAIN
+        return dataset_role(name) if self.frame is self.module else None
 
     def eval(self, node: ast.AST | None) -> Value:
         return self.expressions.eval(node)
@@ -316,18 +337,37 @@ class Interpreter:
     def keep_dataset_role(self, name: str, value: Value, value_node: ast.expr | None,
                           dataset_unpacking: bool) -> Value:
         """Loading the data again (``X_train, X_test, ... = load()``) keeps each name's role;
-        any other untainted value assigned to it clears it."""
-        if name not in self.test_names and name not in self.train_names:
-            return value
+        any other untainted value assigned to it clears it. A name that only says what it
+        holds (``x_test``) takes that role from data that has none yet; under a validation
+        name, the held-out part of a split of the whole data is validation data."""
         if self.frame is not self.module:
             return value
+        if is_validation_name(name) and value.has(TEST):
+            return value.map_atoms(lambda a: a._replace(kind=TRAIN) if a.kind == TEST
+                                   and a.origin.endswith(SPLIT_TEST_SIDE) else a)
+        own_role = self.role_of(name)
+        if own_role is None:
+            return value
         if value.has(TEST) != value.has(TRAIN):  # X_test_flat = X_test.reshape(...): a data set of its own
-            own_role = TEST if name in self.test_names else TRAIN
             return self.source_value(name) if value.has(own_role) else value
         if value.has(TEST):
             return value
+        if name not in self.test_names and name not in self.train_names:
+            return self.role_from_name(name, value, value_node)
         loaded = isinstance(value_node, ast.Call) and LOADER_NAME.search(dotted(value_node.func) or "")
         return self.source_value(name) if dataset_unpacking or loaded else value
+
+    def role_from_name(self, name: str, value: Value, value_node: ast.expr | None) -> Value:
+        """``x_test = np.load(...)``, ``test_df = df[df.split == "test"]``: data with no role yet
+        takes the one its name says; a number, a string, a model or a score does not."""
+        if isinstance(value_node, (ast.Constant, ast.JoinedStr, ast.Lambda)) or value_node is None:
+            return value
+        if value.kinds & (DATA_KINDS - {TRAIN, TEST}):  # predictions, scores
+            return value
+        created = dotted(value_node.func) if isinstance(value_node, ast.Call) else None
+        if created and created.rsplit(".", 1)[-1][:1].isupper():  # a model, a generator, a layer
+            return value
+        return value.with_own({Atom(self.role_of(name) or TRAIN, name)})
 
     def name_new_models(self, value: Value, name: str, creation: ast.Call) -> Value:
         """A model created on this line is known by its name and how it was built: re-running
@@ -340,7 +380,8 @@ class Interpreter:
 
     def assign_unpacking(self, target: ast.Tuple | ast.List, value: Value, value_node: ast.expr | None) -> None:
         names = {node.id for node in ast.walk(target) if isinstance(node, ast.Name)}
-        dataset = bool(names & set(self.test_names)) and bool(names & set(self.train_names))
+        roles = {self.role_of(name) for name in names}
+        dataset = TEST in roles and TRAIN in roles
         elements = target.elts
         nodes = value_node.elts if isinstance(value_node, (ast.Tuple, ast.List)) \
             and len(value_node.elts) == len(elements) else [value_node] * len(elements)

@@ -18,10 +18,14 @@ from autograder.checks.leakage.values import (
     FUNC,
     MODEL,
     PRED,
+    PREFIT,
+    RESAMPLER,
     SCORE,
     SEARCH,
+    SPLIT_TEST_SIDE,
     TEST,
     TRAIN,
+    TRANSFORM,
     Atom,
     Value,
     anchor_order,
@@ -42,11 +46,22 @@ from autograder.checks.leakage.vocabulary import (
     MODEL_FACTORIES,
     MUTATING_METHODS,
     REDUCTIONS,
+    RESAMPLERS,
     SEARCH_CLASSES,
+    SPLIT_FUNCTIONS,
+    TRANSFORMERS,
 )
 
 if TYPE_CHECKING:
     from autograder.checks.leakage.interpreter import Interpreter
+
+
+def split_kind(name: str) -> str | None:
+    """``"test"``, ``"mnist_test.csv"``: test data; ``"train[:80%]"``: training data."""
+    lowered = name.lower()
+    if "test" in lowered:
+        return TEST
+    return TRAIN if "train" in lowered else None
 
 
 class Library:
@@ -55,8 +70,9 @@ class Library:
         self.listener = interpreter.listener
 
     def call(self, call: Call) -> Value:
-        for handler in (self.call_getattr, self.call_describing, self.call_fitting, self.call_evaluating,
-                        self.call_cross_validation, self.call_metric, self.call_model_directly):
+        for handler in (self.call_getattr, self.call_describing, self.call_loader, self.call_split,
+                        self.call_fitting, self.call_evaluating, self.call_cross_validation, self.call_metric,
+                        self.call_model_directly):
             result = handler(call)
             if result is not None:
                 return result
@@ -102,6 +118,10 @@ class Library:
         atoms = {Atom(MODEL, self.interpreter.allocation_id(call.node))}
         if call.short.endswith("SearchCV") or call.short in SEARCH_CLASSES:
             atoms.add(Atom(SEARCH))
+        if call.short in TRANSFORMERS:
+            atoms.add(Atom(TRANSFORM, call.short))
+        if call.short in RESAMPLERS:
+            atoms.add(Atom(RESAMPLER, call.short))
         data = mix(*call.input_values()).drop(CODE_KINDS | {MODEL})
         return data.with_own(atoms)
 
@@ -115,6 +135,8 @@ class Library:
     def call_fitting(self, call: Call) -> Value | None:
         if call.method not in FIT_METHODS:
             return None
+        if call.receiver.has(TRANSFORM) or call.receiver.has(RESAMPLER):
+            return self.fit_transform_or_resampler(call)
         search = call.receiver.has(SEARCH) or call.method == "search"
         self.listener.on_fit(call, search, self.interpreter.place())
         produced = self.test_scores(call)
@@ -123,6 +145,79 @@ class Library:
         if call.method in FIT_RETURNS_DATA:
             return mix(call.receiver, *call.input_values()).drop(CODE_KINDS)
         return call.receiver.with_own(produced)  # sklearn returns the model; Keras a History
+
+    def fit_transform_or_resampler(self, call: Call) -> Value:
+        """A transform (or an oversampler) learns from its inputs; fitted on rows that are
+        neither training nor test data yet (the whole data set, before a split), it marks
+        itself and what it outputs, so that a later split of that output is seen (L5, L4)."""
+        self.listener.on_fit(call, False, self.interpreter.place())
+        receiver = call.receiver
+        if not any(value.has(TEST) or value.has(TRAIN) for value in call.input_values()):
+            how = "resample" if receiver.has(RESAMPLER) else "transform"
+            line = getattr(call.node, "lineno", 0)
+            mark = Atom(PREFIT, f"{how}:{self.interpreter.cell}:{line}:{short_source(call.node, 80)}")
+            receiver = receiver.with_own({mark})
+            if call.receiver_node is not None:
+                self.interpreter.store_into(call.receiver_node, receiver)
+        if call.method in FIT_RETURNS_DATA:
+            return mix(receiver, *call.input_values()).drop(CODE_KINDS | {MODEL})
+        return receiver
+
+    # data sets: loaders and splits ---------------------------------------------------------------
+
+    def call_loader(self, call: Call) -> Value | None:
+        """Test data from where it is loaded: Keras' ``load_data()`` (its second pair), a
+        ``split="test"`` (tfds, Hugging Face), a file whose name says test (``pd.read_csv``)."""
+        where = short_source(call.node, 60)
+        if call.short == "load_data" and not call.args:
+            def pair(kind: str) -> Value:
+                return Value(parts=(Value(frozenset({Atom(kind, where)})), Value(frozenset({Atom(kind, where)}))))
+            return Value(parts=(pair(TRAIN), pair(TEST)))
+        split = call.keyword("split")
+        if split is not None:
+            value = self.split_names(split[0], where)
+            if value is not None:
+                with_info = call.keyword("with_info")
+                return Value(parts=(value, EMPTY)) if with_info and constant(with_info[0]) is True else value
+        if (call.short.startswith("read_") or call.short in {"loadtxt", "genfromtxt", "load", "fromfile"}) \
+                and call.args and isinstance(constant(call.args[0][0]), str):
+            kind = split_kind(str(constant(call.args[0][0])).rsplit("/", 1)[-1])
+            if kind is not None:
+                return Value(frozenset({Atom(kind, where)}))
+        return None
+
+    @staticmethod
+    def split_names(node: ast.expr, where: str) -> Value | None:
+        named = constant(node)
+        if isinstance(named, str):
+            kind = split_kind(named)
+            return Value(frozenset({Atom(kind, where)})) if kind else None
+        if isinstance(node, (ast.List, ast.Tuple)):
+            kinds = [split_kind(str(constant(item))) for item in node.elts]
+            if any(kinds):
+                return Value(parts=tuple(Value(frozenset({Atom(kind, where)})) if kind else EMPTY for kind in kinds))
+        return None
+
+    def call_split(self, call: Call) -> Value | None:
+        """``train_test_split(X, y)``: a training and a test part of each input, in that order.
+        Splitting rows that are not training or test data yet (the whole data set, at the
+        notebook's top level) makes the second part of each pair test data; a split of
+        training data (a validation split) makes none."""
+        if call.method is not None or call.short not in SPLIT_FUNCTIONS:
+            return None
+        self.listener.on_split(call, self.interpreter.place())
+        inputs = [value.drop({PREFIT}) for _, value in call.args]
+        whole = (self.interpreter.frame is self.interpreter.module
+                 and not any(value.has(TEST) or value.has(TRAIN) for value in inputs))
+        where = short_source(call.node, 60)
+        parts: list[Value] = []
+        for value in inputs:
+            train, test = value.flat(), value.flat()
+            if whole:
+                train = train.with_own({Atom(TRAIN, where)})
+                test = test.with_own({Atom(TEST, where + SPLIT_TEST_SIDE)})
+            parts += [train, test]
+        return Value(parts=tuple(parts))
 
     def call_cross_validation(self, call: Call) -> Value | None:
         if call.method is not None or call.short not in CROSS_VALIDATION:

@@ -190,3 +190,32 @@ def test_into_train(value: Value, name: str, anchor: Anchor | None) -> str:
             f"the training variable `{name}`{via(anchor)}, so everything trained on `{name}` "
             f"afterwards learns from test rows. Keep `{name}` for training data only and give the "
             "test data its own name.")
+
+
+# L5 preprocessing, and L4's oversampling before a split ------------------------------------------
+
+def transform_fitted_on_test(call: Call, data: str, anchor: Anchor | None) -> str:
+    learner = next((atom.origin for atom in call.receiver.atoms_of("transform")), "transform")
+    return (f"This {learner} learns from test data ({data}){via(anchor)} in `.{call.method}(...)`, so "
+            "what it learned (means, components, a vocabulary...) carries test rows into everything it "
+            "feeds, training and evaluation alike. Fit it on the training data only, then "
+            "`.transform(...)` the test data with it.")
+
+
+def transform_fitted_before_split(fitted: str, cell: int, line: int, split: str) -> str:
+    return (f"`{fitted}` learns from the whole data set (cell {cell + 1}, line {line}), which "
+            f"`{split}` splits only afterwards, so the transform has seen the future test rows. Split "
+            "first, fit the transform on the training part, and transform both parts with it (a "
+            "`Pipeline` does this for you).")
+
+
+def resampled_on_test(call: Call, data: str, anchor: Anchor | None) -> str:
+    return (f"`.{call.method}(...)` oversamples data that holds test rows ({data}){via(anchor)}, so "
+            "synthetic rows made from test rows end up in training. Oversample the training part "
+            "only, after the split.")
+
+
+def resampled_before_split(fitted: str, cell: int, line: int, split: str) -> str:
+    return (f"`{fitted}` oversamples the whole data set (cell {cell + 1}, line {line}) before `{split}` "
+            "splits it, so copies of the same rows (or rows blended from them) land on both sides: "
+            "the test score measures memory. Split first, then oversample the training part only.")

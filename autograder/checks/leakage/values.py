@@ -16,8 +16,17 @@ from typing import NamedTuple
 
 TEST, TRAIN, PRED, SCORE = "test", "train", "pred", "score"
 MODEL, SEARCH, FUNC, CLASS, OBJ = "model", "search", "func", "class", "obj"
+# a transform learned from data (a scaler, PCA, an encoder...), an oversampler (SMOTE): marks on
+# the object itself, which its outputs do not inherit
+TRANSFORM, RESAMPLER = "transform", "resampler"
+# data that went through a transform or an oversampler fitted before any split, i.e. on rows
+# that a later split may send to the test side; origin: "<how>:<cell>:<line>:<code>"
+PREFIT = "prefit"
 DATA_KINDS = frozenset({TEST, TRAIN, PRED, SCORE})
-CODE_KINDS = frozenset({FUNC, CLASS, OBJ, SEARCH})
+# the origin's suffix of the test part of a split of the whole data: under a validation name
+# (``X_train, X_val = train_test_split(X)``) that part is validation data, not test data
+SPLIT_TEST_SIDE = " (its test part)"
+CODE_KINDS = frozenset({FUNC, CLASS, OBJ, SEARCH, TRANSFORM, RESAMPLER})
 
 
 class Anchor(NamedTuple):

@@ -9,12 +9,14 @@ RULE_TITLES: dict[str, str] = {
     "L2": "training on test",
     "L3": "selection on test",
     "L4": "overlap",
+    "L5": "preprocessing",
+    "R": "reflection",
 }
 
 
 @dataclass(frozen=True)
 class Leak:
-    rule: str          # "L1", "L2", "L3" or "L4"
+    rule: str          # "L1" ... "L5"; "R": code the analysis cannot follow, for a person to read
     cell: int          # 0-based index in the notebook's full cell list (markdown cells count)
     line: int          # 1-based line inside that cell
     code: str          # the offending source line, stripped

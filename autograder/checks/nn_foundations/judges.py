@@ -21,6 +21,7 @@ from autograder.checks.judging import (
     count,
     fail,
     grading_data,
+    judge_test_set_use,
     mismatch_text,
     number_text,
     require_input_unchanged,
@@ -551,14 +552,10 @@ def clear_winner(inputs: dict) -> tuple[float, list[int]]:
 
 @SUITE.check("q5_tuning", probe="notebook_cells", gate=True)
 def test_set_not_used_for_tuning(inputs: None, answers: dict) -> None:
-    from autograder.checks.leakage import find_leaks
-    leaks = find_leaks(answers["cells"],
-                       reported_models=setting(ASSIGNMENT, "leakage", "reported_models"))
-    if leaks:
-        evidence = "\n".join(f"  • {leak.describe()}" for leak in leaks)
-        fail("the test set leaked into tuning, which costs all of q5_tuning's points:\n"
-             f"{evidence}\nTune on a validation split carved from the training data, and use "
-             "the test set once, for final_mlp only.")
+    judge_test_set_use(answers["cells"], "q5_tuning", leaked_into="tuning",
+                       reported_models=setting(ASSIGNMENT, "leakage", "reported_models"),
+                       advice="Tune on a validation split carved from the training data, and use the test "
+                              "set once, for final_mlp only.")
 
 
 @SUITE.check("q5_tuning", probe="tuning_runs", inputs=_tuning_problem, case=TUNING_CASE, gate=True)

@@ -6,8 +6,6 @@ and comparison is in ``judges.py``. Hidden inputs arrive as arguments.
 
 from __future__ import annotations
 
-import glob
-import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -28,6 +26,7 @@ from autograder.checks.probing import (
     student_value,
     value_outcome,
 )
+from autograder.checks.probing import notebook_cells as notebook_cells  # the shared probe, found here by name
 from autograder.seeding import seed_everything
 
 TEST_SET_NAMES = ("X_test", "y_test", "X_test_flat")
@@ -120,21 +119,6 @@ def final_model_summary(env: Env, inputs: None) -> dict:
     }
 
 
-def notebook_cells(env: Env, inputs: None) -> dict:
-    """The source of every cell of the submitted notebook, for the leak analysis.
-
-    Grading runs the notebook in a folder that holds it alone, so it is the one ``.ipynb``
-    there. Markdown and raw cells become ``None`` to keep cell numbers.
-    """
-    notebooks = sorted(glob.glob("*.ipynb"))
-    if len(notebooks) != 1:
-        raise ProbeFailure("the test-set check needs the submitted notebook, but the grading "
-                           f"folder holds {len(notebooks)} notebooks; submit exactly one.")
-    with open(notebooks[0], encoding="utf-8") as handle:
-        cells = json.load(handle).get("cells", [])
-    return {"cells": [_source(cell) if cell.get("cell_type") == "code" else None for cell in cells]}
-
-
 # shared ---------------------------------------------------------------------------------
 
 def describe_mlp(model: Any) -> dict:
@@ -225,6 +209,3 @@ def _maybe_float(value: Any) -> float | None:
         return None
 
 
-def _source(cell: dict) -> str:
-    source = cell.get("source", "")
-    return "".join(source) if isinstance(source, list) else str(source)

@@ -1,4 +1,5 @@
-"""The four rules, one module each, and :class:`Rules`, which hands every event of the
+"""The five rules, one module each (L4's oversampling before a split beside L5, whose
+machinery it shares), and :class:`Rules`, which hands every event of the
 interpreter to each of them and collects their verdicts.
 
 A rule is a :class:`~autograder.checks.leakage.rules.base.Rule`: it handles the events it
@@ -17,6 +18,7 @@ from autograder.checks.leakage.events import Call, Evaluation, Listener, Place
 from autograder.checks.leakage.rules.base import Names, Rule, Verdicts
 from autograder.checks.leakage.rules.multi_test import MultiTest
 from autograder.checks.leakage.rules.overlap import Overlap
+from autograder.checks.leakage.rules.preprocessing import OversamplingBeforeSplit, Preprocessing
 from autograder.checks.leakage.rules.selection import SelectionOnTest
 from autograder.checks.leakage.rules.training import TrainingOnTest
 from autograder.checks.leakage.scopes import Function
@@ -33,7 +35,8 @@ class Rules(Listener):
         self.verdicts = Verdicts(sources)
         self.multi_test = MultiTest(self.verdicts, names)  # it also knows which model is the final one
         self.rules: list[Rule] = [self.multi_test, TrainingOnTest(self.verdicts, names),
-                                  SelectionOnTest(self.verdicts, names), Overlap(self.verdicts, names)]
+                                  SelectionOnTest(self.verdicts, names), Overlap(self.verdicts, names),
+                                  Preprocessing(self.verdicts, names), OversamplingBeforeSplit(self.verdicts, names)]
 
     def finish(self) -> list[Leak]:
         """The leaks sorted by (cell, line, rule), one per rule and line."""
@@ -62,6 +65,10 @@ class Rules(Listener):
     def on_evaluation(self, evaluation: Evaluation, place: Place) -> None:
         for rule in self.rules:
             rule.on_evaluation(evaluation, place)
+
+    def on_split(self, call: Call, place: Place) -> None:
+        for rule in self.rules:
+            rule.on_split(call, place)
 
     def on_library_call(self, call: Call, place: Place) -> None:
         for rule in self.rules:

@@ -9,7 +9,7 @@ from autograder.checks.leakage import messages
 from autograder.checks.leakage.events import Call, Place
 from autograder.checks.leakage.messages import describe_data
 from autograder.checks.leakage.rules.base import Rule, location
-from autograder.checks.leakage.values import TEST, Value, anchor_order
+from autograder.checks.leakage.values import RESAMPLER, TEST, TRANSFORM, Value, anchor_order
 from autograder.checks.leakage.vocabulary import VALIDATION_KEYWORDS
 
 
@@ -17,6 +17,8 @@ class TrainingOnTest(Rule):
     code = "L2"
 
     def on_fit(self, call: Call, search: bool, place: Place) -> None:
+        if call.receiver.has(TRANSFORM) or call.receiver.has(RESAMPLER):
+            return  # a transform or an oversampler learning from test rows: L5 / L4
         for node, value in call.inputs_carrying(TEST):
             self.report_training(call, node, value, place)
 

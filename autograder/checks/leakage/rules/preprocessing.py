@@ -1,0 +1,82 @@
+"""L5 preprocessing: a transform learned from data (a scaler, PCA, an imputer, an encoder,
+feature selection, a vocabulary) is fitted on data that holds test rows: test data itself, or
+the whole data set that a split deals out only afterwards. Oversampling (SMOTE) done the same
+way copies rows to both sides of the split, which SPEC §5 counts as L4 overlap: it is
+:class:`OversamplingBeforeSplit`, here because it shares the machinery.
+
+Fitted before the split is seen two ways: the transform's output carries a ``PREFIT`` mark
+into the split (``X = scaler.fit_transform(X)``, then ``train_test_split(X, ...)``), or the very
+variable it was fitted on is split (``scaler.fit(X)``, then ``train_test_split(X, ...)``).
+"""
+
+from __future__ import annotations
+
+import ast
+
+from autograder.checks.leakage import messages
+from autograder.checks.leakage.cells import short_source
+from autograder.checks.leakage.events import Call, Place
+from autograder.checks.leakage.messages import describe_data
+from autograder.checks.leakage.rules.base import Location, Rule, location
+from autograder.checks.leakage.values import PREFIT, RESAMPLER, TEST, TRAIN, TRANSFORM, anchor_order
+
+
+class _FittedBeforeSplit(Rule):
+    """What both rules share: fits of their kind of learner on test data, and before a split."""
+    learner = TRANSFORM  # the mark on the fitted object
+    how = "transform"    # the PREFIT origin's prefix
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fitted_whole: dict[str, tuple[Location, str]] = {}  # variable -> where it was fitted on
+
+    def on_fit(self, call: Call, search: bool, place: Place) -> None:
+        if not call.receiver.has(self.learner):
+            return
+        for node, value in call.inputs_carrying(TEST):
+            for anchor in sorted({atom.anchor for atom in value.atoms_of(TEST)}, key=anchor_order):
+                self.report(location(node, anchor, place), self.on_test(call, describe_data(node, value), anchor))
+        if not any(value.has(TEST) or value.has(TRAIN) for value in call.input_values()):
+            for node, _ in call.args[:1]:
+                if isinstance(node, ast.Name):
+                    self.fitted_whole[node.id] = ((place.cell, call.node.lineno), short_source(call.node, 80))
+
+    def on_split(self, call: Call, place: Place) -> None:
+        split = short_source(call.node, 60)
+        for node, value in call.args:
+            for atom in value.atoms_of(PREFIT):
+                how, cell_text, line_text, fitted = atom.origin.split(":", 3)
+                if how == self.how:
+                    cell, line = int(cell_text), int(line_text)
+                    self.report((cell, line), self.before_split(fitted, cell, line, split))
+            if isinstance(node, ast.Name) and node.id in self.fitted_whole:
+                (cell, line), fitted = self.fitted_whole[node.id]
+                self.report((cell, line), self.before_split(fitted, cell, line, split))
+
+    def on_test(self, call: Call, data: str, anchor) -> str:
+        raise NotImplementedError
+
+    def before_split(self, fitted: str, cell: int, line: int, split: str) -> str:
+        raise NotImplementedError
+
+
+class Preprocessing(_FittedBeforeSplit):
+    code = "L5"
+
+    def on_test(self, call: Call, data: str, anchor) -> str:
+        return messages.transform_fitted_on_test(call, data, anchor)
+
+    def before_split(self, fitted: str, cell: int, line: int, split: str) -> str:
+        return messages.transform_fitted_before_split(fitted, cell, line, split)
+
+
+class OversamplingBeforeSplit(_FittedBeforeSplit):
+    code = "L4"
+    learner = RESAMPLER
+    how = "resample"
+
+    def on_test(self, call: Call, data: str, anchor) -> str:
+        return messages.resampled_on_test(call, data, anchor)
+
+    def before_split(self, fitted: str, cell: int, line: int, split: str) -> str:
+        return messages.resampled_before_split(fitted, cell, line, split)
