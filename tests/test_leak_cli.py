@@ -37,7 +37,7 @@ def test_one_line_per_notebook_with_the_rules_in_order_and_the_evidence_indented
     result = CliRunner().invoke(main, ["leaks", str(notebooks["leaky"]), str(notebooks["clean"])])
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
-    assert lines[0] == f"{notebooks['leaky']}: leak L2,L4,L5"
+    assert lines[0] == f"{notebooks['leaky']}: leak L2,L5"  # test rows pooled only for the scaler: L5
     evidence = [line for line in lines[1:] if line.startswith("    ")]
     assert any(line.startswith("    L2 training on test, cell 3 line 2:") for line in evidence), evidence
     assert any(line.startswith("    L5 preprocessing, cell 5 line 2:") for line in evidence), evidence
@@ -48,7 +48,7 @@ def test_json_for_scripts(notebooks):
     result = CliRunner().invoke(main, ["leaks", "--format", "json", str(notebooks["leaky"]), str(notebooks["clean"])])
     assert result.exit_code == 0
     documents = json.loads(result.output)
-    assert [(d["verdict"], d["rules"]) for d in documents] == [("leak", ["L2", "L4", "L5"]), ("clean", [])]
+    assert [(d["verdict"], d["rules"]) for d in documents] == [("leak", ["L2", "L5"]), ("clean", [])]
     assert {"rule", "title", "cell", "line", "code", "explanation"} <= set(documents[0]["leaks"][0])
 
 

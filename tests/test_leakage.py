@@ -317,8 +317,8 @@ MULTI_TEST = [
         """), id="L1-L2-cross-val-score-on-test"),
     pytest.param(notebook("""
         search = GridSearchCV(MLPClassifier(), {"alpha": [1e-4, 1e-2]}, cv=3)
-        search.fit(X_test_flat, y_test)  # leak: L1 L2
-        """), id="L1-L2-grid-search-on-test"),
+        search.fit(X_test_flat, y_test)  # leak: L1 L2 L3
+        """), id="L1-L2-L3-grid-search-on-test"),
 ]
 
 TRAINING_ON_TEST = [
@@ -574,31 +574,37 @@ OVERLAP = [
     pytest.param(notebook("""
         X_all = np.vstack([X_train_flat, X_test_flat])  # leak: L4
         y_all = np.concatenate((y_train, y_test))  # leak: L4
+        MLPClassifier().fit(X_all, y_all)  # leak: L2
         """), id="L4-vstack-concatenate"),
     pytest.param(notebook("""
         X_more = np.append(X_train_flat, X_test_flat[:100], axis=0)  # leak: L4
         y_more = np.r_[y_train, y_test[:100]]  # leak: L4
         X_wide = np.hstack((X_train_flat, X_test_flat))  # leak: L4
+        MLPClassifier().fit(X_more, y_more)  # leak: L2
         """), id="L4-append-r-hstack"),
     pytest.param(notebook("""
         train_df = pd.DataFrame(X_train_flat)
         test_df = pd.DataFrame(X_test_flat)
         both = pd.concat([train_df, test_df], ignore_index=True)  # leak: L4
+        MLPClassifier().fit(both, y_train)  # leak: L2
         """), id="L4-pandas-concat"),
     pytest.param(notebook("""
         import tensorflow as tf
         X_big = tf.concat([X_train, X_test], axis=0)  # leak: L4
         X_ops = keras.ops.concatenate([X_train, X_test])  # leak: L4
+        model.fit(X_big, y_train)  # leak: L2
         """), id="L4-tf-and-keras-ops"),
     pytest.param(notebook("""
         images = list(X_train_flat) + list(X_test_flat)  # leak: L4
         labels = list(y_train)
         labels.extend(y_test)  # leak: L4
+        MLPClassifier().fit(images, labels)  # leak: L2
         """), id="L4-list-plus-and-extend"),
     pytest.param(notebook("""
         pool = [x for x in X_train_flat]
         for i in range(100):
             pool.append(X_test_flat[i])  # leak: L4
+        MLPClassifier().fit(pool, y_train)  # leak: L2
         """), id="L4-append-in-loop"),
     pytest.param(notebook("""
         X_train = X_test  # leak: L4
@@ -610,6 +616,7 @@ OVERLAP = [
         """), id="L4-then-L2-grow-training-set"),
     pytest.param(notebook("""
         X_train_flat[:100] = X_test_flat[:100]  # leak: L4
+        MLPClassifier().fit(X_train_flat, y_train)  # leak: L2
         """), id="L4-slice-assignment"),
     pytest.param(notebook("""
         data.X_train = data.X_test  # leak: L4
@@ -619,12 +626,14 @@ OVERLAP = [
         train_ds = tf.data.Dataset.from_tensor_slices((X_train, y_train))
         test_ds = tf.data.Dataset.from_tensor_slices((X_test, y_test))
         full_ds = train_ds.concatenate(test_ds)  # leak: L4
+        model.fit(full_ds)  # leak: L2
         """), id="L4-dataset-concatenate-method"),
     pytest.param(notebook("""
         def combine(a, b):
             return np.vstack([a, b])
 
         X_all = combine(X_train_flat, X_test_flat)  # leak: L4
+        MLPClassifier().fit(X_all, y_train)  # leak: L2
         """), id="L4-helper"),
     pytest.param(notebook(HONEST_TUNING, """
         X_all = np.vstack([X_train_flat, X_test_flat])  # leak: L4
@@ -1086,7 +1095,7 @@ def test_selection_explanation_points_at_the_test_evaluation():
 
 
 def test_overlap_explanation_names_both_sides():
-    leak = only(notebook("X_all = np.vstack([X_train_flat, X_test_flat])"), "L4")
+    leak = only(notebook("X_all = np.vstack([X_train_flat, X_test_flat])\nMLPClassifier().fit(X_all, y_train)"), "L4")
     assert "`np.vstack(...)`" in leak.explanation
     assert "`X_test_flat`" in leak.explanation and "`X_train_flat`" in leak.explanation
 
@@ -1178,8 +1187,15 @@ def test_each_selection_over_test_scores_is_selection_on_test(choice):
                                     "list(X_train_flat) + list(X_test_flat)",
                                     "[*X_train_flat] + [*X_test_flat]"])
 def test_each_concatenation_of_test_and_train_is_overlap(mixing):
-    cells = notebook(f"X_all = {mixing}  # leak: L4")
+    cells = notebook(f"X_all = {mixing}  # leak: L4", "MLPClassifier().fit(X_all, y_train)  # leak: L2")
     assert verdicts(cells) == expected(cells)
+
+
+@pytest.mark.parametrize("use", ["print(X_all.shape, len(X_all))", "scale = X_all.max()",
+                                 "plt.imshow(X_all[0].reshape(28, 28))"])
+def test_test_rows_pooled_but_never_trained_on_are_not_overlap(use):
+    """SPEC §5 L4: test rows mixed into the data that training or tuning *sees*."""
+    assert find_leaks(notebook("X_all = np.vstack([X_train_flat, X_test_flat])", use)) == []
 
 
 @pytest.mark.parametrize("target", ["X_train", "y_train", "X_train_flat"])

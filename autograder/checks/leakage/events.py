@@ -96,8 +96,9 @@ class Listener:
     def on_evaluation(self, evaluation: Evaluation, place: Place) -> None:
         """A model evaluated on test data."""
 
-    def on_split(self, call: Call, place: Place) -> None:
-        """``train_test_split`` and kin: rows dealt out to a training and a test side."""
+    def on_split(self, call: Call, makes_test: bool, place: Place) -> None:
+        """``train_test_split`` and kin: rows dealt out to two sides; ``makes_test``: one of them
+        is the test set (a split of the whole data, or assigned to test names)."""
 
     def on_library_call(self, call: Call, place: Place) -> None:
         """Any other library call (``max``, ``np.vstack``, ``EarlyStopping(...)``...)."""

@@ -7,8 +7,8 @@ import ast
 from typing import TYPE_CHECKING
 
 from autograder.checks.leakage.cells import constant
-from autograder.checks.leakage.values import CODE_KINDS, EMPTY, OBJ, SCORE, Value, join, mix
-from autograder.checks.leakage.vocabulary import DESCRIBE_ATTRIBUTES, INDEX_MIXERS
+from autograder.checks.leakage.values import CODE_KINDS, EMPTY, OBJ, SCORE, TEST, TRAIN, Atom, Value, join, mix
+from autograder.checks.leakage.vocabulary import DESCRIBE_ATTRIBUTES, INDEX_MIXERS, ROW_INDEXERS, SPLIT_KEYS
 
 if TYPE_CHECKING:
     from autograder.checks.leakage.interpreter import Interpreter
@@ -55,7 +55,12 @@ class Expressions:
             return self.interpreter.source_value(key)
         if key in DESCRIBE_ATTRIBUTES:
             return EMPTY
+        if key in ROW_INDEXERS:  # frame.loc["train"]: the frame itself is indexed
+            return base
         entry = base.field(key)
+        if entry is None and key.lower() in SPLIT_KEYS and not (base.has(TEST) or base.has(TRAIN)):
+            # a loaded data set's split, dataset["test"]: the data set it names
+            return base.flat().drop(CODE_KINDS).with_own({Atom(TEST if "test" in key.lower() else TRAIN, key)})
         return entry if entry is not None else base.flat().drop(CODE_KINDS)
 
     def expr_Subscript(self, node: ast.Subscript) -> Value:

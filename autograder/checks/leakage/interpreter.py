@@ -36,6 +36,7 @@ from autograder.checks.leakage.values import (
     DATA_KINDS,
     EMPTY,
     MODEL,
+    PROCESSING_KINDS,
     SPLIT_TEST_SIDE,
     TEST,
     TRAIN,
@@ -72,6 +73,7 @@ class Interpreter:
         self.cell = 0
         self.condition_depth = 0                   # > 0 while a condition is evaluated
         self.active_calls: list[str] = []          # the user functions being run, outermost first
+        self.assign_targets: frozenset[str] = frozenset()  # the names the statement being run assigns
         self.call_chain: list[Anchor | None] = []  # and the call sites that entered them
         self.steps = self.total_steps = 0
         self.trees: list[ast.Module] = []  # kept alive: caches below are keyed by node id
@@ -182,6 +184,14 @@ class Interpreter:
         self.eval(node.value)
 
     def stmt_Assign(self, node: ast.Assign) -> None:
+        self.assign_targets = frozenset(n.id for target in node.targets for n in ast.walk(target)
+                                        if isinstance(n, ast.Name))
+        try:
+            self.assign_value(node)
+        finally:
+            self.assign_targets = frozenset()
+
+    def assign_value(self, node: ast.Assign) -> None:
         if isinstance(node.value, ast.Lambda) and len(node.targets) == 1 \
                 and isinstance(node.targets[0], ast.Name):
             value = self.calls.define_function(node.value, node.targets[0].id)
@@ -349,7 +359,9 @@ class Interpreter:
         if own_role is None:
             return value
         if value.has(TEST) != value.has(TRAIN):  # X_test_flat = X_test.reshape(...): a data set of its own
-            return self.source_value(name) if value.has(own_role) else value
+            # what was done to the rows stays with them (a statistic scaled in, a transform fitted before a split)
+            return self.source_value(name).with_own(value.keep(PROCESSING_KINDS).atoms) \
+                if value.has(own_role) else value
         if value.has(TEST):
             return value
         if name not in self.test_names and name not in self.train_names:
@@ -409,7 +421,8 @@ class Interpreter:
             return
         self.eval(target.slice)
         self.listener.on_subscript_assignment(target, value_node, value, base, self.place())
-        self.store_into(target.value, base.with_own(value.atoms))
+        if not value.atoms <= base.atoms:  # df[cols] = df[cols] / 255 adds nothing to df's provenance
+            self.store_into(target.value, base.with_own(value.atoms))
 
     def store_into(self, node: ast.expr | None, value: Value) -> None:
         """Write a changed object back to the variable it hangs from."""

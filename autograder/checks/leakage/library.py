@@ -22,7 +22,9 @@ from autograder.checks.leakage.values import (
     RESAMPLER,
     SCORE,
     SEARCH,
+    SOURCE,
     SPLIT_TEST_SIDE,
+    STATISTIC,
     TEST,
     TRAIN,
     TRANSFORM,
@@ -41,15 +43,19 @@ from autograder.checks.leakage.vocabulary import (
     EVAL_SCORE_METHODS,
     FIT_METHODS,
     FIT_RETURNS_DATA,
+    LEARNED_STATISTICS,
+    LOADER_NAME,
     METRIC_SUFFIXES,
     METRICS,
     MODEL_FACTORIES,
     MUTATING_METHODS,
     REDUCTIONS,
     RESAMPLERS,
+    ROW_CONCATENATIONS,
     SEARCH_CLASSES,
     SPLIT_FUNCTIONS,
     TRANSFORMERS,
+    dataset_role,
 )
 
 if TYPE_CHECKING:
@@ -95,10 +101,58 @@ class Library:
         return EMPTY if describing else None
 
     def call_generic(self, call: Call) -> Value:
+        keyed = self.keyed_concatenation(call)
+        if keyed is not None:
+            return keyed
         result = mix(call.receiver, *call.input_values()).drop(CODE_KINDS)
         if self.is_scalar_reduction(call):
-            result = result.drop({TEST, TRAIN})  # X_test.max() describes the data, it is not rows
+            # X_test.max() describes the data, it is not rows; computed over test rows, it is a
+            # statistic that must not shape training data (rules.preprocessing)
+            learned = result.has(TEST) and call.short in LEARNED_STATISTICS
+            statistic = {Atom(STATISTIC, f"{self.interpreter.cell}:{getattr(call.node, 'lineno', 0)}:"
+                                         f"{short_source(call.node, 60)}")} if learned else set()
+            result = result.drop({TEST, TRAIN}).with_own(statistic)
+        if (call.method is None or call.receiver_node is not None) and call.short in ROW_CONCATENATIONS \
+                and self.stacks_rows_of_one_source(call):
+            result = result.with_own({self.prefit_mark("augment", call)})
         return result
+
+    @staticmethod
+    def keyed_concatenation(call: Call) -> Value | None:
+        """``pd.concat([train_df, test_df], keys=["train", "test"])`` pools frames that
+        ``.loc["train"]`` takes apart again: each stays under its key."""
+        keys = call.keyword("keys")
+        if call.short != "concat" or keys is None or not call.args:
+            return None
+        names = constant(keys[0]) if not isinstance(keys[0], (ast.List, ast.Tuple)) else \
+            [constant(element) for element in keys[0].elts]
+        frames = call.args[0][1].parts
+        if not isinstance(names, (list, tuple)) or frames is None or len(frames) != len(names) \
+                or not all(isinstance(name, str) for name in names):
+            return None
+        return Value(fields=tuple(sorted(zip(names, frames))))
+
+    def stacks_rows_of_one_source(self, call: Call) -> bool:
+        """``np.concatenate([X, rotate(X)])``, ``pd.concat([df, resample(df[...])])``: pieces made
+        from the same loaded rows, stacked as rows (not ``axis=1``)."""
+        axis = call.keyword("axis")
+        if axis is not None and constant(axis[0]) not in (0, None):
+            return False
+        values = [call.receiver] if call.method is not None else []
+        values += [value for _, value in call.args]
+        pieces = [piece for value in values
+                  for piece in ([*value.parts, Value(value.own)] if value.parts is not None else [value])]
+        seen: set = set()
+        for piece in pieces:
+            sources = set(piece.atoms_of(SOURCE))
+            if sources & seen:
+                return True
+            seen |= sources
+        return False
+
+    def prefit_mark(self, how: str, call: Call) -> Atom:
+        line = getattr(call.node, "lineno", 0)
+        return Atom(PREFIT, f"{how}:{self.interpreter.cell}:{line}:{short_source(call.node, 80)}")
 
     @staticmethod
     def is_scalar_reduction(call: Call) -> bool:
@@ -147,16 +201,14 @@ class Library:
         return call.receiver.with_own(produced)  # sklearn returns the model; Keras a History
 
     def fit_transform_or_resampler(self, call: Call) -> Value:
-        """A transform (or an oversampler) learns from its inputs; fitted on rows that are
-        neither training nor test data yet (the whole data set, before a split), it marks
-        itself and what it outputs, so that a later split of that output is seen (L5, L4)."""
+        """A transform (or an oversampler) learns from its inputs; fitted on rows that hold no
+        test data yet, it marks itself and what it outputs, so that a later split of that
+        output into a test part is seen (L5, L4)."""
         self.listener.on_fit(call, False, self.interpreter.place())
         receiver = call.receiver
-        if not any(value.has(TEST) or value.has(TRAIN) for value in call.input_values()):
-            how = "resample" if receiver.has(RESAMPLER) else "transform"
-            line = getattr(call.node, "lineno", 0)
-            mark = Atom(PREFIT, f"{how}:{self.interpreter.cell}:{line}:{short_source(call.node, 80)}")
-            receiver = receiver.with_own({mark})
+        if not any(value.has(TEST) for value in call.input_values()):
+            receiver = receiver.with_own({self.prefit_mark("resample" if receiver.has(RESAMPLER) else "transform",
+                                                           call)})
             if call.receiver_node is not None:
                 self.interpreter.store_into(call.receiver_node, receiver)
         if call.method in FIT_RETURNS_DATA:
@@ -169,9 +221,12 @@ class Library:
         """Test data from where it is loaded: Keras' ``load_data()`` (its second pair), a
         ``split="test"`` (tfds, Hugging Face), a file whose name says test (``pd.read_csv``)."""
         where = short_source(call.node, 60)
+        source = Atom(SOURCE, f"{self.interpreter.cell}:{getattr(call.node, 'lineno', 0)}:{where}")
         if call.short == "load_data" and not call.args:
             def pair(kind: str) -> Value:
-                return Value(parts=(Value(frozenset({Atom(kind, where)})), Value(frozenset({Atom(kind, where)}))))
+                return Value(parts=tuple(Value(frozenset({Atom(kind, where), source._replace(origin=f"{kind}{i}:"
+                                                                                             + source.origin)}))
+                                         for i in range(2)))
             return Value(parts=(pair(TRAIN), pair(TEST)))
         split = call.keyword("split")
         if split is not None:
@@ -183,7 +238,9 @@ class Library:
                 and call.args and isinstance(constant(call.args[0][0]), str):
             kind = split_kind(str(constant(call.args[0][0])).rsplit("/", 1)[-1])
             if kind is not None:
-                return Value(frozenset({Atom(kind, where)}))
+                return Value(frozenset({Atom(kind, where), source}))
+        if call.method is None and LOADER_NAME.search(call.short) and call.short not in SPLIT_FUNCTIONS:
+            return mix(*call.input_values()).drop(CODE_KINDS).with_own({source})  # load_digits(), fetch_openml()
         return None
 
     @staticmethod
@@ -205,10 +262,11 @@ class Library:
         training data (a validation split) makes none."""
         if call.method is not None or call.short not in SPLIT_FUNCTIONS:
             return None
-        self.listener.on_split(call, self.interpreter.place())
         inputs = [value.drop({PREFIT}) for _, value in call.args]
         whole = (self.interpreter.frame is self.interpreter.module
                  and not any(value.has(TEST) or value.has(TRAIN) for value in inputs))
+        named_test = any(dataset_role(name) == TEST for name in self.interpreter.assign_targets)
+        self.listener.on_split(call, whole or named_test, self.interpreter.place())
         where = short_source(call.node, 60)
         parts: list[Value] = []
         for value in inputs:

@@ -167,6 +167,12 @@ def selection(construct: str, shown: ast.AST, scores: Sequence[Atom], anchor: An
             "the final model only.")
 
 
+def search_chooses_on_test(call: Call, data: str, anchor: Anchor | None) -> str:
+    return (f"`{short_source(call.node)}`{via(anchor)} picks its best hyperparameters (`best_params_`, "
+            f"`best_estimator_`) by their score on test data ({data}), so whatever it chooses is chosen "
+            "on the test set. Search on the training data; its cross-validation does the validating.")
+
+
 def tuning_returns_test_results(function: str, scores: Sequence[Atom]) -> str:
     return (f"`{function}` returns test-set results ({origins(scores)}) as the "
             "outcome of its tuning, so whatever is chosen from them is chosen on the "
@@ -219,3 +225,16 @@ def resampled_before_split(fitted: str, cell: int, line: int, split: str) -> str
     return (f"`{fitted}` oversamples the whole data set (cell {cell + 1}, line {line}) before `{split}` "
             "splits it, so copies of the same rows (or rows blended from them) land on both sides: "
             "the test score measures memory. Split first, then oversample the training part only.")
+
+
+def augmented_before_split(stacked: str, cell: int, line: int, split: str) -> str:
+    return (f"`{stacked}` stacks rows made from the same rows (augmented or duplicated copies) before "
+            f"`{split}` splits them (cell {cell + 1}, line {line}), so an image and its copy land on both "
+            "sides: the test score measures memory. Split first, then augment the training part only.")
+
+
+def statistic_of_test_rows(statistic: str, cell: int, line: int, call: Call) -> str:
+    target = f".{call.method}(...)" if call.method else f"{call.short}(...)"
+    return (f"`{statistic}` (cell {cell + 1}, line {line}) is computed over rows that include test data, and "
+            f"the data passed to `{target}` is scaled with it, so training learns from a statistic of the "
+            "test set. Compute means, standard deviations and the like on the training data only.")

@@ -22,6 +22,12 @@ TRANSFORM, RESAMPLER = "transform", "resampler"
 # data that went through a transform or an oversampler fitted before any split, i.e. on rows
 # that a later split may send to the test side; origin: "<how>:<cell>:<line>:<code>"
 PREFIT = "prefit"
+# where a data set was first loaded (``load_digits()``, ``pd.read_csv(...)``): two pieces of one
+# concatenation that share it are rows made from the same rows (augmentation, upsampling)
+SOURCE = "source"
+# a statistic (mean, std, max...) computed over rows that hold test data; origin: "cell:line:code"
+STATISTIC = "statistic"
+PROCESSING_KINDS = frozenset({PREFIT, SOURCE, STATISTIC})  # marks of what was done to rows
 DATA_KINDS = frozenset({TEST, TRAIN, PRED, SCORE})
 # the origin's suffix of the test part of a split of the whole data: under a validation name
 # (``X_train, X_val = train_test_split(X)``) that part is validation data, not test data

@@ -42,6 +42,9 @@ REDUCTIONS = frozenset({"min", "max", "mean", "sum", "std", "var", "median", "am
                         "nanstd", "nanmin", "nanmax", "nansum", "ptp", "prod", "all", "any",
                         "count_nonzero", "average", "reduce_mean", "reduce_sum", "reduce_max",
                         "reduce_min"})
+# reductions that standardising learns (a maximum or a count describes the data instead)
+LEARNED_STATISTICS = frozenset({"mean", "std", "var", "median", "nanmean", "nanstd", "nanvar", "nanmedian",
+                                "average", "reduce_mean", "reduce_std", "reduce_variance"})
 DESCRIBE_ATTRIBUTES = frozenset({"shape", "ndim", "dtype", "dtypes", "size", "nbytes", "itemsize",
                                  "columns"})
 DESCRIBE_FUNCTIONS = frozenset({"len", "type", "isinstance", "issubclass", "print", "display", "pprint",
@@ -61,13 +64,18 @@ TRANSFORMERS = frozenset({
     "MultiLabelBinarizer", "TargetEncoder", "TfidfVectorizer", "CountVectorizer", "TfidfTransformer",
     "DictVectorizer", "SelectKBest", "SelectPercentile", "SelectFromModel", "VarianceThreshold", "RFE", "RFECV",
     "SequentialFeatureSelector", "GenericUnivariateSelect", "Normalization", "TextVectorization", "StringLookup",
-    "IntegerLookup", "Discretization", "CategoryEncoding", "Tokenizer",
+    "IntegerLookup", "Discretization", "CategoryEncoding", "Tokenizer", "ImageDataGenerator",
 })
 # oversamplers (imbalanced-learn): applied before the split they copy or blend rows that end up
 # on both sides (SPEC §5 L4)
 RESAMPLERS = frozenset({"SMOTE", "ADASYN", "BorderlineSMOTE", "SVMSMOTE", "KMeansSMOTE", "SMOTENC", "SMOTEN",
                         "RandomOverSampler", "SMOTETomek", "SMOTEENN"})
 SPLIT_FUNCTIONS = frozenset({"train_test_split"})
+# concatenations that stack rows (hstack and column_stack put columns side by side)
+ROW_CONCATENATIONS = frozenset({"concatenate", "concat", "vstack", "row_stack", "stack", "append", "r_"})
+# indexers that select rows of a DataFrame by label or position: the frame's structure is kept
+ROW_INDEXERS = frozenset({"loc", "iloc", "at", "iat", "xs"})
+SPLIT_KEYS = frozenset({"test", "testing", "train", "training"})
 MODEL_FACTORIES = frozenset({"make_pipeline", "clone", "load_model"})
 SEARCH_CLASSES = frozenset({"RandomSearch", "Hyperband", "BayesianOptimization", "GridSearch"})
 DATA_CLASSES = frozenset({"DataFrame", "Series", "Index", "Tensor", "Variable", "Dataset",

@@ -11,15 +11,39 @@ from autograder.checks.leakage import messages
 from autograder.checks.leakage.cells import dotted, short_source
 from autograder.checks.leakage.events import Call, Place
 from autograder.checks.leakage.messages import describe_data
-from autograder.checks.leakage.rules.base import Rule, location
-from autograder.checks.leakage.values import TEST, TRAIN, Value, anchor_order
+from autograder.checks.leakage.rules.base import Location, Names, Rule, Verdicts, location
+from autograder.checks.leakage.values import RESAMPLER, TEST, TRAIN, TRANSFORM, Value, anchor_order
 from autograder.checks.leakage.vocabulary import CONCAT_FUNCTIONS, CONCAT_METHODS
 
 Piece = tuple[ast.expr | None, Value]  # an operand as written, and its value
 
 
 class Overlap(Rule):
+    """Mixing is held back until mixed data reaches training or tuning (a model's fit, a
+    search, cross-validation): test rows pooled only for a transform to learn from are L5's,
+    and pooled only to compute a statistic are not training data (SPEC §5: "mixed into the
+    data that training or tuning sees")."""
     code = "L4"
+
+    def __init__(self, verdicts: Verdicts, names: Names):
+        super().__init__(verdicts, names)
+        self.pending: list[tuple[Location, str]] = []  # mixings seen, reported once training sees mixed data
+        self.trained_on_mixed = False
+
+    def report(self, location: Location, explanation: str) -> None:
+        self.pending.append((location, explanation))
+
+    def on_fit(self, call: Call, search: bool, place: Place) -> None:
+        if not (call.receiver.has(TRANSFORM) or call.receiver.has(RESAMPLER)):
+            self.trained_on_mixed |= any(value.has(TEST) and value.has(TRAIN) for value in call.input_values())
+
+    def on_cross_validation(self, call: Call, place: Place) -> None:
+        self.trained_on_mixed |= any(value.has(TEST) and value.has(TRAIN) for value in call.input_values())
+
+    def finish(self) -> None:
+        if self.trained_on_mixed:
+            for where, explanation in self.pending:
+                self.verdicts.report(self.code, where, explanation)
 
     # combining test and training data -------------------------------------------------------------
 
@@ -35,6 +59,8 @@ class Overlap(Rule):
         self.check_mixing(node, f"np.{mixer}[...]", parts, place)
 
     def on_library_call(self, call: Call, place: Place) -> None:
+        if call.keyword("keys") is not None and call.short == "concat":
+            return  # pooled under keys, taken apart by them (library.keyed_concatenation)
         if call.method is None and call.short in CONCAT_FUNCTIONS \
                 and (call.short != "append" or isinstance(call.node.func, ast.Attribute)):
             self.check_mixing(call.node, f"{dotted(call.node.func) or call.short}(...)", call.args, place)
@@ -72,7 +98,8 @@ class Overlap(Rule):
         if name not in self.names.train:
             return
         for anchor in sorted({atom.anchor for atom in value.atoms_of(TEST)}, key=anchor_order):
-            self.report(location(target, anchor, place), messages.test_into_train(value, name, anchor))
+            where = location(target, anchor, place)
+            self.verdicts.report(self.code, where, messages.test_into_train(value, name, anchor))
 
 
 def _expand_pieces(parts: Sequence[Piece]) -> Iterator[Piece]:

@@ -15,9 +15,10 @@ from weakref import WeakSet
 from autograder.checks.leakage import messages
 from autograder.checks.leakage.cells import dotted
 from autograder.checks.leakage.events import Call, Place
+from autograder.checks.leakage.messages import describe_data
 from autograder.checks.leakage.rules.base import Location, Names, Rule, Verdicts, location
 from autograder.checks.leakage.scopes import Frame, Function
-from autograder.checks.leakage.values import SCORE, Value, anchor_order, mix
+from autograder.checks.leakage.values import SCORE, TEST, Value, anchor_order, mix
 from autograder.checks.leakage.vocabulary import (
     REPORTING_CALLS,
     REPORTING_MODULES,
@@ -37,6 +38,15 @@ class SelectionOnTest(Rule):
 
     # the choices ---------------------------------------------------------------------------------
 
+    def on_fit(self, call: Call, search: bool, place: Place) -> None:
+        """A search fitted on test data chooses its best candidate by their test scores."""
+        if not search:
+            return
+        for node, value in call.inputs_carrying(TEST):
+            for anchor in sorted({atom.anchor for atom in value.atoms_of(TEST)}, key=anchor_order):
+                self.report(location(call.node, anchor, place),
+                            messages.search_chooses_on_test(call, describe_data(node, value), anchor))
+
     def on_if(self, node: ast.If, condition: Value, place: Place) -> None:
         if condition.has(SCORE) and not (_is_reporting_only(node.body) and _is_reporting_only(node.orelse)):
             self.report_selection(node, condition, "`if` statement", node.test, place)
@@ -46,8 +56,11 @@ class SelectionOnTest(Rule):
             self.report_selection(node, condition, "`while` loop", node.test, place)
 
     def on_conditional_expression(self, node: ast.IfExp, condition: Value, place: Place) -> None:
-        constant_branches = isinstance(node.body, ast.Constant) and isinstance(node.orelse, ast.Constant)
-        if condition.has(SCORE) and not constant_branches:
+        # `"good" if acc > 0.9 else "poor"` labels a result; `20 if acc < 0.98 else 5` sets a setting
+        labels = all(isinstance(branch, ast.Constant) and not isinstance(branch.value, (int, float))
+                     or isinstance(branch, ast.Constant) and isinstance(branch.value, bool)
+                     for branch in (node.body, node.orelse))
+        if condition.has(SCORE) and not labels:
             self.report_selection(node, condition, "conditional expression", node.test, place)
 
     def on_comprehension_filter(self, node: ast.expr, condition: Value, place: Place) -> None:
