@@ -571,12 +571,12 @@ def tune_mlp_does_not_read_the_test_set(inputs: dict, answers: dict) -> None:
     normal = answers["normal"]["value"]
     if not answers["blind"].get("ok"):
         fail("tune_mlp ran twice unchanged without error, then failed when the test set (X_test, "
-             f"y_test, X_test_flat) was blanked out while it ran ({plain_error(answers['blind'])}), "
+             f"y_test, X_test_flat) was swapped for other images while it ran ({plain_error(answers['blind'])}), "
              "so it reads the test set. Tune only on the X and y it receives: carve the validation "
              "split from them.")
     if not same_tuning_result(normal, answers["blind"]["value"]):
         fail("tune_mlp gave the same answer twice when run unchanged, but chose differently when "
-             "the test set (X_test, y_test, X_test_flat) was blanked out while it ran, so its choice "
+             "the test set (X_test, y_test, X_test_flat) was swapped for other images while it ran, so its choice "
              "depends on test results. Score candidates on a validation split carved from the X "
              "and y it receives, never on X_test.")
 

@@ -86,7 +86,7 @@ def mlp_16x16_summary(env: Env, inputs: None) -> dict:
 # q5_tuning ------------------------------------------------------------------------------
 
 # The three runs of tuning_runs: the unchanged call, the same call again (same seed: a
-# reproducible tune_mlp answers the same), then the same call with the test set blanked.
+# reproducible tune_mlp answers the same), then the same call with the test set swapped for another.
 TUNING_RUNS = (("normal", False), ("again", False), ("blind", True))
 
 
@@ -166,28 +166,45 @@ def as_tuning_choice(result: Any) -> dict:
 
 @contextmanager
 def blanked_test_set(env: Env, *, enabled: bool) -> Iterator[None]:
-    """Replace the test arrays' contents in place with :func:`counterfactual_test_values`,
-    then restore them.
+    """Swap the test arrays' contents in place for :func:`counterfactual_test_set`, then
+    restore them.
 
-    In place, so every alias and view of the test set is blanked too, whatever the
-    student named it.
+    In place, so every alias and view of the test set is swapped too, whatever the student
+    named it (a copy made before the call keeps the real test set: the static analysis and
+    the kernel's reports read the code for that).
     """
-    arrays = [env[name] for name in TEST_SET_NAMES
-              if enabled and isinstance(env.get(name), np.ndarray)]
-    saved = [array.copy() for array in arrays]
+    present = [name for name in TEST_SET_NAMES if enabled and isinstance(env.get(name), np.ndarray)]
+    saved = {name: env[name].copy() for name in present}
     try:
-        for array in arrays:
-            array[...] = counterfactual_test_values(array)
+        replacement = counterfactual_test_set(env, present)
+        for name in present:
+            env[name][...] = replacement[name]
         yield
     finally:
-        for array, original in zip(arrays, saved):
-            array[...] = original
+        for name in present:
+            env[name][...] = saved[name]
 
 
-def counterfactual_test_values(array: np.ndarray) -> Any:
-    """What a test array holds while it is blanked: NaN images, -1 labels. The one place to
-    change to give tuning another test set instead (same shape and dtype)."""
-    return np.nan if array.dtype.kind == "f" else -1
+def counterfactual_test_set(env: Env, names: list[str]) -> dict[str, Any]:
+    """Another test set that looks like one: real training images of the same shape, dtype and
+    value range (nothing tells it apart by looking at it, as NaNs or zeros would), with each
+    image's label moved to the next digit. A model that learned anything scores near 0 on it and
+    one that learned nothing near 0.1, so a tune_mlp that ranks its candidates on the test set
+    ranks them upside down, and its choice changes. Where the training arrays do not match the
+    test arrays' layout, NaN images and -1 labels instead."""
+    sources = {"X_test": "X_train", "X_test_flat": "X_train_flat", "y_test": "y_train"}
+    lengths = {len(env[name]) for name in names}
+    usable = len(lengths) == 1 and all(
+        isinstance(env.get(sources[name]), np.ndarray) and env[sources[name]].shape[1:] == env[name].shape[1:]
+        and env[sources[name]].dtype == env[name].dtype and len(env[sources[name]]) > 0 for name in names)
+    if not usable:
+        return {name: np.nan if env[name].dtype.kind == "f" else -1 for name in names}
+    rows = np.random.default_rng(0).integers(0, min(len(env[sources[name]]) for name in names), lengths.pop())
+    replacement = {name: env[sources[name]][rows] for name in names}
+    if "y_test" in replacement:
+        labels = replacement["y_test"]
+        replacement["y_test"] = (labels + 1) % (int(labels.max()) + 1 if labels.size else 10)
+    return replacement
 
 
 def _is_mlp_classifier(model: Any) -> bool:
