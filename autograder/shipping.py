@@ -1,7 +1,8 @@
 """What each side receives of this package.
 
-Students (the student folder, and the kernel that runs a submission) get the loader and
-the seeding, which carry no answer; the autograder zip gets the grading code and nothing
+Students (the student folder, and the kernel that runs a submission) get the loader, the
+seeding and the leak analysis (their public test-set check runs what the grader runs), which
+carry no answer; the autograder zip gets the grading code and nothing
 of the CLI or the build.
 """
 
@@ -12,7 +13,7 @@ from pathlib import Path
 
 from autograder.config import PACKAGE_DIR
 
-STUDENT_MODULES = ("__init__.py", "data.py", "seeding.py")
+STUDENT_MODULES = ("__init__.py", "data.py", "seeding.py", "checks/leakage")  # the leak analysis: public check
 # what the hidden tests import, and what the zip's own run_autograder needs to judge outside
 # the student's process (the split runner, its jail, and the results.json writer)
 GRADING_MODULES = STUDENT_MODULES + ("config.py", "results.py", "checks", "assignment.py", "shipping.py", "grade",

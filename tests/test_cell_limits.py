@@ -10,7 +10,15 @@ import pytest
 
 from autograder.grade.sandbox import Limits, ProcessCgroup
 from autograder.grade.split_runner import kernel_environment
-from autograder.grade.student_kernel import WALL_BACKSTOP, CellRun, NotebookCell, RunStatus, StudentKernel, cell_notes
+from autograder.grade.student_kernel import (
+    WALL_BACKSTOP,
+    CellRun,
+    CpuWatch,
+    NotebookCell,
+    RunStatus,
+    StudentKernel,
+    cell_notes,
+)
 
 LIMIT = 3.0  # seconds of CPU time per cell, here (importing scikit-learn takes about 1.5)
 # about a third of the limit of computing, whatever the machine's speed: measured, not counted
@@ -81,3 +89,33 @@ def test_the_notes_separate_what_each_limit_did():
     notes = cell_notes(cells, runs, 60)
     assert "used 60 s of computing time" in notes[0] and "still waiting after 300 s" in notes[1]
     assert "did not stop when interrupted" in notes[2] and "60 s" in notes[2]
+
+
+def _watch_for(seconds: float, waits_grow: bool) -> CpuWatch:
+    """A CpuWatch over a fake kernel that computes nothing for ``seconds``: its processes either
+    wait for a CPU the whole time (a busy machine) or sleep (a cell that only waits)."""
+    began, signals = time.monotonic(), []
+
+    def waits() -> dict[int, int]:
+        return {7: int((time.monotonic() - began) * 1e9) if waits_grow else 0}
+    watch = CpuWatch(0.5, lambda: 0.0, signals.append, kill_after=None, backstop=1.0, run_queue_waits=waits)
+    watch.backstop_poll_seconds = 0.1
+    with watch:
+        time.sleep(seconds)
+    return watch
+
+
+def test_the_wall_clock_backstop_does_not_count_time_spent_waiting_for_a_cpu():
+    """A cell starved by the load is not a cell that waits: the backstop is stretched by the time
+    its processes were runnable but had no CPU (/proc/PID/schedstat), so only sleeping counts."""
+    assert not _watch_for(2.5, waits_grow=True).interrupted
+    sleeping = _watch_for(2.5, waits_grow=False)
+    assert sleeping.interrupted and sleeping.waited
+
+
+def test_run_queue_waits_are_read_for_the_whole_process_tree():
+    import os
+
+    from autograder.grade.sandbox import process_tree_run_queue_waits
+    waits = process_tree_run_queue_waits(os.getpid())
+    assert os.getpid() in waits and all(isinstance(value, int) and value >= 0 for value in waits.values())

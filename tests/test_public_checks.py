@@ -47,6 +47,22 @@ def run_public_check(source: str, env: dict) -> list[str]:
 
 
 @pytest.fixture(scope="module")
+def saved_student_notebooks(builds, tmp_path_factory) -> Path:
+    """A folder holding both student notebooks as shipped: the public test-set checks read the
+    notebook as last saved in the current folder."""
+    folder = tmp_path_factory.mktemp("saved")
+    for assignment in (ASSIGNMENT, KERAS):
+        notebook = builds(assignment).student_dir / f"{assignment}.ipynb"
+        (folder / notebook.name).write_bytes(notebook.read_bytes())
+    return folder
+
+
+@pytest.fixture(autouse=True)
+def beside_the_saved_notebooks(saved_student_notebooks, monkeypatch):
+    monkeypatch.chdir(saved_student_notebooks)
+
+
+@pytest.fixture(scope="module")
 def checks(builds) -> Callable[[str, str], str]:
     cache: dict[str, dict[str, str]] = {}
 
@@ -252,6 +268,29 @@ def test_a_public_check_names_the_slip(checks, nn_env, slip):
     message = failures[0]
     assert phrase in message, f"{slip}: {message}"
     assert "AssertionError" in message, f"{slip}: not an explained failure but an error:\n{message}"
+
+
+@pytest.mark.parametrize(("assignment", "question", "leak", "verdict"), [
+    (ASSIGNMENT, "q5_tuning", "scores = [MLPClassifier(hidden_layer_sizes=s).fit(X_train_flat, y_train)"
+                              ".score(X_test_flat, y_test) for s in [(8,), (16,)]]", "L1 multi-test"),
+    (KERAS, "q1_keras_mlp", "from sklearn.preprocessing import StandardScaler\n"
+                            "scaler = StandardScaler().fit(X_test.reshape(len(X_test), -1))", "L5 preprocessing"),
+])
+def test_the_public_test_set_check_shows_the_graders_verdict_on_the_saved_notebook(
+        checks, builds, tmp_path, monkeypatch, assignment, question, leak, verdict):
+    """Students are warned before they submit: the same analysis, the same verdict with its
+    rule, cell and line, read from the notebook as last saved."""
+    notebook = nbformat.read(builds(assignment).student_dir / f"{assignment}.ipynb", as_version=4)
+    notebook.cells.append(nbformat.v4.new_code_cell(leak))
+    nbformat.write(notebook, tmp_path / f"{assignment}.ipynb")
+    monkeypatch.chdir(tmp_path)
+    failures = run_public_check(checks(assignment, question), {})
+    assert failures and f"{verdict}, cell {len(notebook.cells)} line " in failures[0], failures
+    assert "save the notebook" in failures[0]
+    (tmp_path / f"{assignment}.ipynb").unlink()
+    nbformat.write(nbformat.read(builds(assignment).student_dir / f"{assignment}.ipynb", as_version=4),
+                   tmp_path / f"{assignment}.ipynb")
+    assert run_public_check(checks(assignment, question), {}) == []
 
 
 # keras_networks -------------------------------------------------------------------------------

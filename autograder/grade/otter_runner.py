@@ -26,7 +26,7 @@ def _apply_cell_timeout() -> None:
     """Give every notebook execution a per-cell limit of CPU time that interrupts the cell, as
     the split runner's (``student_kernel.CpuWatch``): the same notebook gets the same grade on
     an idle machine and a busy one. Wall time stops only a cell that waits without computing,
-    at ``WALL_BACKSTOP`` times the limit.
+    at ``WALL_BACKSTOP`` times the limit, stretched by the time the cell waited for a CPU.
 
     Otter builds its own ExecutePreprocessor (imported inside ``grade_notebook`` at call
     time) with a config of its own, so the limit goes in as a subclass whose trait defaults
@@ -40,12 +40,12 @@ def _apply_cell_timeout() -> None:
     import nbconvert.preprocessors as preprocessors
     from traitlets import Bool, Integer
 
-    from autograder.grade.sandbox import process_tree_cpu_seconds
-    from autograder.grade.student_kernel import WALL_BACKSTOP, CpuWatch
+    from autograder.grade.sandbox import process_tree_cpu_seconds, process_tree_run_queue_waits
+    from autograder.grade.student_kernel import FAR_GUARD, WALL_BACKSTOP, CpuWatch
     limit = float(seconds)
 
     class CellTimeLimitedPreprocessor(preprocessors.ExecutePreprocessor):
-        timeout = Integer(int(limit * WALL_BACKSTOP), allow_none=True).tag(config=True)
+        timeout = Integer(int(limit * WALL_BACKSTOP * FAR_GUARD), allow_none=True).tag(config=True)
         interrupt_on_timeout = Bool(True).tag(config=True)
 
         async def async_execute_cell(self, cell: Any, cell_index: int, execution_count: int | None = None,
@@ -60,7 +60,8 @@ def _apply_cell_timeout() -> None:
                     os.kill(pid, number)
                 except ProcessLookupError:
                     pass
-            with CpuWatch(limit, lambda: process_tree_cpu_seconds(pid), interrupt, kill_after=None):
+            with CpuWatch(limit, lambda: process_tree_cpu_seconds(pid), interrupt, kill_after=None,
+                          backstop=limit * WALL_BACKSTOP, run_queue_waits=lambda: process_tree_run_queue_waits(pid)):
                 return await super().async_execute_cell(cell, cell_index, execution_count, store_history)
 
     preprocessors.ExecutePreprocessor = CellTimeLimitedPreprocessor  # type: ignore[misc]  # deliberate monkeypatch

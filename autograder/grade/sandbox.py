@@ -206,6 +206,19 @@ def process_tree_cpu_seconds(pid: int) -> float:
     return ticks / os.sysconf("SC_CLK_TCK")
 
 
+def process_tree_run_queue_waits(pid: int) -> dict[int, int]:
+    """Per process of ``pid``'s tree, the nanoseconds it has spent runnable but waiting for a
+    CPU (``/proc/PID/schedstat``'s second field): on a busy machine, the wall time a computing
+    cell loses to the load, which a wall-clock limit must not count."""
+    waits = {}
+    for member in process_tree_stats(pid):
+        try:
+            waits[member] = int(Path(f"/proc/{member}/schedstat").read_text().split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+    return waits
+
+
 def _counter(path: Path, key: str) -> int:
     """A value of a flat-keyed cgroup file (``max 3``); 0 where the file or key is missing."""
     try:

@@ -37,7 +37,7 @@ from autograder.config import PACKAGE_DIR
 from autograder.grade.environment import KERNEL_START_FAILURE
 from autograder.grade.jail import isolation_of, own_namespaces
 from autograder.grade.kernel_template import ForkedKernel, KernelTemplate, TemplateUnavailable
-from autograder.grade.sandbox import Limits, ProcessCgroup, process_tree_cpu_seconds
+from autograder.grade.sandbox import Limits, ProcessCgroup, process_tree_cpu_seconds, process_tree_run_queue_waits
 from autograder.grade.seccomp import seccomp_filtered
 
 OUTPUT_BUDGET = 2 << 20  # characters of output kept per cell; the rest is counted, not stored
@@ -49,6 +49,9 @@ UNANSWERED = "CellTimeoutError"
 # The per-cell limit counts CPU time (CpuWatch); a cell that waits without computing is given up
 # after this many times the limit of wall time.
 WALL_BACKSTOP = 5
+# nbclient's own wall-clock timeout, this many times the backstop: only for a kernel whose
+# processes cannot be read (the backstop itself is CpuWatch's, stretched by the load)
+FAR_GUARD = 4
 # After an interrupt, how long the kernel has to become responsive again (Python raises
 # KeyboardInterrupt at its next instruction; a C call may take a moment) before it is taken
 # for hung and replaced.
@@ -247,17 +250,23 @@ class CpuWatch:
     process tree's) and interrupts the cell once that passes ``limit``; a cell that does not
     stop within ``kill_after`` seconds of the interrupt is killed (the kernel is then
     replaced). The same work costs the same CPU time on an idle machine and a busy one, so the
-    grade does not depend on the load; wall time counts only as a backstop (``WALL_BACKSTOP``
-    times the limit, nbclient's own timeout), for a cell that waits without computing
-    (``time.sleep``, ``input()``). Both runners use it: the split runner's StudentKernel and
-    the Otter runner's executor."""
+    grade does not depend on the load.
+
+    Wall time counts only as a backstop (``backstop`` seconds, ``WALL_BACKSTOP`` times the
+    limit), for a cell that waits without computing (``time.sleep``, ``input()``), and it is
+    stretched by the load: the time the cell's processes spent runnable but waiting for a CPU
+    (``run_queue_waits``) does not count. Both runners use it: the split runner's StudentKernel
+    and the Otter runner's executor."""
 
     poll_seconds = 0.1
+    backstop_poll_seconds = 1.0  # the run-queue waits are read from /proc, less often
 
     def __init__(self, limit: float | None, cpu_seconds: Callable[[], float | None],
-                 send_signal: Callable[[int], None], kill_after: float | None) -> None:
+                 send_signal: Callable[[int], None], kill_after: float | None, *,
+                 backstop: float | None = None, run_queue_waits: Callable[[], dict[int, int]] | None = None) -> None:
         self.limit, self.cpu_seconds, self.send_signal, self.kill_after = limit, cpu_seconds, send_signal, kill_after
-        self.interrupted = self.killed = False
+        self.backstop, self.run_queue_waits = backstop, run_queue_waits
+        self.interrupted = self.killed = self.waited = False
         self._done = threading.Event()
         self._thread = threading.Thread(target=self._watch, name="cell-cpu-limit", daemon=True)
 
@@ -273,10 +282,17 @@ class CpuWatch:
 
     def _watch(self) -> None:
         limit, started = self.limit or 0.0, self.cpu_seconds() or 0.0
+        began, waits_before, next_backstop_check = time.monotonic(), self._waits(), 0.0
         while not self._done.wait(self.poll_seconds):
             used = self.cpu_seconds()
             if used is not None and used - started > limit:
                 break
+            now = time.monotonic()
+            if self.backstop and now - began > self.backstop and now >= next_backstop_check:
+                next_backstop_check = now + self.backstop_poll_seconds
+                if now - began - self._stretch(waits_before) > self.backstop:
+                    self.waited = True
+                    break
         else:
             return
         self.interrupted = True
@@ -284,6 +300,14 @@ class CpuWatch:
         if self.kill_after is not None and not self._done.wait(self.kill_after):
             self.killed = True
             self.send_signal(signal.SIGKILL)
+
+    def _waits(self) -> dict[int, int]:
+        return self.run_queue_waits() if self.run_queue_waits else {}
+
+    def _stretch(self, before: dict[int, int]) -> float:
+        """Seconds the busiest of the cell's processes spent waiting for a CPU since it began."""
+        now = self._waits()
+        return max((wait - before.get(pid, 0) for pid, wait in now.items()), default=0) / 1e9
 
 
 @dataclass
@@ -313,7 +337,9 @@ class StudentKernel:
                                "view": self.view,
                                "parent": os.getpid()}  # Jupyter starts the jail from this process
         notebook = nbformat.v4.new_notebook()
-        wall = self.limits.cell_timeout and self.limits.cell_timeout * self.wall_backstop
+        # the backstop is CpuWatch's, stretched by the load; nbclient's own timeout is only a far
+        # guard, for a kernel whose processes cannot be read
+        wall = self.limits.cell_timeout and self.limits.cell_timeout * self.wall_backstop * FAR_GUARD
         client = BoundedOutputClient(notebook, km=manager, timeout=wall,
                                      interrupt_on_timeout=True, allow_errors=True,
                                      error_on_timeout={"ename": UNANSWERED, "traceback": [],
@@ -337,7 +363,9 @@ class StudentKernel:
         cell = nbformat.v4.new_code_cell(source)
         self.client.nb.cells.append(cell)
         index = len(self.client.nb.cells) - 1
-        watch = CpuWatch(self.limits.cell_timeout, self.cpu_seconds, self.signal_kernel, self.interrupt_grace)
+        limit = self.limits.cell_timeout
+        watch = CpuWatch(limit, self.cpu_seconds, self.signal_kernel, self.interrupt_grace,
+                         backstop=limit and limit * self.wall_backstop, run_queue_waits=self.run_queue_waits)
         try:
             with watch:
                 self.client.execute_cell(cell, index)
@@ -351,7 +379,7 @@ class StudentKernel:
             # past the limit, interrupted, and it went on to the end: something caught the interrupt
             run = CellRun(index, RunStatus.TIMEOUT, "it went on after the interrupt",
                           swallowed_by=_who_caught_the_interrupt(cell))
-        run.waited = run.status == RunStatus.TIMEOUT and not watch.interrupted
+        run.waited = run.status == RunStatus.TIMEOUT and (watch.waited or not watch.interrupted)
         if run.status == RunStatus.TIMEOUT and not self._responsive(self.interrupt_grace):
             self._revive()
             return CellRun(index, RunStatus.STOPPED, "it did not stop when interrupted")
@@ -366,6 +394,10 @@ class StudentKernel:
             return used
         process = self._process()
         return process_tree_cpu_seconds(process.pid) if process is not None else None
+
+    def run_queue_waits(self) -> dict[int, int]:
+        process = self._process()
+        return process_tree_run_queue_waits(process.pid) if process is not None else {}
 
     def signal_kernel(self, number: int) -> None:
         """``number`` to the kernel's process group, as Jupyter interrupts it."""

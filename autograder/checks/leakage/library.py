@@ -239,7 +239,8 @@ class Library:
             kind = split_kind(str(constant(call.args[0][0])).rsplit("/", 1)[-1])
             if kind is not None:
                 return Value(frozenset({Atom(kind, where), source}))
-        if call.method is None and LOADER_NAME.search(call.short) and call.short not in SPLIT_FUNCTIONS:
+        if call.method is None and LOADER_NAME.search(call.short) and call.short not in SPLIT_FUNCTIONS \
+                and call.short not in MODEL_FACTORIES and not call.short[:1].isupper():
             return mix(*call.input_values()).drop(CODE_KINDS).with_own({source})  # load_digits(), fetch_openml()
         return None
 

@@ -81,3 +81,27 @@ def notebook_paths(paths: list[Path]) -> list[Path]:
         else:
             found.append(path)
     return found
+
+
+def check_my_notebook(assignment: str, reported_models: tuple[str, ...] = ()) -> str | None:
+    """The students' public check: the analysis the grader runs, on the notebook as last saved
+    in the current folder (``<assignment>.ipynb``, or the folder's only notebook). None when
+    it is clean; else the verdicts, each with its rule, cell and line, as the feedback will
+    show them."""
+    folder = Path.cwd()
+    candidates = [folder / f"{assignment}.ipynb"] if (folder / f"{assignment}.ipynb").exists() else \
+        sorted(folder.glob("*.ipynb"))
+    if len(candidates) != 1:
+        return (f"the test-set check reads your notebook from this folder, but it holds {len(candidates)} "
+                f"notebooks and none is named {assignment}.ipynb; keep one notebook here.")
+    verdict = analyse_notebook_file(candidates[0], reported_models)
+    if verdict.error:
+        return f"the test-set check could not read {candidates[0].name}: {verdict.error}"
+    lines = []
+    if verdict.leaks:
+        lines.append("the test set leaks (as last saved: save the notebook, then check again):")
+        lines += [f"  • {leak.describe()}" for leak in verdict.leaks]
+    if verdict.reflection:
+        lines.append("a TA will read this code before its question is graded (the analysis cannot follow it):")
+        lines += [f"  • {leak.describe()}" for leak in verdict.reflection]
+    return "\n".join(lines) or None
