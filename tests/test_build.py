@@ -105,8 +105,11 @@ def test_build_fails_when_a_multiline_solution_leaves_a_broken_stub(toy_dir, tmp
 
 def test_leak_guard_catches_hidden_checks_copied_to_students(student_copy):
     import autograder.checks
-    shutil.copytree(Path(autograder.checks.__file__).parent, student_copy / "autograder" / "checks")
-    with pytest.raises(BuildError, match="hidden checks were copied"):
+    shipped = student_copy / "autograder" / "checks"
+    assert sorted(p.name for p in shipped.iterdir() if p.name != "__pycache__") == ["leakage"]  # the public check's
+    refuse_answer_leaks(master(), student_copy)  # the leak analysis alone is no leak
+    shutil.copytree(Path(autograder.checks.__file__).parent, shipped, dirs_exist_ok=True)
+    with pytest.raises(BuildError, match="checks/nn_foundations: the hidden checks were copied"):
         refuse_answer_leaks(master(), student_copy)
 
 
@@ -120,9 +123,10 @@ def test_student_version_has_stubs_where_solutions_were(built):
     assert all("hidden=True" not in source for source in tests.values())
 
 
-def test_student_runtime_is_the_loader_and_seeding_only(built):
+def test_student_runtime_is_the_loader_the_seeding_and_the_leak_analysis_only(built):
     shipped = sorted(p.name for p in (built.student_dir / "autograder").iterdir())
-    assert shipped == ["__init__.py", "data.py", "seeding.py"]
+    assert shipped == ["__init__.py", "checks", "data.py", "seeding.py"]
+    assert sorted(p.name for p in (built.student_dir / "autograder" / "checks").iterdir()) == ["leakage"]
 
 
 def test_autograder_zip_carries_everything_its_hidden_tests_import(built):

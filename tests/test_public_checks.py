@@ -277,20 +277,21 @@ def test_a_public_check_names_the_slip(checks, nn_env, slip):
                             "scaler = StandardScaler().fit(X_test.reshape(len(X_test), -1))", "L5 preprocessing"),
 ])
 def test_the_public_test_set_check_shows_the_graders_verdict_on_the_saved_notebook(
-        checks, builds, tmp_path, monkeypatch, assignment, question, leak, verdict):
+        checks, builds, tmp_path, monkeypatch, request, assignment, question, leak, verdict):
     """Students are warned before they submit: the same analysis, the same verdict with its
-    rule, cell and line, read from the notebook as last saved."""
-    notebook = nbformat.read(builds(assignment).student_dir / f"{assignment}.ipynb", as_version=4)
+    rule, cell and line, read from the notebook as last saved; the question's other public
+    checks pass (correct answers), so the leak is the one failure."""
+    env = dict(request.getfixturevalue("nn_env" if assignment == ASSIGNMENT else "keras_env"))
+    shipped = builds(assignment).student_dir / f"{assignment}.ipynb"
+    notebook = nbformat.read(shipped, as_version=4)
     notebook.cells.append(nbformat.v4.new_code_cell(leak))
     nbformat.write(notebook, tmp_path / f"{assignment}.ipynb")
     monkeypatch.chdir(tmp_path)
-    failures = run_public_check(checks(assignment, question), {})
-    assert failures and f"{verdict}, cell {len(notebook.cells)} line " in failures[0], failures
+    failures = run_public_check(checks(assignment, question), env)
+    assert len(failures) == 1 and f"{verdict}, cell {len(notebook.cells)} line " in failures[0], failures
     assert "save the notebook" in failures[0]
-    (tmp_path / f"{assignment}.ipynb").unlink()
-    nbformat.write(nbformat.read(builds(assignment).student_dir / f"{assignment}.ipynb", as_version=4),
-                   tmp_path / f"{assignment}.ipynb")
-    assert run_public_check(checks(assignment, question), {}) == []
+    (tmp_path / f"{assignment}.ipynb").write_bytes(shipped.read_bytes())
+    assert run_public_check(checks(assignment, question), env) == []
 
 
 # keras_networks -------------------------------------------------------------------------------
@@ -468,13 +469,14 @@ def keras_namespace_without_models() -> dict:
             "invert": invert, "augment_with_inverted": augment_with_inverted}
 
 
-def test_checks_numpy_can_answer_import_no_tensorflow(checks):
+def test_checks_numpy_can_answer_import_no_tensorflow(checks, saved_student_notebooks):
     """In a fresh interpreter (here nothing would notice: other tests import Keras): every such
-    check passes and leaves TensorFlow, Keras, PyTorch and JAX unimported."""
+    check passes and leaves TensorFlow, Keras, PyTorch and JAX unimported (the test-set check
+    included: it reads the saved notebook beside it)."""
     sources = {f"{a}/{q}": checks(a, q) for a, questions in NO_TENSORFLOW.items() for q in questions}
     script = FRESH_INTERPRETER.format(tests=str(TESTS_DIR), sources=json.dumps(sources))
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300,
-                          cwd=TESTS_DIR.parent)
+                          cwd=saved_student_notebooks)
     assert done.returncode == 0, done.stderr[-3000:]
     report = json.loads(done.stdout.strip().splitlines()[-1])
     assert not any(report["failures"].values()), report["failures"]

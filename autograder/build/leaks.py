@@ -34,8 +34,10 @@ def find_answer_leaks(master: Path, student_dir: Path) -> list[str]:
         problems += [f"{where}: contains the marker {marker!r}" for marker in MARKERS if marker in text]
         problems += [f"{where}: contains the staff-only line `{line}`"
                      for line in sorted(secrets) if line in text]
-    if (student_dir / "autograder" / "checks").exists():
-        problems.append("autograder/checks: the hidden checks were copied to students")
+    checks = student_dir / "autograder" / "checks"
+    if checks.exists():  # the leak analysis alone is the students' (their public test-set check)
+        problems += [f"autograder/checks/{p.relative_to(checks)}: the hidden checks were copied to students"
+                     for p in sorted(checks.iterdir()) if p.name not in ("leakage", "__pycache__")]
     return problems
 
 

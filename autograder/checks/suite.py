@@ -124,6 +124,12 @@ def load_probes(assignment: str):
     return importlib.import_module(f"autograder.checks.{assignment}.probes")
 
 
+def submission_probes(assignment: str) -> frozenset[str]:
+    """Probes that read the submitted file rather than ask the student's running code: the
+    split grader runs them on its own copy (``SUBMISSION_PROBES`` of the probes module)."""
+    return frozenset(getattr(load_probes(assignment), "SUBMISSION_PROBES", ()))
+
+
 def check_seed(assignment: str, name: str, salt: bytes = b"") -> int:
     """A stable seed per check and submission: the same hidden inputs every time one file is
     graded, different across checks; ``salt`` (from :func:`submission_salt`) makes them differ

@@ -198,14 +198,13 @@ class ProbeClient:
 
     def __call__(self, check, inputs: Any) -> Any:
         from autograder.checks.channel import encode
-        from autograder.checks.suite import check_seed, load_probes
+        from autograder.checks.suite import check_seed, load_probes, submission_probes
         key = (check.probe, hashlib.sha256(encode(inputs)).hexdigest())
         if key in self.answers:
             return self.answers[key]
         started = time.monotonic()
-        probes = load_probes(self.assignment)
-        if check.probe in getattr(probes, "SUBMISSION_PROBES", ()):
-            answers = self._from_submission(getattr(probes, check.probe))
+        if check.probe in submission_probes(self.assignment):
+            answers = self._from_submission(getattr(load_probes(self.assignment), check.probe))
         else:
             answers = self._from_kernel(check.probe, encode(inputs), check_seed(self.assignment, check.probe))
         self.answers[key] = answers
@@ -411,7 +410,7 @@ def grade_submission(submission: Path, autograder_zip: Path, template: KernelTem
                                           score=0.0 if failure else points, hidden=True,
                                           message=str(failure) if failure else "", passed=failure is None))
         grade.hooks = hook_evidence(notebook, client.hooks_reported)
-        withhold_gated_questions(grade.cases, suite.gates, grade.hooks)
+        withhold_gated_questions(grade.cases, gates_resting_on_the_kernel(suite), grade.hooks)
         grade.notes = cell_notes(cells, runs, limits.cell_timeout) + _grader_notes(kernel.restarts, strays)
         grade.dataset = _judged_data_summary(assignment)
         checks = clock.lap("checks")
@@ -511,6 +510,17 @@ def hook_evidence(notebook: nbformat.NotebookNode, reported: list[str]) -> list[
     cells = [cell.source if cell.cell_type == "code" else None for cell in notebook.cells]
     return ([finding.describe() for finding in find_interpreter_hooks(cells)]
             + [f"while it was graded: {item}" for item in reported])
+
+
+def gates_resting_on_the_kernel(suite: Any) -> dict[str, list[str]]:
+    """The gates whose verdict the student's process gives (a probe run in the kernel, as the
+    counterfactual tuning run); gates that read the submitted file (``SUBMISSION_PROBES``, the
+    static leak analysis) are the judge's alone, and a hook cannot touch them."""
+    from autograder.checks.suite import submission_probes
+    from_file = submission_probes(suite.assignment)
+    gates = {question: [name for name in names if suite.checks[name].probe not in from_file]
+             for question, names in suite.gates.items()}
+    return {question: names for question, names in gates.items() if names}
 
 
 def withhold_gated_questions(cases: list[CaseResult], gates: dict[str, list[str]], hooks: list[str]) -> None:
