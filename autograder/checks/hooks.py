@@ -21,7 +21,7 @@ import ast
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
-from autograder.checks.leakage.cells import cell_text, parse_cell
+from autograder.checks.leakage.cells import parsed_cells
 
 # sys / threading functions that install a hook for everything the interpreter runs next
 _INSTALLERS = {
@@ -65,12 +65,8 @@ def find_interpreter_hooks(cells: Sequence[object]) -> list[HookFinding]:
     numbers match the notebook). Cells that do not parse are skipped (magics are neutralised
     first, as the leak analysis does)."""
     findings: list[HookFinding] = []
-    for number, cell in enumerate(cells, 1):
-        source = cell_text(cell)
-        tree = parse_cell(source)
-        if tree is None or source is None:
-            continue
-        lines = source.splitlines()
+    for index, tree, lines in parsed_cells(cells):
+        number = index + 1
         for node, what in _hooks_in(tree):
             line = getattr(node, "lineno", 1)
             code = " ".join(lines[line - 1].split()) if 0 < line <= len(lines) else ""

@@ -31,6 +31,16 @@ def cell_text(cell: object) -> str | None:
     return cell if isinstance(cell, str) else None
 
 
+def parsed_cells(cells: Iterable[object]) -> Iterator[tuple[int, ast.Module, list[str]]]:
+    """(0-based index, syntax tree, source lines) of every cell that parses, in order; None,
+    markdown and unparsable cells are skipped but keep their index."""
+    for index, cell in enumerate(cells):
+        source = cell_text(cell)
+        tree = parse_cell(source)
+        if tree is not None and source is not None:
+            yield index, tree, source.splitlines()
+
+
 def parse_cell(source: str | None) -> ast.Module | None:
     """Plain Python first; magics make that fail, so then the neutralised text. A cell that
     parses neither way is skipped: a syntax error is the student's to fix, not a leak."""

@@ -13,7 +13,7 @@ from __future__ import annotations
 import ast
 from collections.abc import Iterator, Sequence
 
-from autograder.checks.leakage.cells import cell_text, constant, parse_cell, short_source
+from autograder.checks.leakage.cells import constant, parsed_cells, short_source
 from autograder.checks.leakage.verdict import Leak
 
 _NAMESPACES = {"globals": "`globals()`", "locals": "`locals()`", "vars": "`vars()`"}
@@ -27,12 +27,7 @@ EXPLANATION = ("the leak analysis cannot follow data reached this way, so a pers
 def find_reflection(cells: Sequence[str | None]) -> list[Leak]:
     """One "R" verdict per line that reaches data or runs code through reflection, in cell order."""
     found: dict[tuple[int, int], Leak] = {}
-    for index, cell in enumerate(cells):
-        source = cell_text(cell)
-        tree = parse_cell(source)
-        if tree is None or source is None:
-            continue
-        lines = source.splitlines()
+    for index, tree, lines in parsed_cells(cells):
         for node, what in _constructs(tree):
             key = (index, node.lineno)
             if key not in found:

@@ -4,11 +4,12 @@ verdict goes."""
 from __future__ import annotations
 
 import ast
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import NamedTuple
 
-from autograder.checks.leakage.events import Listener, Place
-from autograder.checks.leakage.values import Anchor
+from autograder.checks.leakage.events import Call, Listener, Place
+from autograder.checks.leakage.messages import describe_data
+from autograder.checks.leakage.values import TEST, Anchor, anchor_order
 from autograder.checks.leakage.verdict import Leak
 
 Location = tuple[int, int]  # (0-based cell, 1-based line)
@@ -57,6 +58,16 @@ class Rule(Listener):
 
     def report(self, location: Location, explanation: str) -> None:
         self.verdicts.report(self.code, location, explanation)
+
+    def report_test_inputs(self, call: Call, place: Place, explain: Callable[[str, Anchor | None], str], *,
+                           at_call: bool = True) -> None:
+        """One verdict per input of ``call`` that carries test data and per call site it came
+        through; ``explain(data described, anchor)`` words it; shown on the call's line, or on
+        the argument's (``at_call=False``) when the call spans lines."""
+        for node, value in call.inputs_carrying(TEST):
+            for anchor in sorted({atom.anchor for atom in value.atoms_of(TEST)}, key=anchor_order):
+                where = location(call.node if at_call else node, anchor, place)
+                self.report(where, explain(describe_data(node, value), anchor))
 
     def finish(self) -> None:
         """Verdicts that need the whole notebook."""

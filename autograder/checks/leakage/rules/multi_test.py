@@ -15,9 +15,7 @@ from itertools import count
 from autograder.checks.leakage import messages
 from autograder.checks.leakage.cells import short_source
 from autograder.checks.leakage.events import Call, Evaluation, Place
-from autograder.checks.leakage.messages import describe_data
 from autograder.checks.leakage.rules.base import Location, Names, Rule, Verdicts, location
-from autograder.checks.leakage.values import TEST, anchor_order
 
 
 @dataclass(frozen=True)
@@ -40,18 +38,12 @@ class MultiTest(Rule):
 
     def on_fit(self, call: Call, search: bool, place: Place) -> None:
         """A search fitted on test data scores every candidate on it."""
-        if not search:
-            return
-        for node, value in call.inputs_carrying(TEST):
-            for anchor in sorted({atom.anchor for atom in value.atoms_of(TEST)}, key=anchor_order):
-                self.report(location(call.node, anchor, place),
-                            messages.search_on_test(call, describe_data(node, value), anchor))
+        if search:
+            self.report_test_inputs(call, place, lambda data, anchor: messages.search_on_test(call, data, anchor))
 
     def on_cross_validation(self, call: Call, place: Place) -> None:
-        for node, value in call.inputs_carrying(TEST):
-            for anchor in sorted({atom.anchor for atom in value.atoms_of(TEST)}, key=anchor_order):
-                self.report(location(call.node, anchor, place),
-                            messages.cross_validation_on_test(call, describe_data(node, value), anchor))
+        self.report_test_inputs(call, place,
+                                lambda data, anchor: messages.cross_validation_on_test(call, data, anchor))
 
     def on_evaluation(self, evaluation: Evaluation, place: Place) -> None:
         data_node, data_value = evaluation.tested[0]

@@ -16,9 +16,8 @@ import ast
 from autograder.checks.leakage import messages
 from autograder.checks.leakage.cells import short_source
 from autograder.checks.leakage.events import Call, Place
-from autograder.checks.leakage.messages import describe_data
-from autograder.checks.leakage.rules.base import Location, Names, Rule, Verdicts, location
-from autograder.checks.leakage.values import PREFIT, RESAMPLER, STATISTIC, TEST, TRANSFORM, anchor_order
+from autograder.checks.leakage.rules.base import Location, Names, Rule, Verdicts
+from autograder.checks.leakage.values import PREFIT, RESAMPLER, STATISTIC, TEST, TRANSFORM
 
 
 class _FittedBeforeSplit(Rule):
@@ -34,9 +33,7 @@ class _FittedBeforeSplit(Rule):
         if not call.receiver.has(self.learner):
             self.check_statistics(call)
             return
-        for node, value in call.inputs_carrying(TEST):
-            for anchor in sorted({atom.anchor for atom in value.atoms_of(TEST)}, key=anchor_order):
-                self.report(location(node, anchor, place), self.on_test(call, describe_data(node, value), anchor))
+        self.report_test_inputs(call, place, lambda data, anchor: self.on_test(call, data, anchor), at_call=False)
         if not any(value.has(TEST) for value in call.input_values()):
             for node, _ in call.args[:1]:
                 if isinstance(node, ast.Name):

@@ -15,10 +15,9 @@ from weakref import WeakSet
 from autograder.checks.leakage import messages
 from autograder.checks.leakage.cells import dotted
 from autograder.checks.leakage.events import Call, Place
-from autograder.checks.leakage.messages import describe_data
 from autograder.checks.leakage.rules.base import Location, Names, Rule, Verdicts, location
 from autograder.checks.leakage.scopes import Frame, Function
-from autograder.checks.leakage.values import SCORE, TEST, Value, anchor_order, mix
+from autograder.checks.leakage.values import SCORE, Value, anchor_order, mix
 from autograder.checks.leakage.vocabulary import (
     REPORTING_CALLS,
     REPORTING_MODULES,
@@ -40,12 +39,9 @@ class SelectionOnTest(Rule):
 
     def on_fit(self, call: Call, search: bool, place: Place) -> None:
         """A search fitted on test data chooses its best candidate by their test scores."""
-        if not search:
-            return
-        for node, value in call.inputs_carrying(TEST):
-            for anchor in sorted({atom.anchor for atom in value.atoms_of(TEST)}, key=anchor_order):
-                self.report(location(call.node, anchor, place),
-                            messages.search_chooses_on_test(call, describe_data(node, value), anchor))
+        if search:
+            self.report_test_inputs(call, place,
+                                    lambda data, anchor: messages.search_chooses_on_test(call, data, anchor))
 
     def on_if(self, node: ast.If, condition: Value, place: Place) -> None:
         if condition.has(SCORE) and not (_is_reporting_only(node.body) and _is_reporting_only(node.orelse)):
