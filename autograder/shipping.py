@@ -13,7 +13,8 @@ from pathlib import Path
 
 from autograder.config import PACKAGE_DIR
 
-STUDENT_MODULES = ("__init__.py", "data.py", "seeding.py", "checks/leakage")  # the leak analysis: public check
+# fingerprints: the kernel's ledger; checks/leakage: the students' public test-set check
+STUDENT_MODULES = ("__init__.py", "data.py", "seeding.py", "fingerprints.py", "checks/leakage")
 # what the hidden tests import, and what the zip's own run_autograder needs to judge outside
 # the student's process (the split runner, its jail, and the results.json writer)
 GRADING_MODULES = STUDENT_MODULES + ("config.py", "results.py", "checks", "assignment.py", "shipping.py", "grade",

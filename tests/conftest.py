@@ -27,6 +27,14 @@ KERAS = "keras_networks"
 ASSIGNMENTS = (ASSIGNMENT, KERAS)
 DETERMINISM_COPY = "q3_relu_forgotten"
 UNTOUCHED = "untouched_student_notebook"
+LEDGER_ATTACK = "scores_candidates_on_a_test_set_read_back_from_disk"
+LEDGER_ROUND_TRIP = ("import numpy as np\n"
+                     "np.save('held.npy', X_test_flat)\nnp.save('held_labels.npy', y_test)\n"
+                     "_rows, _labels = np.load('held.npy'), np.load('held_labels.npy')\n"
+                     "for _size in [(4,), (8,)]:\n"
+                     "    _m = MLPClassifier(hidden_layer_sizes=_size, max_iter=20, random_state=0)"
+                     ".fit(X_train_flat, y_train)\n"
+                     "    print(_size, _m.score(_rows, _labels))\n")
 SLOW_TRAINING_CELL = "keras_training_cell_must_not_run"
 IGNORED_CELL_RAN = "this otter_ignore cell ran"  # what the tagged cell raises if grading runs it
 PATCHES_COUNT_PARAMS = "patches_count_params"  # the bundled `partial` sample + a patch of Keras
@@ -108,11 +116,16 @@ def built(builds):
 
 
 def nn_extras(build, folder: Path) -> dict[str, Path]:
-    """nn_foundations: a duplicate of a known-wrong submission (determinism) and the untouched
-    student notebook."""
+    """nn_foundations: a duplicate of a known-wrong submission (determinism), the untouched
+    student notebook, and the solutions with candidates scored on a test set written to disk and
+    read back (only the kernel's ledger can see it)."""
+    import nbformat
     known_wrong = build.student_dir.parent / "known_wrong"
+    notebook = nbformat.read(build.solutions_notebook, as_version=4)
+    notebook.cells.append(nbformat.v4.new_code_cell(LEDGER_ROUND_TRIP))
+    nbformat.write(notebook, folder / f"{LEDGER_ATTACK}.ipynb")
     return {f"{DETERMINISM_COPY}_again": known_wrong / f"{DETERMINISM_COPY}.ipynb",
-            UNTOUCHED: build.student_dir / f"{ASSIGNMENT}.ipynb"}
+            UNTOUCHED: build.student_dir / f"{ASSIGNMENT}.ipynb", LEDGER_ATTACK: folder / f"{LEDGER_ATTACK}.ipynb"}
 
 
 def keras_extras(build, folder: Path) -> dict[str, Path]:

@@ -347,3 +347,59 @@ def test_the_counterfactual_test_set_looks_like_one_and_is_restored(solution_env
         assert set(np.unique(env["y_test"])) <= set(np.unique(before["y_test"]))
     for name, original in before.items():
         assert np.array_equal(env[name], original)
+
+
+# the kernel's ledger -------------------------------------------------------------------------
+
+def _ledger(*entries, models=None, tampered=()):
+    return {"installed": True, "tampered": list(tampered), "entries": list(entries), "models": models or {}}
+
+
+def _entry(model, method, rows, cell="cell", **extra):
+    return {"model": model, "class": "MLPClassifier", "method": method, "cell": cell, "rows": rows, **extra}
+
+
+@pytest.fixture(scope="module")
+def test_rows():
+    from autograder.checks.nn_foundations.judges import test_fingerprints
+    return sorted(test_fingerprints())[:40]
+
+
+def test_a_clean_ledger_scores_only_the_models_the_questions_ask_for(test_rows):
+    from autograder.checks.nn_foundations.judges import ledger_findings, test_fingerprints
+    ledger = _ledger(_entry(1, "fit", ["train-row"] * 40), _entry(1, "score", test_rows),
+                     _entry(2, "fit", ["train-row"] * 40), _entry(2, "score", test_rows),
+                     models={"mlp_16x16": 1, "final_mlp": 2})
+    assert ledger_findings(ledger, test_fingerprints(), ["mlp_16x16", "final_mlp"]) == []
+
+
+def test_the_ledger_sees_candidates_scored_on_test_rows_whatever_the_spelling(test_rows):
+    """A file round trip or globals() leave the rows the same: the fingerprints match."""
+    from autograder.checks.nn_foundations.judges import ledger_findings, test_fingerprints
+    ledger = _ledger(*(_entry(model, "score", test_rows, cell="for lr in rates:") for model in (10, 11, 12)),
+                     _entry(2, "score", test_rows), models={"final_mlp": 2, "model": 12})
+    findings = ledger_findings(ledger, test_fingerprints(), ["mlp_16x16", "final_mlp"])
+    assert len(findings) == 1 and findings[0].startswith("L1 multi-test: 4 different models")
+    assert "`model` (MLPClassifier)" in findings[0] and "`for lr in rates:`" in findings[0]
+
+
+def test_the_ledger_sees_training_on_test_rows_and_keras_validation_data(test_rows):
+    from autograder.checks.nn_foundations.judges import ledger_findings, test_fingerprints
+    fitted = _ledger(_entry(5, "fit", test_rows[:30] + ["train-row"] * 10), models={"cheat": 5})
+    assert ledger_findings(fitted, test_fingerprints(), [])[0].startswith(
+        "L2 training on test: `cheat` (MLPClassifier) was trained on 30 rows of the test set")
+    watched = _ledger(_entry(6, "fit", ["train-row"] * 40, validation_rows=test_rows))
+    assert "was trained on 40 rows of the test set" in ledger_findings(watched, test_fingerprints(), [])[0]
+    few = _ledger(_entry(7, "fit", test_rows[:3] + ["train-row"] * 37))  # a few shared rows are no leak
+    assert ledger_findings(few, test_fingerprints(), []) == []
+
+
+def test_the_ledger_gate_fails_the_question_and_withholds_a_tampered_ledger(solution_env, monkeypatch, test_rows):
+    from autograder.checks.judging import WITHHELD
+    from autograder.checks.nn_foundations import probes
+    leaky = _ledger(*(_entry(m, "score", test_rows) for m in (10, 11)), models={"final_mlp": 11})
+    monkeypatch.setattr(probes, "kernel_ledger", lambda env, inputs: leaky)
+    message = failure(with_changes(solution_env), "the_notebook_ran_no_test_leak")
+    assert message.startswith("while your notebook ran") and "costs all of q5_tuning's points" in message
+    monkeypatch.setattr(probes, "kernel_ledger", lambda env, inputs: _ledger(tampered=["ClassifierMixin.score"]))
+    assert failure(with_changes(solution_env), "the_notebook_ran_no_test_leak").startswith(WITHHELD)

@@ -9,7 +9,7 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import ASSIGNMENT, DETERMINISM_COPY, UNTOUCHED
+from conftest import ASSIGNMENT, DETERMINISM_COPY, LEDGER_ATTACK, LEDGER_ROUND_TRIP, UNTOUCHED
 
 from autograder.assignment import questions
 
@@ -54,6 +54,19 @@ def test_an_untouched_notebook_scores_zero_with_a_pointer_for_every_check(result
         if case.hidden and case.points > 0:
             assert any(hint in case.message for hint in ("placeholder", "not defined", "No credit",
                                                          "not been fitted", "make it")), case
+
+
+def test_the_kernels_ledger_catches_a_leak_no_reading_of_the_code_can_see(results):
+    """Candidates scored on a test set written to disk and read back: the static analysis sees no
+    test data there (its blind spot), the ledger's row fingerprints do. Only q5_tuning is lost."""
+    from autograder.checks.leakage import find_leaks
+    assert find_leaks([LEDGER_ROUND_TRIP]) == []
+    result, solution = results[LEDGER_ATTACK], results[ASSIGNMENT]
+    assert result.question_scores["q5_tuning"] == 0
+    assert result.score == solution.score - question_points()["q5_tuning"]
+    gate = next(c for c in result.cases if c.name == "the_notebook_ran_no_test_leak")
+    assert gate.message.startswith("while your notebook ran") and "L1 multi-test: 3 different models" in gate.message
+    assert "`final_mlp` (MLPClassifier)" in gate.message
 
 
 def test_grading_twice_gives_the_same_score(results):

@@ -20,6 +20,7 @@ PINNED = {
         "mlp_param_count_matches_fitted_models": ("q4_mlp", 2), "mlp_16x16_architecture": ("q4_mlp", 2),
         "mlp_16x16_reaches_accuracy": ("q4_mlp", 2),
         "test_set_not_used_for_tuning": ("q5_tuning", 0), "tune_mlp_does_not_read_the_test_set": ("q5_tuning", 0),
+        "the_notebook_ran_no_test_leak": ("q5_tuning", 0),
         "tune_mlp_returns_a_choice": ("q5_tuning", 2), "tune_mlp_picks_the_clear_winner": ("q5_tuning", 3),
         "final_mlp_refit_on_all_training_data": ("q5_tuning", 1),
         "final_mlp_uses_the_chosen_settings": ("q5_tuning", 1), "test_accuracy_is_final_models_score": ("q5_tuning", 1),

@@ -46,6 +46,8 @@ def __autograder_snapshot__() -> "Callable[..., str]":  # noqa: C901 (one closur
             raise RuntimeError("audit hooks are not allowed while grading")
 
     sys.addaudithook(refuse_audit_hooks)
+    ledger = start_ledger(shell)  # before the events are kept: its callback is the grader's
+    ledger_probe = LEDGER_PROBE
     events = {name: list(callbacks) for name, callbacks in shell.events.callbacks.items()}
     transformers = {name: list(getattr(shell, name)) for name in
                     ("input_transformers_cleanup", "input_transformers_post", "ast_transformers")}
@@ -82,6 +84,7 @@ def __autograder_snapshot__() -> "Callable[..., str]":  # noqa: C901 (one closur
             found.append(what)
 
     def restore(sources: "list[tuple[str, str]] | None" = None, assignment: str = "") -> str:
+        ledger["closed"] = True  # what the notebook did is recorded; the probes' own calls are not
         builtins.__dict__.update(saved_builtins)
         found: list[str] = []
         for what in refused:
@@ -151,7 +154,8 @@ def __autograder_snapshot__() -> "Callable[..., str]":  # noqa: C901 (one closur
             inputs = channel.decode(stream.read())
         seed_everything(seed)
         try:
-            answers = getattr(installed["probes"], probe)(shell.user_ns, inputs)
+            answers = (ledger["report"]() if probe == ledger_probe
+                       else getattr(installed["probes"], probe)(shell.user_ns, inputs))
         except probing.ProbeFailure as failure:
             answers = probing.failure_answer(str(failure))
         data = channel.encode(answers)
@@ -162,14 +166,87 @@ def __autograder_snapshot__() -> "Callable[..., str]":  # noqa: C901 (one closur
     return restore
 
 
+LEDGER_PROBE = "kernel_ledger"  # answered by the snapshot's ledger itself, not by a probe module
+
+
+def start_ledger(shell: "Any") -> "dict[str, Any]":  # noqa: C901 (one closure, sent with the snapshot)
+    """The ledger: while the notebook's cells run, every fit, score, evaluate and predict of a
+    scikit-learn MLP or a Keras model is recorded with the model's identity, the call, the
+    cell (its first line) and the fingerprints of the rows it was given (and of Keras'
+    ``validation_data``). The judge matches those against the test set's own fingerprints,
+    so copies, aliases, ``globals()`` and file round trips do not hide a leak. Classes loaded
+    later are wrapped before the next cell (``pre_run_cell``). It lives in the student's
+    process: it can only add findings; methods put back or replaced by the notebook are
+    reported as tampering."""
+    import functools
+    import sys
+
+    from autograder.fingerprints import row_fingerprints
+
+    entries: list[dict[str, Any]] = []
+    wrappers: dict[tuple[type, str], Any] = {}
+    state: dict[str, Any] = {"closed": False, "cell": ""}
+    targets = (("sklearn.neural_network", ("MLPClassifier", "MLPRegressor"),
+                ("fit", "partial_fit", "score", "predict", "predict_proba")),
+               ("keras", ("Model",), ("fit", "evaluate", "predict", "train_on_batch", "test_on_batch")))
+
+    def wrap(kind: type, method: str) -> None:
+        owner = next((base for base in kind.__mro__ if method in vars(base)), None)  # where it is defined
+        if owner is None or (owner, method) in wrappers:
+            return
+        original = vars(owner)[method]
+        kind = owner
+
+        @functools.wraps(original)
+        def recorded(self: "Any", *args: "Any", **kwargs: "Any") -> "Any":
+            if not state["closed"]:
+                data = args[0] if args else kwargs.get("X", kwargs.get("x"))
+                entry = {"model": id(self), "class": type(self).__name__, "method": method,
+                         "cell": state["cell"], "rows": row_fingerprints(data)}
+                validation = kwargs.get("validation_data")
+                if isinstance(validation, (tuple, list)) and validation:
+                    entry["validation_rows"] = row_fingerprints(validation[0])
+                entries.append(entry)
+            return original(self, *args, **kwargs)
+        wrappers[(kind, method)] = recorded
+        setattr(kind, method, recorded)
+
+    def wrap_loaded(*_: "Any") -> None:
+        for module_name, class_names, methods in targets:
+            module = sys.modules.get(module_name)
+            for class_name in class_names if module is not None else ():
+                kind = getattr(module, class_name, None)
+                for method in methods if isinstance(kind, type) else ():
+                    wrap(kind, method)
+
+    def before_cell(info: "Any") -> None:
+        lines = (getattr(info, "raw_cell", "") or "").strip().splitlines()
+        state["cell"] = lines[0][:80] if lines else ""
+        wrap_loaded()
+
+    def report() -> "dict[str, Any]":
+        tampered = [f"{kind.__name__}.{method}" for (kind, method), recorded in wrappers.items()
+                    if vars(kind).get(method) is not recorded]
+        models = {name: id(value) for name, value in shell.user_ns.items()
+                  if not name.startswith("_") and any(id(value) == e["model"] for e in entries)}
+        return {"installed": bool(wrappers), "tampered": tampered, "entries": entries, "models": models}
+
+    wrap_loaded()
+    shell.events.register("pre_run_cell", before_cell)
+    state["report"] = report
+    return state
+
+
 def source_of(function: Callable[..., Any]) -> str:
     """A function of this module as the text of a cell that defines it in the kernel."""
     return inspect.getsource(function)
 
 
 # the first cell the kernel runs, before any of the student's
-SNAPSHOT_CELL = (source_of(__autograder_snapshot__)
-                 + "\n__autograder_restore__ = __autograder_snapshot__()\ndel __autograder_snapshot__\n")
+SNAPSHOT_CELL = (source_of(__autograder_snapshot__) + "\n" + source_of(start_ledger)
+                 + f"\nLEDGER_PROBE = {LEDGER_PROBE!r}\n"
+                 + "__autograder_restore__ = __autograder_snapshot__()\n"
+                 "del __autograder_snapshot__, start_ledger, LEDGER_PROBE\n")
 
 
 def install_expression(sources: list[tuple[str, str]], assignment: str) -> str:

@@ -8,6 +8,7 @@ weights) computed here, never from constants a student could copy.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 import warnings
@@ -17,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from autograder.checks.judging import (
+    WITHHELD,
     close,
     count,
     fail,
@@ -31,6 +33,7 @@ from autograder.checks.judging import (
 from autograder.checks.probing import Outcome
 from autograder.checks.suite import Suite
 from autograder.config import setting, threshold
+from autograder.fingerprints import row_fingerprints
 
 ASSIGNMENT = "nn_foundations"
 SUITE = Suite(ASSIGNMENT, preload=("keras", "sklearn.neural_network"))
@@ -556,6 +559,71 @@ def test_set_not_used_for_tuning(inputs: None, answers: dict) -> None:
                        reported_models=setting(ASSIGNMENT, "leakage", "reported_models"),
                        advice="Tune on a validation split carved from the training data, and use the test "
                               "set once, for final_mlp only.")
+
+
+FINAL_MODEL = "final_mlp"  # the one model Q5 scores on the test set
+LEDGER_FITS = frozenset({"fit", "partial_fit", "train_on_batch"})
+LEDGER_EVALUATIONS = frozenset({"score", "predict", "predict_proba", "evaluate", "test_on_batch"})
+
+
+@SUITE.check("q5_tuning", probe="kernel_ledger", gate=True)
+def the_notebook_ran_no_test_leak(inputs: None, answers: dict) -> None:
+    """What the kernel saw the notebook do, matched against the test set by row fingerprints:
+    a model trained on test rows (L2), or models besides the reported ones scored on them (L1),
+    whatever the spelling (copies, globals(), a file written and read back). The ledger lives
+    in the student's process: it only adds findings, and a notebook that put the watched
+    methods back is withheld for a person."""
+    if not answers.get("installed"):
+        return  # not graded in the split runner's kernel: the static and counterfactual gates decide
+    if answers["tampered"]:
+        fail(f"{WITHHELD}: your notebook replaced methods the grader watches while it runs "
+             f"({', '.join(answers['tampered'])}), so what it did with the test set cannot be told. "
+             "Its points wait for a TA; remove that code and submit again, or ask your TA.")
+    findings = ledger_findings(answers, test_fingerprints(),
+                               excluded=[*setting(ASSIGNMENT, "leakage", "reported_models"), FINAL_MODEL])
+    if findings:
+        fail("while your notebook ran, the grader saw the test set used where it may not be, which costs "
+             "all of q5_tuning's points:\n" + "\n".join(f"  • {finding}" for finding in findings)
+             + "\nTune on a validation split carved from the training data, and use the test set once, "
+               "for final_mlp only.")
+
+
+@functools.cache
+def test_fingerprints() -> frozenset[str]:
+    data = grading_data(ASSIGNMENT)
+    return frozenset(row_fingerprints(data.X_test, limit=len(data.X_test)))
+
+
+def ledger_findings(ledger: dict, test: frozenset[str], excluded: list[str]) -> list[str]:
+    """The leaks a kernel ledger shows: each model trained on test rows, and the models scored
+    on them when more than the allowed ones were (``excluded``: names of models a question asks
+    to score once)."""
+    def on_test(rows: list[str]) -> int:
+        hits = sum(row in test for row in rows)
+        return hits if rows and hits * 2 >= len(rows) else 0
+
+    names = {model: name for name, model in ledger["models"].items()}
+    allowed = {ledger["models"][name] for name in excluded if name in ledger["models"]}
+    findings, seen = [], set()
+    for entry in ledger["entries"]:
+        rows = max(on_test(entry["rows"]), on_test(entry.get("validation_rows", [])))
+        if entry["method"] in LEDGER_FITS and rows and entry["model"] not in seen:
+            seen.add(entry["model"])
+            findings.append(f"L2 training on test: {_ledger_model(entry, names)} was trained on {rows} rows of the "
+                            f"test set (`.{entry['method']}` in the cell that starts `{entry['cell']}`)")
+    scored = [e for e in ledger["entries"] if e["method"] in LEDGER_EVALUATIONS and on_test(e["rows"])]
+    models = list(dict.fromkeys(e["model"] for e in scored))
+    if len(models) >= 2 and set(models) - allowed:
+        cells = ", ".join(f"`{c}`" for c in dict.fromkeys(e["cell"] for e in scored if e["model"] not in allowed))
+        described = ", ".join(_ledger_model(next(e for e in scored if e["model"] == m), names) for m in models)
+        findings.append(f"L1 multi-test: {len(models)} different models were scored or asked to predict on rows of "
+                        f"the test set ({described}; in the cells that start {cells})")
+    return findings
+
+
+def _ledger_model(entry: dict, names: dict[int, str]) -> str:
+    name = names.get(entry["model"])
+    return f"`{name}` ({entry['class']})" if name else f"a model ({entry['class']}) without a variable of its own"
 
 
 @SUITE.check("q5_tuning", probe="tuning_runs", inputs=_tuning_problem, case=TUNING_CASE, gate=True)

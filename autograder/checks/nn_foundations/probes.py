@@ -111,6 +111,12 @@ def tuning_runs(env: Env, inputs: dict) -> dict[str, Outcome]:
     return runs
 
 
+def kernel_ledger(env: Env, inputs: None) -> dict:
+    """Outside the split runner's kernel (the Otter runner, in-process tests) there is no
+    ledger: the split runner's kernel answers this probe itself (``kernel_bootstrap``)."""
+    return {"installed": False, "tampered": [], "entries": [], "models": {}}
+
+
 def final_model_summary(env: Env, inputs: None) -> dict:
     return {
         "final_mlp": describe_mlp(student_value(env, "final_mlp")),
