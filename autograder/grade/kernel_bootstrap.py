@@ -219,8 +219,9 @@ def start_ledger(shell: "Any") -> "dict[str, Any]":  # noqa: C901 (one closure, 
             module = sys.modules.get(module_name)
             for class_name in class_names if module is not None else ():
                 kind = getattr(module, class_name, None)
-                for method in methods if isinstance(kind, type) else ():
-                    wrap(kind, method)
+                if isinstance(kind, type):
+                    for method in methods:
+                        wrap(kind, method)
 
     def before_cell(info: "Any") -> None:
         lines = (getattr(info, "raw_cell", "") or "").strip().splitlines()
