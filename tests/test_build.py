@@ -123,9 +123,9 @@ def test_student_version_has_stubs_where_solutions_were(built):
     assert all("hidden=True" not in source for source in tests.values())
 
 
-def test_student_runtime_is_the_loader_the_seeding_and_the_leak_analysis_only(built):
+def test_student_runtime_is_the_loader_the_seeding_the_fingerprints_and_the_leak_analysis_only(built):
     shipped = sorted(p.name for p in (built.student_dir / "autograder").iterdir())
-    assert shipped == ["__init__.py", "checks", "data.py", "seeding.py"]
+    assert shipped == ["__init__.py", "checks", "data.py", "fingerprints.py", "seeding.py"]
     assert sorted(p.name for p in (built.student_dir / "autograder" / "checks").iterdir()) == ["leakage"]
 
 

@@ -64,7 +64,9 @@ def test_results_follow_gradescopes_schema_one_test_per_check(gradescope):
     _, results, _ = gradescope
     assert {"score", "output", "tests"} <= set(results)
     failed = [t for t in results["tests"] if t["status"] == "failed"]
-    assert failed and all(t["max_score"] > 0 and t["output"] for t in failed)
+    # every failed test says why; the 0-point ones are gates (here the test-set gate: the attack's
+    # `vars(abstract_test)` is reflection, which waits for a person)
+    assert failed and all(t["output"] for t in failed) and any(t["max_score"] > 0 for t in failed)
     assert sum(t["score"] for t in results["tests"]) == results["score"]
     assert results["extra_data"]["questions"]["q1_vectorize"] == 5.0
     dataset = results["extra_data"]["dataset"]  # SPEC §2, as the judges loaded it

@@ -53,8 +53,8 @@ def test_the_tuning_gates_are_in_the_manifest(builds):
     shipped = zip_manifest(autograder_files(builds("nn_foundations").autograder_zip))
     assert shipped is not None
     assert shipped.question("q5_tuning").gates == ("test_set_not_used_for_tuning",
-                                                   "tune_mlp_does_not_read_the_test_set",
-                                                   "the_notebook_ran_no_test_leak")
+                                                   "the_notebook_ran_no_test_leak",
+                                                   "tune_mlp_does_not_read_the_test_set")
 
 
 def test_a_manifest_survives_json():
