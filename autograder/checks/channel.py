@@ -48,7 +48,7 @@ def decode(data: bytes) -> Any:
         return _from_jsonable(tree, arrays)
     except ChannelError:
         raise
-    except Exception as error:  # noqa: BLE001 (zip, npy, JSON and tree errors alike)
+    except Exception as error:  # any error: zip, npy, JSON and tree errors alike
         raise ChannelError(f"not an answer the channel encoded ({type(error).__name__}: {str(error)[:200]})") from None
 
 

@@ -43,7 +43,7 @@ def question_section(result: SubmissionResult, question) -> list[str]:
     earned = result.question_scores.get(question.name) or 0
     lines = [f"## {question.name}: {earned:g} / {question.points:g}"]
     if not cases:
-        return lines + ["", "Not graded (see above)."]
+        return [*lines, "", "Not graded (see above)."]
     first_with: dict[str, str] = {}  # a long message -> the first case of the question that says it
     for case in cases:
         mark = "✅" if case.passed else "❌"

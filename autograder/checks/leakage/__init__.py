@@ -33,8 +33,9 @@ are taken in order, as "Restart & Run All" would).
 
 The package, stage by stage: ``cells`` (parsing, magics), ``values`` (the atoms and how they
 combine), ``interpreter`` with ``expressions``, ``calls``, ``library`` and ``scopes`` (Python's
-semantics), ``events`` (what the interpreter reports), ``rules`` (L1-L4, one module each),
-``messages`` (every sentence the student reads) and ``vocabulary`` (the names recognised).
+semantics; the three first see the interpreter as ``machine.Machine``), ``events`` (what the
+interpreter reports), ``rules`` (L1-L4, one module each), ``messages`` (every sentence the
+student reads) and ``vocabulary`` (the names recognised).
 """
 
 from __future__ import annotations
@@ -52,7 +53,7 @@ from autograder.checks.leakage.vocabulary import TEST_NAMES, TRAIN_NAMES
 if TYPE_CHECKING:  # nbformat is only needed by callers that hold a notebook
     import nbformat
 
-__all__ = ["Leak", "RULE_TITLES", "TEST_NAMES", "TRAIN_NAMES", "find_leaks", "find_leaks_in_notebook",
+__all__ = ["RULE_TITLES", "TEST_NAMES", "TRAIN_NAMES", "Leak", "find_leaks", "find_leaks_in_notebook",
            "find_reflection", "notebook_cells"]
 
 

@@ -11,9 +11,9 @@ comprehension or key function) runs *repeated*: what differs per call is known.
 from __future__ import annotations
 
 import ast
-from typing import TYPE_CHECKING
 
 from autograder.checks.leakage.events import Call
+from autograder.checks.leakage.machine import Machine
 from autograder.checks.leakage.scopes import Class, Frame, Function
 from autograder.checks.leakage.values import (
     CLASS,
@@ -33,9 +33,6 @@ from autograder.checks.leakage.values import (
     unbase,
 )
 
-if TYPE_CHECKING:
-    from autograder.checks.leakage.interpreter import Interpreter
-
 _MAX_CALL_DEPTH = 8
 
 Argument = tuple[ast.expr, Value]                     # as written, and its value
@@ -44,7 +41,7 @@ Bindings = dict[str, tuple[ast.expr | None, Value]]  # parameter -> (the caller'
 
 
 class Calls:
-    def __init__(self, interpreter: Interpreter):
+    def __init__(self, interpreter: Machine):
         self.interpreter = interpreter
         self.scopes = interpreter.scopes
         self.functions: dict[str, Function] = {}

@@ -4,18 +4,15 @@
 from __future__ import annotations
 
 import ast
-from typing import TYPE_CHECKING
 
 from autograder.checks.leakage.cells import constant
+from autograder.checks.leakage.machine import Machine
 from autograder.checks.leakage.values import CODE_KINDS, EMPTY, OBJ, SCORE, TEST, TRAIN, Atom, Value, join, mix
 from autograder.checks.leakage.vocabulary import DESCRIBE_ATTRIBUTES, INDEX_MIXERS, ROW_INDEXERS, SPLIT_KEYS
 
-if TYPE_CHECKING:
-    from autograder.checks.leakage.interpreter import Interpreter
-
 
 class Expressions:
-    def __init__(self, interpreter: Interpreter):
+    def __init__(self, interpreter: Machine):
         self.interpreter = interpreter
         self.scopes = interpreter.scopes
         self.listener = interpreter.listener

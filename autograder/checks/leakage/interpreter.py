@@ -6,6 +6,7 @@ rule may care about are reported to a :class:`~autograder.checks.leakage.events.
 which decides whether they leak. The work is shared by four collaborators:
 :class:`Interpreter` (here: the driver, statements, assignment), ``expressions.Expressions``,
 ``calls.Calls`` (user functions and classes) and ``library.Library`` (what library calls do).
+They see the interpreter as ``machine.Machine``, so that they need not import this module.
 
 Analysis is bounded: each top-level statement (or uncalled function) gets a budget of
 interpreted statements, loops run two passes, calls nest a few levels deep. A unit that fails
@@ -112,7 +113,7 @@ class Interpreter:
             action()
         except BudgetExhausted:
             pass
-        except Exception:  # noqa: BLE001 - one unexpected construct must not sink the verdict
+        except Exception:  # any error: one unexpected construct must not sink the verdict
             if self.raise_internal_errors:
                 raise
         finally:

@@ -6,11 +6,11 @@ with the values that reached it."""
 from __future__ import annotations
 
 import ast
-from typing import TYPE_CHECKING
 
 from autograder.checks.leakage import messages
 from autograder.checks.leakage.cells import constant, short_source
 from autograder.checks.leakage.events import Call, Evaluation
+from autograder.checks.leakage.machine import Machine
 from autograder.checks.leakage.values import (
     CLASS,
     CODE_KINDS,
@@ -58,9 +58,6 @@ from autograder.checks.leakage.vocabulary import (
     dataset_role,
 )
 
-if TYPE_CHECKING:
-    from autograder.checks.leakage.interpreter import Interpreter
-
 
 def split_kind(name: str) -> str | None:
     """``"test"``, ``"mnist_test.csv"``: test data; ``"train[:80%]"``: training data."""
@@ -71,7 +68,7 @@ def split_kind(name: str) -> str | None:
 
 
 class Library:
-    def __init__(self, interpreter: Interpreter):
+    def __init__(self, interpreter: Machine):
         self.interpreter = interpreter
         self.listener = interpreter.listener
 

@@ -53,8 +53,8 @@ class SelectionOnTest(Rule):
 
     def on_conditional_expression(self, node: ast.IfExp, condition: Value, place: Place) -> None:
         # `"good" if acc > 0.9 else "poor"` labels a result; `20 if acc < 0.98 else 5` sets a setting
-        labels = all(isinstance(branch, ast.Constant) and not isinstance(branch.value, (int, float))
-                     or isinstance(branch, ast.Constant) and isinstance(branch.value, bool)
+        labels = all((isinstance(branch, ast.Constant) and not isinstance(branch.value, (int, float)))
+                     or (isinstance(branch, ast.Constant) and isinstance(branch.value, bool))
                      for branch in (node.body, node.orelse))
         if condition.has(SCORE) and not labels:
             self.report_selection(node, condition, "conditional expression", node.test, place)
