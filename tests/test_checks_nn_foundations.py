@@ -1,15 +1,16 @@
 """Hidden checks of nn_foundations run in-process on the executed solutions notebook.
 
 Each test swaps one definition in the solution's namespace for a typical mistake and
-asserts which check fails and that its feedback names the mistake. These are fast; the
-full otter path is covered in test_grading_nn_foundations.py.
+asserts which check fails and that its feedback names the mistake. These are fast; that the
+solutions pass every check is in test_solutions.py, and the grader's whole path in
+test_grading_nn_foundations.py.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import ASSIGNMENT, check_failure, with_changes
+from helpers import ASSIGNMENT, check_failure, replace_probe, with_changes
 
 from autograder.checks import CheckFailed, run_check
 from autograder.checks.suite import load_suite
@@ -24,17 +25,12 @@ def solution_env(solution_envs):
 
 @pytest.fixture(autouse=True)
 def in_the_submission_folder(built, monkeypatch):
-    """Checks read the submitted notebook from the working directory, as under otter."""
+    """Checks read the submitted notebook from the working directory, as when graded."""
     monkeypatch.chdir(built.solutions_notebook.parent)
 
 
 def failure(env: dict, check: str) -> str:
     return check_failure(env, ASSIGNMENT, check)
-
-
-@pytest.mark.parametrize("check", sorted(SUITE.checks))
-def test_solution_passes(solution_env, check):
-    run_check(solution_env, ASSIGNMENT, check)
 
 
 def test_missing_function_says_what_to_define(solution_env):
@@ -152,10 +148,9 @@ def test_a_model_that_lies_in_score_gains_nothing(solution_env):
 
 
 def test_tuning_on_the_test_set_is_caught_statically(solution_env, monkeypatch):
-    from autograder.checks.nn_foundations import probes
     cells = ["best = max(lrs, key=lambda lr: MLPClassifier(learning_rate_init=lr)"
              ".fit(X_train_flat, y_train).score(X_test_flat, y_test))"]
-    monkeypatch.setattr(probes, "notebook_cells", lambda env, inputs: {"cells": cells})
+    replace_probe(monkeypatch, ASSIGNMENT, "notebook_cells", lambda env, inputs: {"cells": cells})
     message = failure(with_changes(solution_env), "test_set_not_used_for_tuning")
     assert "leaked into tuning" in message and "cell 1" in message
 
@@ -164,11 +159,10 @@ def test_code_that_reaches_data_through_reflection_waits_for_a_person(solution_e
     """The static analysis cannot follow `globals()[...]`: no leak is claimed, the question's
     points wait for a TA, and the report lists the submission as code to read."""
     from autograder.checks.judging import WITHHELD
-    from autograder.checks.nn_foundations import probes
     from autograder.report.html import needs_a_human
     from autograder.results import CaseResult, Status, SubmissionResult
     cells = ["held_out = globals()['X_test' + '_flat']\nprint(held_out.shape)"]
-    monkeypatch.setattr(probes, "notebook_cells", lambda env, inputs: {"cells": cells})
+    replace_probe(monkeypatch, ASSIGNMENT, "notebook_cells", lambda env, inputs: {"cells": cells})
     message = failure(with_changes(solution_env), "test_set_not_used_for_tuning")
     assert message.startswith(WITHHELD) and "R reflection, cell 1 line 1" in message and "leaked" not in message
     result = SubmissionResult(ASSIGNMENT, "sly", "sly.ipynb", Status.GRADED, cases=[CaseResult(
@@ -281,12 +275,11 @@ def test_the_leak_evidence_appears_once_in_the_feedback(solution_env, monkeypatc
     """One feedback file shows the gate's evidence once, on the gate's own case; the checks it
     withdraws point at it."""
     from autograder.assignment import check_points, questions
-    from autograder.checks.nn_foundations import probes
     from autograder.report.feedback import feedback_markdown
     from autograder.results import CaseResult, Status, SubmissionResult
     cells = ["best = max(lrs, key=lambda lr: MLPClassifier(learning_rate_init=lr)"
              ".fit(X_train_flat, y_train).score(X_test_flat, y_test))"]
-    monkeypatch.setattr(probes, "notebook_cells", lambda env, inputs: {"cells": cells})
+    replace_probe(monkeypatch, ASSIGNMENT, "notebook_cells", lambda env, inputs: {"cells": cells})
     env, cases = with_changes(solution_env), []
     for name, (question, points) in check_points(ASSIGNMENT).items():
         if question == "q5_tuning":  # each fails (the static gate, or withdrawn by it) but the other gates
@@ -323,7 +316,7 @@ def test_the_tuning_checks_judge_one_run_of_tune_mlp(solution_env):
         calls.append(len(args[1]))
         return student_tune_mlp(*args, **kwargs)
     env["tune_mlp"] = tune_mlp
-    tuning_checks = [name for name, check in SUITE.checks.items() if check.probe == "tuning_runs"]
+    tuning_checks = [name for name, check in SUITE.checks.items() if check.probe_name == "tuning_runs"]
     assert len(tuning_checks) == 3
     for name in tuning_checks:
         run_check(env, ASSIGNMENT, name)
@@ -397,10 +390,9 @@ def test_the_ledger_sees_training_on_test_rows_and_keras_validation_data(test_ro
 
 def test_the_ledger_gate_fails_the_question_and_withholds_a_tampered_ledger(solution_env, monkeypatch, test_rows):
     from autograder.checks.judging import WITHHELD
-    from autograder.checks.nn_foundations import probes
     leaky = _ledger(*(_entry(m, "score", test_rows) for m in (10, 11)), models={"final_mlp": 11})
-    monkeypatch.setattr(probes, "kernel_ledger", lambda env, inputs: leaky)
+    replace_probe(monkeypatch, ASSIGNMENT, "kernel_ledger", lambda env, inputs: leaky)
     message = failure(with_changes(solution_env), "the_notebook_ran_no_test_leak")
     assert message.startswith("while your notebook ran") and "costs all of q5_tuning's points" in message
-    monkeypatch.setattr(probes, "kernel_ledger", lambda env, inputs: _ledger(tampered=["ClassifierMixin.score"]))
+    replace_probe(monkeypatch, ASSIGNMENT, "kernel_ledger", lambda env, inputs: _ledger(tampered=["ClassifierMixin.score"]))
     assert failure(with_changes(solution_env), "the_notebook_ran_no_test_leak").startswith(WITHHELD)

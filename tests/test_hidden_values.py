@@ -11,7 +11,6 @@ not searched for.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -21,10 +20,8 @@ from conftest import ASSIGNMENT, COURSE_SECRET_FILE, KERAS
 
 from autograder.build.variants import known_wrong
 from autograder.checks.judging import count, number_text, shape_text
-from autograder.checks.suite import check_seed, hidden_inputs, load_suite, submission_salt
+from autograder.checks.suite import Check, check_seed, hidden_inputs, load_suite, submission_salt
 from autograder.grade.intake import read_submitted_notebook
-
-Expected = Callable[[Any], list[str]]
 
 
 def _numbers(*values: float) -> list[str]:
@@ -34,95 +31,39 @@ def _numbers(*values: float) -> list[str]:
     return texts
 
 
-def _unrolled_lengths(inputs: dict) -> list[str]:
-    return _numbers(*(int(np.prod(shape)) for shape in inputs["shapes"][3:]))  # the first 3 are in the prompt
+def value_texts(value: Any) -> list[str]:
+    """An expected value as a message would print it: numbers as counts or values, arrays as
+    their shape and their first values, a dict of settings also as ``key=value`` pairs (how a
+    tuning choice is spelled). Other objects (a model summary) print nothing searchable."""
+    if isinstance(value, bool) or value is None:
+        return []
+    if isinstance(value, (int, np.integer, float, np.floating)):
+        return _numbers(float(value))
+    if isinstance(value, np.ndarray):
+        return [shape_text(value.shape)] + [number_text(v) for v in value.ravel()[:40] if abs(v) > 1e-3]
+    if isinstance(value, dict):
+        texts = [text for item in value.values() for text in value_texts(item)]
+        if all(isinstance(item, (int, float, str, tuple)) for item in value.values()):
+            texts.append(", ".join(f"{key}={item}" for key, item in value.items()))
+        return texts
+    if isinstance(value, (list, tuple)):
+        return [text for item in value for text in value_texts(item)]
+    return []
 
 
-def _unrolled_shapes(inputs: dict) -> list[str]:
-    return [shape_text((len(b), int(np.prod(b.shape[1:])))) for b in inputs["batches"]]
+def drawn(assignment: str, check: Check) -> bool:
+    from autograder.checks.channel import encode
+    return encode(hidden_inputs(assignment, check, b"a")) != encode(hidden_inputs(assignment, check, b"b"))
 
 
-def _forward_outputs(inputs: dict) -> list[str]:
-    from autograder.checks.nn_foundations.judges import _keras_forward
-    texts = []
-    for case in inputs["cases"]:
-        out = _keras_forward(case["layers"], case["x"])
-        texts.append(shape_text(out.shape))
-        texts += [number_text(v) for v in out.ravel() if abs(v) > 1e-3]
+def hidden_expected_texts(assignment: str, check: Check, inputs: Any) -> list[str]:
+    """What the check's own oracle expects on these inputs, as text, less what is not hidden:
+    for drawn cases, the values every draw has (the fixed cases, shown in the prompt)."""
+    texts = value_texts(check.expected_for(inputs))
+    if drawn(assignment, check):
+        fixed = set(value_texts(check.expected_for(hidden_inputs(assignment, check, b"another draw"))))
+        texts = [text for text in texts if text not in fixed]
     return texts
-
-
-def _mlp_counts(inputs: dict) -> list[str]:
-    from autograder.checks.nn_foundations.judges import PUBLIC_PARAM_COUNT_CASES, fitted_sklearn_param_count
-    return _numbers(*(fitted_sklearn_param_count(c["n_inputs"], c["hidden_layer_sizes"], c["n_outputs"])
-                      for c in inputs["cases"] if c not in PUBLIC_PARAM_COUNT_CASES))
-
-
-def _tuning_winner(inputs: dict) -> list[str]:
-    from autograder.checks.nn_foundations.judges import clear_winner
-    rate, size = clear_winner(inputs)
-    return [f"learning_rate_init={rate}, hidden_layer_sizes={tuple(size)}"]
-
-
-def _hand_trace(inputs: None) -> list[str]:
-    from autograder.checks.nn_foundations.judges import _tiny_trace
-    return [f"{v:.4f}".rstrip("0") for v in np.concatenate(
-        [np.ravel(value) for value in _tiny_trace().values()])]
-
-
-def _dense_counts(inputs: dict) -> list[str]:
-    from autograder.checks.keras_networks.judges import keras_dense_count
-    return _numbers(*(keras_dense_count(*c["arguments"]) for c in inputs["cases"][2:]))
-
-
-def _conv_counts(inputs: dict) -> list[str]:
-    from autograder.checks.keras_networks.judges import keras_conv2d_count
-    return _numbers(*(keras_conv2d_count(*c["arguments"]) for c in inputs["cases"][3:]))
-
-
-def _inverted_values(inputs: dict) -> list[str]:
-    """Their shapes are the inputs' own; their values must never be printed."""
-    arrays = [1 - b for b in inputs.get("batches", [])] + [1 - c["X"] for c in inputs.get("cases", [])]
-    return [number_text(v) for a in arrays for v in a.ravel()[:20]]
-
-
-def _activation_values(inputs: dict) -> list[str]:
-    """The layers' output shapes follow from the model, which is an input; their values must
-    never be printed."""
-    from autograder.checks.keras_networks.judges import reference_activations
-    return [number_text(v) for a in reference_activations(inputs) for v in a.ravel()[:40] if abs(v) > 1e-3]
-
-
-def _total(variable: str) -> Expected:
-    def expected(inputs: None) -> list[str]:
-        from autograder.checks.keras_networks.judges import COURSE_MODELS, reference_summary
-        return _numbers(reference_summary(COURSE_MODELS[variable][1]).total_params)
-    return expected
-
-
-# check -> its hidden expected values, as a message would print them
-EXPECTED: dict[str, dict[str, Expected]] = {
-    ASSIGNMENT: {
-        "unrolled_length_counts_every_value": _unrolled_lengths,
-        "unroll_grayscale_batches": _unrolled_shapes, "unroll_colour_batches": _unrolled_shapes,
-        "unroll_single_image": _unrolled_shapes,
-        "hand_trace_hidden_weighted_sums": _hand_trace, "hand_trace_hidden_activations": _hand_trace,
-        "hand_trace_output": _hand_trace,
-        "forward_single_layer_each_activation": _forward_outputs,
-        "forward_matches_keras_on_random_networks": _forward_outputs,
-        "forward_accepts_a_single_example": _forward_outputs,
-        "mlp_param_count_matches_fitted_models": _mlp_counts,
-        "tune_mlp_returns_a_choice": _tuning_winner, "tune_mlp_picks_the_clear_winner": _tuning_winner,
-        "tune_mlp_does_not_read_the_test_set": _tuning_winner,
-    },
-    KERAS: {
-        "dense_params_match_keras": _dense_counts, "conv2d_params_match_keras": _conv_counts,
-        "layer_activations_match_reference": _activation_values,
-        "invert_random_batches": _inverted_values, "augment_with_inverted_random_batches": _inverted_values,
-        **{name: _total(name.replace("_total", "_params"))
-           for name in ("wide_mlp_total", "deep_mlp_total", "portfolio_cnn_total")},
-    },
-}
 
 
 def inputs_text(value: Any) -> str:
@@ -145,12 +86,13 @@ def hidden_values_quoted(assignment: str, result, salt: bytes) -> list[str]:
     suite = load_suite(assignment)
     found = []
     for case in result.cases:
-        expected = EXPECTED[assignment].get(case.name)
-        if not case.message or expected is None:
+        check = suite.checks.get(case.name)
+        if not case.message or check is None or check.expected is None:
             continue
-        inputs = hidden_inputs(assignment, suite.checks[case.name], salt)
+        inputs = hidden_inputs(assignment, check, salt)
         shown = inputs_text(inputs)
-        found += [f"{case.name}: {text!r} in {case.message!r}" for text in expected(inputs)
+        found += [f"{case.name}: {text!r} in {case.message!r}"
+                  for text in hidden_expected_texts(assignment, check, inputs)
                   if text not in shown and quoted(text, case.message)]
     return found
 
@@ -160,13 +102,17 @@ def salt_of(build, path: Path) -> bytes:
     return submission_salt(secret, read_submitted_notebook(path))
 
 
-def test_every_check_with_drawn_inputs_is_searched():
-    """A new check whose inputs are drawn per submission must say what its messages may never show."""
-    from autograder.checks.channel import encode
-    for assignment in (ASSIGNMENT, KERAS):
-        drawn = {name for name, check in load_suite(assignment).checks.items()
-                 if encode(hidden_inputs(assignment, check, b"a")) != encode(hidden_inputs(assignment, check, b"b"))}
-        assert drawn and drawn <= set(EXPECTED[assignment]), sorted(drawn - set(EXPECTED[assignment]))
+@pytest.mark.parametrize("assignment", [ASSIGNMENT, KERAS])
+def test_every_check_with_drawn_inputs_declares_its_oracle(assignment):
+    """A check whose inputs are drawn per submission must declare what it expects (its
+    ``expected=``), so that its messages are searched for it."""
+    checks = load_suite(assignment).checks.values()
+    drawn_checks = [check for check in checks if drawn(assignment, check)]
+    assert drawn_checks
+    assert not [check.name for check in drawn_checks if check.expected is None]
+    # and each such oracle gives something to search for on a drawn case
+    assert not [check.name for check in drawn_checks
+                if not hidden_expected_texts(assignment, check, hidden_inputs(assignment, check, b"a"))]
 
 
 def test_a_mismatch_is_counted_never_measured():
@@ -184,7 +130,7 @@ def test_the_search_finds_an_expected_value_when_a_message_quotes_one():
     check = load_suite(ASSIGNMENT).checks["mlp_param_count_matches_fitted_models"]
     inputs = hidden_inputs(ASSIGNMENT, check, b"some salt")
     case = inputs["cases"][1]
-    expected = _mlp_counts(inputs)[0]
+    expected = count(check.expected_for(inputs)[1])
     old_style = (f"mlp_param_count({case['n_inputs']}, {tuple(case['hidden_layer_sizes'])}, "
                  f"{case['n_outputs']}) returned 3, but a fitted MLPClassifier of that shape has "
                  f"{expected} learned values.")
@@ -197,11 +143,13 @@ def test_the_search_finds_an_expected_value_when_a_message_quotes_one():
 def test_no_known_wrong_feedback_quotes_a_hidden_expected_value(assignment, builds, batch_results):
     results = batch_results(assignment)
     build = builds(assignment)
+    suite = load_suite(assignment)
     searched, found = 0, []
     for variant in known_wrong(assignment):
         path = build.student_dir.parent / "known_wrong" / f"{variant.name}.ipynb"
         result = results[variant.name]
-        searched += sum(1 for case in result.cases if case.message and case.name in EXPECTED[assignment])
+        searched += sum(1 for case in result.cases
+                        if case.message and suite.checks.get(case.name) and suite.checks[case.name].expected)
         found += [f"{variant.name}: {hit}" for hit in hidden_values_quoted(assignment, result, salt_of(build, path))]
     assert searched > 0, "no message of a check with hidden cases was searched"
     assert not found, "\n".join(found)

@@ -199,7 +199,7 @@ def notebook_cells(env: Env, inputs: None) -> dict:
     """The source of every cell of the submitted notebook, for the leak analysis: code cells
     in ``cells`` and markdown cells in ``markdown``, each list as long as the notebook, with
     ``None`` for the other kinds, so cell numbers match what the student sees. A submission
-    probe (``SUBMISSION_PROBES``): the split grader runs it on its own copy of the file.
+    probe (a suite's ``submission_probes``): the split grader runs it on its own copy of the file.
 
     Grading runs the notebook in a folder that holds it alone, so it is the one ``.ipynb``
     there.

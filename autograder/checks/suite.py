@@ -1,23 +1,31 @@
-"""Hidden checks as (inputs, probe, judge) triples, and the one function tests call.
+"""Hidden checks, each one declaration, and the one function tests call.
 
 Each hidden test cell of a master notebook is a single call::
 
     run_check(env, "nn_foundations", "unroll_single_image")
 
-The check behind that name has three parts kept apart:
+The check behind that name is declared once, in ``<assignment>/judges.py``, by decorating
+its judge::
 
-* ``inputs(rng)`` (grader side): the hidden inputs, generated from a seed derived from
+    @SUITE.check("q1_vectorize", probe=probes.unroll_results, cases=grayscale_batches,
+                 expected=unrolled_batches)
+    def unroll_grayscale_batches(inputs, answers, expected) -> None: ...
+
+* ``cases(rng)`` (grader side): the hidden inputs, generated from a seed derived from
   the check's name and, where the grader has the course secret, the submission's content
   (:func:`submission_salt`): the same file always meets the same cases, a resubmission meets
   new ones, and nobody without the secret can compute them; never stored in a file;
-* ``probe(env, inputs)`` (student side, in ``<assignment>/probes.py``): calls the
-  student's code on those inputs and returns plain values, deciding nothing;
-* ``judge(inputs, answers)`` (grader side, in ``<assignment>/judges.py``): compares the
-  answers with what is expected and raises :class:`CheckFailed` with the feedback.
+* ``probe(env, inputs)`` (student side, a function of ``<assignment>/probes.py``, referenced
+  as an object): calls the student's code on those inputs and returns plain values,
+  deciding nothing;
+* ``expected(inputs)`` (grader side, optional): the oracle, what a correct answer gives on
+  those inputs; the tests read it to make sure no feedback ever quotes it;
+* the judge ``(inputs, answers, expected)`` (grader side): compares, and raises
+  :class:`CheckFailed` with the feedback.
 
 Inputs go to the probe and answers come back through :mod:`channel`, exactly as they
 would between two processes; so moving judges out of the student's process changes where
-``run_check`` runs each part, not the checks themselves.
+a :class:`GradingRun` gets its answers, not the checks themselves.
 
 A gate is a check whose failure withdraws the points of the other checks of its question
 (the course's rule: a test-set leak costs the whole tuning question).
@@ -34,7 +42,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from autograder.checks.channel import decode, encode, roundtrip
+from autograder.checks.channel import encode, roundtrip
 from autograder.checks.judging import CheckFailed
 from autograder.checks.probing import ProbeFailure, failure_answer, failure_of
 from autograder.seeding import seed_everything
@@ -42,8 +50,10 @@ from autograder.seeding import seed_everything
 if TYPE_CHECKING:
     from autograder.assignment import Manifest
 
-Inputs = Callable[[np.random.Generator], Any]
-Judge = Callable[[Any, Any], None]
+Cases = Callable[[np.random.Generator], Any]
+Probe = Callable[[Mapping[str, Any], Any], Any]
+Oracle = Callable[[Any], Any]
+JudgeFunction = Callable[[Any, Any, Any], None]
 
 
 def no_inputs(rng: np.random.Generator) -> None:
@@ -53,22 +63,33 @@ def no_inputs(rng: np.random.Generator) -> None:
 
 @dataclass(frozen=True)
 class Check:
+    """One hidden check: everything about it, declared together."""
+
     name: str
     question: str
-    probe: str  # a function name in the assignment's probes module
-    judge: Judge
-    inputs: Inputs = no_inputs
-    gated: bool = True  # False for the gates themselves
-    case: str = ""      # the hidden case its inputs are drawn for; its own name when empty
+    probe: Probe          # a function of the assignment's probes module
+    judge: JudgeFunction
+    cases: Cases = no_inputs
+    expected: Oracle | None = None  # what a correct answer gives on the hidden inputs
+    gated: bool = True    # False for the gates themselves
+    case: str = ""        # the hidden case its inputs are drawn for; its own name when empty
 
     @property
     def case_name(self) -> str:
         return self.case or self.name
 
+    @property
+    def probe_name(self) -> str:
+        """How the probe is called across the channel (the kernel has the probes module too)."""
+        return self.probe.__name__
+
+    def expected_for(self, inputs: Any) -> Any:
+        return None if self.expected is None else self.expected(inputs)
+
 
 @dataclass
 class Suite:
-    """The hidden checks of one assignment, registered by name."""
+    """The hidden checks of one assignment, and what grading them needs besides."""
 
     assignment: str
     checks: dict[str, Check] = field(default_factory=dict)
@@ -76,41 +97,51 @@ class Suite:
     # modules the judges import (the oracles): the grader imports them while the student's
     # cells run, so a multi-second import of Keras is not paid after them
     preload: tuple[str, ...] = ()
+    # probes that read the submitted file rather than ask the student's running code: the
+    # split grader runs them on its own copy of the file, which student code cannot rewrite
+    submission_probes: tuple[Probe, ...] = ()
+    # the grader's own training runs whose results the build records (name -> accuracy), so
+    # that a batch reuses them instead of training the reference once per submission
+    reference_trainings: Callable[[], dict[str, float]] | None = None
 
-    def check(self, question: str, *, probe: str, inputs: Inputs = no_inputs,
-               gate: bool = False, case: str = "") -> Callable[[Judge], Judge]:
-        """Register the decorated judge as a check named after it: the one way to register,
-        so that every check is a function a reader can find by its name. Judges that share
-        their logic call one helper with their own inputs.
+    def check(self, question: str, *, probe: Probe, cases: Cases = no_inputs, expected: Oracle | None = None,
+              gate: bool = False, case: str = "") -> Callable[[JudgeFunction], JudgeFunction]:
+        """Declare the decorated judge as a check named after it: the one way to declare,
+        so that every check is a function a reader can find by its name, with its probe,
+        its hidden cases and its oracle beside it. Judges that share their logic call one
+        helper with their own inputs.
 
         ``case``: checks that judge different properties of one run of the student's code
         (the three judgements of a tuning run) name the same case. Their hidden inputs are
         then drawn from one seed, so the probe, and the slow student code it calls, runs once
         per grading; each check still judges its property on a hidden case drawn per
         submission."""
-        def register(judge: Judge) -> Judge:
+        def register(judge: JudgeFunction) -> JudgeFunction:
             name = judge.__name__
             if name in self.checks:
-                raise ValueError(f"{self.assignment}: check {name!r} registered twice")
-            self.checks[name] = Check(name, question, probe, judge, inputs, gated=not gate, case=case)
+                raise ValueError(f"{self.assignment}: check {name!r} declared twice")
+            self.checks[name] = Check(name, question, probe, judge, cases, expected, gated=not gate, case=case)
             if gate:
                 self.gates.setdefault(question, []).append(name)
             return judge
         return register
 
+    def reads_the_submission(self, check: Check) -> bool:
+        return check.probe_name in {probe.__name__ for probe in self.submission_probes}
+
     def questions(self) -> list[str]:
         return list(dict.fromkeys(check.question for check in self.checks.values()))
 
     def disagreements_with(self, manifest: Manifest) -> list[str]:
-        """Where the master notebook's hidden tests and the registered checks differ: a test
-        cell naming no registered check (it would fail every student), a registered check no
+        """Where the master notebook's hidden tests and the declared checks differ: a test
+        cell naming no declared check (it would fail every student), a declared check no
         test cell runs (it would never count), or a check filed under another question."""
         tested = manifest.check_points()
-        problems = [f"the master notebook's test cell runs check {name!r}, which judges.py does not register"
+        problems = [f"the master notebook's test cell runs check {name!r}, which judges.py does not declare"
                     for name in tested if name not in self.checks]
-        problems += [f"judges.py registers check {name!r} ({check.question}), but no test cell of the "
+        problems += [f"judges.py declares check {name!r} ({check.question}), but no test cell of the "
                      "master notebook runs it" for name, check in self.checks.items() if name not in tested]
-        problems += [f"check {name!r} is registered under {self.checks[name].question} but tested in "
+        problems += [f"check {name!r} is declared under {self.checks[name].question} but tested in "
                      f"{question}" for name, (question, _) in tested.items()
                      if name in self.checks and self.checks[name].question != question]
         return problems
@@ -118,16 +149,6 @@ class Suite:
 
 def load_suite(assignment: str) -> Suite:
     return importlib.import_module(f"autograder.checks.{assignment}.judges").SUITE
-
-
-def load_probes(assignment: str):
-    return importlib.import_module(f"autograder.checks.{assignment}.probes")
-
-
-def submission_probes(assignment: str) -> frozenset[str]:
-    """Probes that read the submitted file rather than ask the student's running code: the
-    split grader runs them on its own copy (``SUBMISSION_PROBES`` of the probes module)."""
-    return frozenset(getattr(load_probes(assignment), "SUBMISSION_PROBES", ()))
 
 
 def check_seed(assignment: str, name: str, salt: bytes = b"") -> int:
@@ -149,76 +170,62 @@ def submission_salt(secret: bytes, notebook: bytes) -> bytes:
 
 
 def hidden_inputs(assignment: str, check: Check, salt: bytes = b"") -> Any:
-    return check.inputs(np.random.default_rng(check_seed(assignment, check.case_name, salt)))
-
-
-@dataclass
-class _RunMemory:
-    """What one grading run (one student namespace) has already computed."""
-
-    env: Mapping[str, Any]  # held so that its id is not reused while remembered
-    answers: dict[tuple[str, str, str], bytes] = field(default_factory=dict)
-    gates: dict[str, CheckFailed | None] = field(default_factory=dict)
-
-
-_memories: dict[int, _RunMemory] = {}
-
-
-def run_memory(env: Mapping[str, Any]) -> _RunMemory:
-    return _memories.setdefault(id(env), _RunMemory(env))
-
-
-def collect_answers(assignment: str, check: Check, env: Mapping[str, Any], inputs: Any) -> Any:
-    """Run the probe beside student code; a probe that cannot answer says why.
-
-    Checks that share a probe and its inputs (three judgements of one tuning run) share
-    its answers within a grading run, so slow student code runs once.
-    """
-    memory = run_memory(env).answers
-    key = (assignment, check.probe, hashlib.sha256(encode(inputs)).hexdigest())
-    if key not in memory:
-        probe = getattr(load_probes(assignment), check.probe)
-        seed_everything(check_seed(assignment, check.probe))
-        try:
-            memory[key] = encode(probe(env, roundtrip(inputs)))
-        except ProbeFailure as failure:
-            memory[key] = encode(failure_answer(str(failure)))
-    return decode(memory[key])
-
-
-def judge_answers(check: Check, inputs: Any, answers: Any) -> None:
-    if (message := failure_of(answers)) is not None:
-        raise CheckFailed(message)
-    check.judge(inputs, answers)
+    return check.cases(np.random.default_rng(check_seed(assignment, check.case_name, salt)))
 
 
 # (check, hidden inputs) -> the probe's answers, wherever the probe ran
 AnswerSource = Callable[[Check, Any], Any]
 
 
-def verdict(assignment: str, check: Check, answers_for: AnswerSource,
-            salt: bytes = b"") -> CheckFailed | None:
-    """Run one check end to end; None means it passed."""
-    inputs = hidden_inputs(assignment, check, salt)
-    try:
-        judge_answers(check, inputs, answers_for(check, inputs))
-    except CheckFailed as failure:
-        return failure
-    return None
+def judge_answers(check: Check, inputs: Any, answers: Any) -> None:
+    if (message := failure_of(answers)) is not None:
+        raise CheckFailed(message)
+    check.judge(inputs, answers, check.expected_for(inputs))
 
 
-def gate_failure(suite: Suite, check: Check, answers_for: AnswerSource,
-                 verdicts: dict[str, CheckFailed | None], salt: bytes = b"") -> str | None:
-    """The name of the first failing gate of the check's question, each gate judged once per
-    grading run (``verdicts`` remembers the gates already judged, and their failures)."""
-    if not check.gated:
+class GradingRun:
+    """One grading of one submission: where its answers come from, and what it has already
+    asked and judged. The only cache of answers: checks that share a probe and its inputs
+    (three judgements of one tuning run) share its answers, so slow student code runs once;
+    each gate is judged once."""
+
+    def __init__(self, suite: Suite, ask: AnswerSource, salt: bytes = b"") -> None:
+        self.suite, self.ask, self.salt = suite, ask, salt
+        self.answers: dict[tuple[str, str], Any] = {}
+        self.gates: dict[str, CheckFailed | None] = {}
+
+    def answers_for(self, check: Check, inputs: Any) -> Any:
+        key = (check.probe_name, hashlib.sha256(encode(inputs)).hexdigest())
+        if key not in self.answers:
+            self.answers[key] = self.ask(check, inputs)
+        return self.answers[key]
+
+    def verdict(self, check: Check) -> CheckFailed | None:
+        """Run one check end to end, its gates aside; None means it passed."""
+        inputs = hidden_inputs(self.suite.assignment, check, self.salt)
+        try:
+            judge_answers(check, inputs, self.answers_for(check, inputs))
+        except CheckFailed as failure:
+            return failure
         return None
-    for gate_name in suite.gates.get(check.question, []):
-        if gate_name not in verdicts:
-            verdicts[gate_name] = verdict(suite.assignment, suite.checks[gate_name], answers_for, salt)
-        if verdicts[gate_name] is not None:
-            return gate_name
-    return None
+
+    def failed_gate(self, check: Check) -> str | None:
+        """The name of the first failing gate of the check's question."""
+        if not check.gated:
+            return None
+        for gate_name in self.suite.gates.get(check.question, []):
+            if gate_name not in self.gates:
+                self.gates[gate_name] = self.verdict(self.suite.checks[gate_name])
+            if self.gates[gate_name] is not None:
+                return gate_name
+        return None
+
+    def outcome(self, check: Check) -> CheckFailed | None:
+        """A check's result with its question's gates applied: None means it passed."""
+        blocked = self.failed_gate(check)
+        if blocked is not None:
+            return CheckFailed(blocked_message(check.question, blocked))
+        return self.verdict(check)
 
 
 def blocked_message(question: str, gate_name: str) -> str:
@@ -228,23 +235,38 @@ def blocked_message(question: str, gate_name: str) -> str:
             "above).")
 
 
-def outcome(suite: Suite, check: Check, answers_for: AnswerSource,
-            verdicts: dict[str, CheckFailed | None], salt: bytes = b"") -> CheckFailed | None:
-    """A check's result with its question's gates applied: None means it passed."""
-    blocked = gate_failure(suite, check, answers_for, verdicts, salt)
-    if blocked is not None:
-        return CheckFailed(blocked_message(check.question, blocked))
-    return verdict(suite.assignment, check, answers_for, salt)
+def ask_in_process(assignment: str, env: Mapping[str, Any]) -> AnswerSource:
+    """Answers from the probe run beside the student's code, as bytes through the channel
+    (as between two processes); a probe that cannot answer says why."""
+    def ask(check: Check, inputs: Any) -> Any:
+        seed_everything(check_seed(assignment, check.probe_name))
+        try:
+            return roundtrip(check.probe(env, roundtrip(inputs)))
+        except ProbeFailure as failure:
+            return failure_answer(str(failure))
+    return ask
+
+
+class _InProcessRuns:
+    """The grading run of the namespace being graded in this process: one at a time (a new
+    namespace starts a new run, and the old one is dropped with everything it cached)."""
+
+    current: GradingRun | None = None
+    env: Mapping[str, Any] | None = None
+
+    @classmethod
+    def of(cls, assignment: str, env: Mapping[str, Any]) -> GradingRun:
+        if cls.current is None or cls.env is not env or cls.current.suite.assignment != assignment:
+            cls.current, cls.env = GradingRun(load_suite(assignment), ask_in_process(assignment, env)), env
+        return cls.current
 
 
 def run_check(env: Mapping[str, Any], assignment: str, name: str) -> None:
     """Entry point of a hidden test run beside the student's code (Otter's way, and the
     in-process tests'): raise CheckFailed with feedback, or return."""
-    suite = load_suite(assignment)
-    if name not in suite.checks:
+    run = _InProcessRuns.of(assignment, env)
+    if name not in run.suite.checks:
         raise KeyError(f"{assignment} has no hidden check named {name!r}")
-    failure = outcome(suite, suite.checks[name],
-                      lambda check, inputs: collect_answers(assignment, check, env, inputs),
-                      run_memory(env).gates)
+    failure = run.outcome(run.suite.checks[name])
     if failure is not None:
         raise failure

@@ -33,7 +33,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import nbformat
 
@@ -79,6 +79,9 @@ from autograder.grade.student_kernel import (
 )
 from autograder.results import CaseResult, GradingOutcome
 from autograder.shipping import ship_student_runtime
+
+if TYPE_CHECKING:
+    from autograder.checks.suite import Check, Suite
 
 PROBE_MODULES = ("checks/channel.py", "checks/probing.py")  # below the package, in order
 MAX_ANSWER_BYTES = 512 << 20
@@ -163,17 +166,17 @@ class ReplyUnreadable(Exception):
 
 
 class ProbeClient:
-    """Asks the kernel for answers and keeps them per (probe, inputs), so checks that share a
-    probe run the student's code once. Each probe is evaluated as a user expression
+    """Asks the kernel for answers (the grading run keeps them per (probe, inputs), so checks
+    that share a probe run the student's code once). Each probe is evaluated as a user expression
     (``StudentKernel.evaluate``: no transformer or run-cell event of the notebook runs around
     it), and its reply is taken only if its bytes are those the probe said it wrote.
 
     What the kernel reports of hooks it found (``kernel_bootstrap``) is kept in
     ``hooks_reported``: evidence that can only add to what the judge reads from the file."""
 
-    def __init__(self, assignment: str, kernel: StudentKernel, notebook_dir: Path, folders: ProbeFolders) -> None:
-        self.assignment, self.kernel, self.notebook_dir, self.folders = assignment, kernel, notebook_dir, folders
-        self.answers: dict[tuple[str, str], Any] = {}
+    def __init__(self, suite: Suite, kernel: StudentKernel, notebook_dir: Path, folders: ProbeFolders) -> None:
+        self.suite, self.assignment = suite, suite.assignment
+        self.kernel, self.notebook_dir, self.folders = kernel, notebook_dir, folders
         self.seconds = 0.0  # spent getting answers (the student's code, called by the probes)
         self.install_error = ""             # why the probes could not be installed, if they could not
         self.timed_out: dict[str, str] = {}  # probe → its failure: a probe that hung is not called again
@@ -196,18 +199,15 @@ class ProbeClient:
                 f"grader's helpers), so the grader's code could not run beside it ({run.error or 'no report'}); "
                 "remove those changes")
 
-    def __call__(self, check, inputs: Any) -> Any:
+    def __call__(self, check: Check, inputs: Any) -> Any:
+        """The answers to one check's inputs (a grading run's answer source: the run caches them)."""
         from autograder.checks.channel import encode
-        from autograder.checks.suite import check_seed, load_probes, submission_probes
-        key = (check.probe, hashlib.sha256(encode(inputs)).hexdigest())
-        if key in self.answers:
-            return self.answers[key]
+        from autograder.checks.suite import check_seed
         started = time.monotonic()
-        if check.probe in submission_probes(self.assignment):
-            answers = self._from_submission(getattr(load_probes(self.assignment), check.probe))
+        if self.suite.reads_the_submission(check):
+            answers = self._from_submission(check.probe)
         else:
-            answers = self._from_kernel(check.probe, encode(inputs), check_seed(self.assignment, check.probe))
-        self.answers[key] = answers
+            answers = self._from_kernel(check.probe_name, encode(inputs), check_seed(self.assignment, check.probe_name))
         self.seconds += time.monotonic() - started
         return answers
 
@@ -342,7 +342,7 @@ def grade_submission(submission: Path, autograder_zip: Path, template: KernelTem
     pre-imported process to become the kernel (``kernel_template``); else a fresh one.
     ``kernel_output``: where a fresh kernel's stdout and stderr go (``CappedOutput``; one of
     its own where none is given, as from the Gradescope entry point)."""
-    from autograder.checks.suite import load_suite, outcome, submission_salt
+    from autograder.checks.suite import GradingRun, load_suite, submission_salt
     files = autograder_files(autograder_zip)
     assignment, _ = zip_assignment(files)
     cases = hidden_cases(files)
@@ -399,13 +399,13 @@ def grade_submission(submission: Path, autograder_zip: Path, template: KernelTem
         runs = [kernel.run(cell.source) for cell in cells]
         clock.lap("student cells")
         strays = kernel.stop_strays()
-        client = ProbeClient(assignment, kernel, notebook_dir, folders)
+        client = ProbeClient(suite, kernel, notebook_dir, folders)
         client.install_probes()
         preloading.join()
         clock.lap("probes installed, judges' modules imported")
-        verdicts: dict = {}
+        run = GradingRun(suite, client, salt)
         for question, name, points in cases:
-            failure = outcome(suite, suite.checks[name], client, verdicts, salt)
+            failure = run.outcome(suite.checks[name])
             grade.cases.append(CaseResult(question=question, name=name, points=points,
                                           score=0.0 if failure else points, hidden=True,
                                           message=str(failure) if failure else "", passed=failure is None))
@@ -512,13 +512,12 @@ def hook_evidence(notebook: nbformat.NotebookNode, reported: list[str]) -> list[
             + [f"while it was graded: {item}" for item in reported])
 
 
-def gates_resting_on_the_kernel(suite: Any) -> dict[str, list[str]]:
+def gates_resting_on_the_kernel(suite: Suite) -> dict[str, list[str]]:
     """The gates whose verdict the student's process gives (a probe run in the kernel, as the
-    counterfactual tuning run); gates that read the submitted file (``SUBMISSION_PROBES``, the
-    static leak analysis) are the judge's alone, and a hook cannot touch them."""
-    from autograder.checks.suite import submission_probes
-    from_file = submission_probes(suite.assignment)
-    gates = {question: [name for name in names if suite.checks[name].probe not in from_file]
+    counterfactual tuning run); gates that read the submitted file (the suite's
+    ``submission_probes``, the static leak analysis) are the judge's alone, and a hook cannot
+    touch them."""
+    gates = {question: [name for name in names if not suite.reads_the_submission(suite.checks[name])]
              for question, names in suite.gates.items()}
     return {question: names for question, names in gates.items() if names}
 

@@ -36,6 +36,7 @@ from autograder.checks.judging import (
     require_input_unchanged,
     returned,
 )
+from autograder.checks.keras_networks import probes
 from autograder.checks.probing import Outcome
 from autograder.checks.suite import Suite
 from autograder.config import setting, threshold
@@ -45,7 +46,6 @@ if TYPE_CHECKING:
     from autograder.checks.models import ModelCost
 
 ASSIGNMENT = "keras_networks"
-SUITE = Suite(ASSIGNMENT, preload=("keras",))
 
 
 # Reference models (SPEC §4) ---------------------------------------------------------------
@@ -162,6 +162,10 @@ def reference_trainings() -> dict[str, float]:
         epochs = int(setting(ASSIGNMENT, "training", architecture.epochs_key))
         trained[training_key(config, epochs)] = train_and_score(config, epochs)
     return trained
+
+
+SUITE = Suite(ASSIGNMENT, preload=("keras",), submission_probes=(probes.notebook_cells,),
+              reference_trainings=reference_trainings)
 
 
 def train_and_score(config_json: str, epochs: int) -> float:
@@ -282,6 +286,10 @@ class TrainedArchitecture:
     def inputs(self, rng: np.random.Generator) -> dict:
         return {"function": self.function}
 
+    def reference(self, inputs: dict) -> Any:
+        """The reference model's summary, which the student's is compared with layer by layer."""
+        return reference_summary(self.builder)
+
 
 MLP_16X16 = TrainedArchitecture("build_mlp_16x16", mlp_16x16, "the 16×16 MLP", "mlp_epochs", "mlp_16x16_accuracy")
 LESSON_CNN = TrainedArchitecture("build_cnn", lesson_cnn, "the lesson CNN", "cnn_epochs", "cnn_accuracy")
@@ -297,12 +305,12 @@ def _student_summary(answers: Outcome, function: str):
         fail(f"{function}() returned a model the grader refuses to rebuild: {error}")
 
 
-def judge_architecture(architecture: TrainedArchitecture, answers: Outcome) -> None:
+def judge_architecture(architecture: TrainedArchitecture, answers: Outcome, reference: Any) -> None:
     """The student's model against the prompt's, layer by layer; the first mismatch explained."""
     from autograder.checks.models import compare
     function = architecture.function
     _, summary = _student_summary(answers, function)
-    problem = compare(summary, reference_summary(architecture.builder), name=architecture.name)
+    problem = compare(summary, reference, name=architecture.name)
     if problem:
         fail(f"{function}(): {problem}\n\nYour model, layer by layer:\n{summary.table()}")
 
@@ -377,23 +385,23 @@ def output_shape_problem(summary: Any) -> str | None:
             "output per digit class: end with Dense(10, activation=\"softmax\"), shape (None, 10).")
 
 
-@SUITE.check("q1_keras_mlp", probe="model_config", inputs=MLP_16X16.inputs)
-def mlp_16x16_architecture(inputs: dict, answers: Outcome) -> None:
-    judge_architecture(MLP_16X16, answers)
+@SUITE.check("q1_keras_mlp", probe=probes.model_config, cases=MLP_16X16.inputs, expected=MLP_16X16.reference)
+def mlp_16x16_architecture(inputs: dict, answers: Outcome, expected: Any) -> None:
+    judge_architecture(MLP_16X16, answers, expected)
 
 
-@SUITE.check("q1_keras_mlp", probe="model_config", inputs=MLP_16X16.inputs)
-def mlp_16x16_trains_to_accuracy(inputs: dict, answers: Outcome) -> None:
+@SUITE.check("q1_keras_mlp", probe=probes.model_config, cases=MLP_16X16.inputs)
+def mlp_16x16_trains_to_accuracy(inputs: dict, answers: Outcome, expected: None) -> None:
     judge_accuracy(MLP_16X16, answers)
 
 
-@SUITE.check("q3_cnn", probe="model_config", inputs=LESSON_CNN.inputs)
-def cnn_architecture(inputs: dict, answers: Outcome) -> None:
-    judge_architecture(LESSON_CNN, answers)
+@SUITE.check("q3_cnn", probe=probes.model_config, cases=LESSON_CNN.inputs, expected=LESSON_CNN.reference)
+def cnn_architecture(inputs: dict, answers: Outcome, expected: Any) -> None:
+    judge_architecture(LESSON_CNN, answers, expected)
 
 
-@SUITE.check("q3_cnn", probe="model_config", inputs=LESSON_CNN.inputs)
-def cnn_trains_to_accuracy(inputs: dict, answers: Outcome) -> None:
+@SUITE.check("q3_cnn", probe=probes.model_config, cases=LESSON_CNN.inputs)
+def cnn_trains_to_accuracy(inputs: dict, answers: Outcome, expected: None) -> None:
     judge_accuracy(LESSON_CNN, answers)
 
 
@@ -432,13 +440,21 @@ def _call_text(function: str, arguments: list) -> str:
     return f"{function}({', '.join(shown)})"
 
 
-@SUITE.check("q2_param_counts", probe="param_counts", inputs=_dense_cases)
-def dense_params_match_keras(inputs: dict, answers: list) -> None:
-    for case, outcome in zip(inputs["cases"], answers):
+def dense_counts(inputs: dict) -> list[int]:
+    return [keras_dense_count(*case["arguments"]) for case in inputs["cases"]]
+
+
+def conv2d_counts(inputs: dict) -> list[int]:
+    return [keras_conv2d_count(*case["arguments"]) for case in inputs["cases"]]
+
+
+@SUITE.check("q2_param_counts", probe=probes.param_counts, cases=_dense_cases, expected=dense_counts)
+def dense_params_match_keras(inputs: dict, answers: list, expected: list[int]) -> None:
+    for case, outcome, right in zip(inputs["cases"], answers, expected):
         n_inputs, units = case["arguments"]
         call = _call_text("dense_params", case["arguments"])
-        got, expected = returned(outcome, call)["number"], keras_dense_count(n_inputs, units)
-        if got != expected:
+        got = returned(outcome, call)["number"]
+        if got != right:
             hint = ("You left out the biases: each unit also has one." if got == n_inputs * units else
                     "A Dense layer has one weight per input per unit, plus one bias per unit.")
             fail(f"{call} returned {count(got)}, which is not what Keras counts for a Dense layer "
@@ -446,13 +462,13 @@ def dense_params_match_keras(inputs: dict, answers: list) -> None:
                  f"keras.layers.Dense({units}) on {n_inputs} inputs and print its count_params().")
 
 
-@SUITE.check("q2_param_counts", probe="param_counts", inputs=_conv_cases)
-def conv2d_params_match_keras(inputs: dict, answers: list) -> None:
-    for case, outcome in zip(inputs["cases"], answers):
+@SUITE.check("q2_param_counts", probe=probes.param_counts, cases=_conv_cases, expected=conv2d_counts)
+def conv2d_params_match_keras(inputs: dict, answers: list, expected: list[int]) -> None:
+    for case, outcome, right in zip(inputs["cases"], answers, expected):
         kernel, channels, filters = case["arguments"]
         call = _call_text("conv2d_params", case["arguments"])
-        got, expected = returned(outcome, call)["number"], keras_conv2d_count(kernel, channels, filters)
-        if got != expected:
+        got = returned(outcome, call)["number"]
+        if got != right:
             h, w = (kernel, kernel) if isinstance(kernel, int) else kernel
             fail(f"{call} returned {count(got)}, which is not what Keras counts for that Conv2D layer. "
                  f"{_conv_hint(got, h, w, channels, filters)} To compare, build keras.layers.Conv2D("
@@ -471,11 +487,18 @@ def _conv_hint(got: float, h: int, w: int, channels: int, filters: int) -> str:
             "plus one bias per filter.")
 
 
-def judge_total(variable: str, answers: dict) -> None:
+def course_total(variable: str) -> Callable[[None], int]:
+    """The oracle of one course model's total: Keras' own count of the model built."""
+    def total(inputs: None) -> int:
+        return int(reference_summary(COURSE_MODELS[variable][1]).total_params)
+    total.__name__ = f"{variable}_from_keras"
+    return total
+
+
+def judge_total(variable: str, answers: dict, expected: int) -> None:
     """A course model's parameter count as the student computed it (never quoting the total)."""
     description, builder = COURSE_MODELS[variable]
     got = returned(answers[variable], f"`{variable}`")["number"]
-    expected = reference_summary(builder).total_params
     if got != expected:  # the expected total is not quoted: it would be an answer to paste
         fail(f"{variable} is {count(got)}, which is not the number of parameters of {description}. "
              f"{total_hint(builder, got)} To check yourself, build the model in Keras and print "
@@ -505,19 +528,19 @@ def total_hint(builder: Callable[[], Any], got: float) -> str:
 
 # The lesson CNN's total (34,826) is given in the prompt and checked publicly: a hidden point
 # for it would be free, so it is not one.
-@SUITE.check("q2_param_counts", probe="course_totals")
-def portfolio_cnn_total(inputs: None, answers: dict) -> None:
-    judge_total("portfolio_cnn_params", answers)
+@SUITE.check("q2_param_counts", probe=probes.course_totals, expected=course_total("portfolio_cnn_params"))
+def portfolio_cnn_total(inputs: None, answers: dict, expected: int) -> None:
+    judge_total("portfolio_cnn_params", answers, expected)
 
 
-@SUITE.check("q2_param_counts", probe="course_totals")
-def wide_mlp_total(inputs: None, answers: dict) -> None:
-    judge_total("wide_mlp_params", answers)
+@SUITE.check("q2_param_counts", probe=probes.course_totals, expected=course_total("wide_mlp_params"))
+def wide_mlp_total(inputs: None, answers: dict, expected: int) -> None:
+    judge_total("wide_mlp_params", answers, expected)
 
 
-@SUITE.check("q2_param_counts", probe="course_totals")
-def deep_mlp_total(inputs: None, answers: dict) -> None:
-    judge_total("deep_mlp_params", answers)
+@SUITE.check("q2_param_counts", probe=probes.course_totals, expected=course_total("deep_mlp_params"))
+def deep_mlp_total(inputs: None, answers: dict, expected: int) -> None:
+    judge_total("deep_mlp_params", answers, expected)
 
 
 # q4_augment --------------------------------------------------------------------------------------
@@ -529,9 +552,13 @@ def _image_batches(rng: np.random.Generator) -> dict:
     return {"batches": batches}
 
 
-@SUITE.check("q4_augment", probe="invert_results", inputs=_image_batches)
-def invert_random_batches(inputs: dict, answers: list) -> None:
-    for batch, outcome in zip(inputs["batches"], answers):
+def inverted_batches(inputs: dict) -> list[np.ndarray]:
+    return [1 - batch for batch in inputs["batches"]]
+
+
+@SUITE.check("q4_augment", probe=probes.invert_results, cases=_image_batches, expected=inverted_batches)
+def invert_random_batches(inputs: dict, answers: list, expected: list[np.ndarray]) -> None:
+    for batch, outcome, inverted in zip(inputs["batches"], answers, expected):
         call = f"invert(images) with images of shape {batch.shape} and dtype {batch.dtype}"
         got = returned(outcome, call)
         require_input_unchanged(outcome, batch, call, "Compute 1 - images into a new array "
@@ -540,8 +567,8 @@ def invert_random_batches(inputs: dict, answers: list) -> None:
         if array.shape != batch.shape or array.dtype != batch.dtype:
             fail(f"{call} returned shape {array.shape} and dtype {array.dtype}; keep both: "
                  f"{batch.shape}, {batch.dtype} (1 - images keeps them; .astype(images.dtype) restores the dtype).")
-        if not close(array, 1 - batch, 1e-6):
-            fail(f"{call} is not 1 - images ({mismatch_text(array, 1 - batch, 1e-6)}).")
+        if not close(array, inverted, 1e-6):
+            fail(f"{call} is not 1 - images ({mismatch_text(array, inverted, 1e-6)}).")
 
 
 def _augment_cases(rng: np.random.Generator) -> dict:
@@ -552,16 +579,21 @@ def _augment_cases(rng: np.random.Generator) -> dict:
     return {"cases": cases}
 
 
-@SUITE.check("q4_augment", probe="augment_results", inputs=_augment_cases)
-def augment_with_inverted_random_batches(inputs: dict, answers: list) -> None:
-    for case, outcome in zip(inputs["cases"], answers):
+def augmented_cases(inputs: dict) -> list[tuple[np.ndarray, np.ndarray]]:
+    return [(np.concatenate([case["X"], 1 - case["X"]]), np.concatenate([case["y"], case["y"]]))
+            for case in inputs["cases"]]
+
+
+@SUITE.check("q4_augment", probe=probes.augment_results, cases=_augment_cases, expected=augmented_cases)
+def augment_with_inverted_random_batches(inputs: dict, answers: list,
+                                         expected: list[tuple[np.ndarray, np.ndarray]]) -> None:
+    for case, outcome, (expected_X, expected_y) in zip(inputs["cases"], answers, expected):
         X, y = case["X"], case["y"]
         call = f"augment_with_inverted(X, y) with {len(X)} images"
         got = returned(outcome, call)
         if not (np.array_equal(outcome["input_after"], X) and np.array_equal(outcome["labels_after"], y)):
             fail(f"{call} changed X or y; build new arrays (np.concatenate does).")
         X_aug, y_aug = got["X"]["array"], got["y"]["array"]
-        expected_X, expected_y = np.concatenate([X, 1 - X]), np.concatenate([y, y])
         if X_aug.shape != expected_X.shape or y_aug.shape != expected_y.shape:
             fail(f"{call} returned X_aug of shape {X_aug.shape} and y_aug of shape {y_aug.shape}; "
                  f"they should hold every image and its inverse (twice as many images, each of "
@@ -648,14 +680,21 @@ def activations_slip(got: list[np.ndarray], problem: dict, tolerance: float) -> 
     return None
 
 
-@SUITE.check("q5_activations", probe="activation_results", inputs=_activation_problem)
-def layer_activations_match_reference(inputs: dict, answers: dict[str, Outcome]) -> None:
+def activations_asked(inputs: dict) -> dict[str, list[np.ndarray]]:
+    """The reference outputs for both calls the probe makes: the problem's n_layers, and 1."""
+    return {"layers": reference_activations(inputs), "one_layer": reference_activations(inputs, n_layers=1)}
+
+
+@SUITE.check("q5_activations", probe=probes.activation_results, cases=_activation_problem,
+             expected=activations_asked)
+def layer_activations_match_reference(inputs: dict, answers: dict[str, Outcome],
+                                      expected: dict[str, list[np.ndarray]]) -> None:
     tolerance = setting(ASSIGNMENT, "tolerances", "activations")
-    _judge_activations(inputs, answers["layers"], tolerance)
-    _judge_activations({**inputs, "n_layers": 1}, answers["one_layer"], tolerance)
+    _judge_activations(inputs, answers["layers"], expected["layers"], tolerance)
+    _judge_activations({**inputs, "n_layers": 1}, answers["one_layer"], expected["one_layer"], tolerance)
 
 
-def _judge_activations(problem: dict, answer: Outcome, tolerance: float) -> None:
+def _judge_activations(problem: dict, answer: Outcome, expected: list[np.ndarray], tolerance: float) -> None:
     """One call of layer_activations against the reference outputs for ``problem["n_layers"]``."""
     n_layers = problem["n_layers"]
     call = (f"layer_activations(model, images, {n_layers}) on the grader's model ({describe_problem_model(problem)}; "
@@ -664,7 +703,6 @@ def _judge_activations(problem: dict, answer: Outcome, tolerance: float) -> None
         fail(f"{call} {answer['error']}: with a single output, Keras' predict returns that array itself, "
              "not a list. Return a list of one array, as for any other n_layers.")
     got = [item["array"] for item in returned(answer, call)]
-    expected = reference_activations(problem)
     if n_layers > 1 and (slip := activations_slip(got, problem, tolerance)) is not None:
         fail(f"{call}: {slip}")
     if len(got) != len(expected):
@@ -693,26 +731,26 @@ def _judge_leaks_of(question: str, answers: dict) -> None:
                               "training data), and evaluate each question's final model on the test set once.")
 
 
-@SUITE.check("q1_keras_mlp", probe="notebook_cells", gate=True)
-def q1_keeps_the_test_set_apart(inputs: None, answers: dict) -> None:
+@SUITE.check("q1_keras_mlp", probe=probes.notebook_cells, gate=True)
+def q1_keeps_the_test_set_apart(inputs: None, answers: dict, expected: None) -> None:
     _judge_leaks_of("q1_keras_mlp", answers)
 
 
-@SUITE.check("q2_param_counts", probe="notebook_cells", gate=True)
-def q2_keeps_the_test_set_apart(inputs: None, answers: dict) -> None:
+@SUITE.check("q2_param_counts", probe=probes.notebook_cells, gate=True)
+def q2_keeps_the_test_set_apart(inputs: None, answers: dict, expected: None) -> None:
     _judge_leaks_of("q2_param_counts", answers)
 
 
-@SUITE.check("q3_cnn", probe="notebook_cells", gate=True)
-def q3_keeps_the_test_set_apart(inputs: None, answers: dict) -> None:
+@SUITE.check("q3_cnn", probe=probes.notebook_cells, gate=True)
+def q3_keeps_the_test_set_apart(inputs: None, answers: dict, expected: None) -> None:
     _judge_leaks_of("q3_cnn", answers)
 
 
-@SUITE.check("q4_augment", probe="notebook_cells", gate=True)
-def q4_keeps_the_test_set_apart(inputs: None, answers: dict) -> None:
+@SUITE.check("q4_augment", probe=probes.notebook_cells, gate=True)
+def q4_keeps_the_test_set_apart(inputs: None, answers: dict, expected: None) -> None:
     _judge_leaks_of("q4_augment", answers)
 
 
-@SUITE.check("q5_activations", probe="notebook_cells", gate=True)
-def q5_keeps_the_test_set_apart(inputs: None, answers: dict) -> None:
+@SUITE.check("q5_activations", probe=probes.notebook_cells, gate=True)
+def q5_keeps_the_test_set_apart(inputs: None, answers: dict, expected: None) -> None:
     _judge_leaks_of("q5_activations", answers)

@@ -23,10 +23,6 @@ from autograder.checks.probing import (
 )
 from autograder.checks.probing import notebook_cells as notebook_cells  # the shared probe, found here by name
 
-# Probes that read the submitted file, not the student's running code: the split grader
-# runs them on its own copy of the submission, which student code cannot rewrite.
-SUBMISSION_PROBES = ("notebook_cells",)
-
 
 def model_config(env: Env, inputs: dict) -> Outcome:
     """The architecture a ``build_…`` function returns, as Keras' JSON config."""

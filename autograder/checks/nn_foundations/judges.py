@@ -30,13 +30,14 @@ from autograder.checks.judging import (
     returned,
     shape_text,
 )
+from autograder.checks.nn_foundations import probes
 from autograder.checks.probing import Outcome
 from autograder.checks.suite import Suite
 from autograder.config import setting, threshold
 from autograder.fingerprints import row_fingerprints
 
 ASSIGNMENT = "nn_foundations"
-SUITE = Suite(ASSIGNMENT, preload=("keras", "sklearn.neural_network"))
+SUITE = Suite(ASSIGNMENT, preload=("keras", "sklearn.neural_network"), submission_probes=(probes.notebook_cells,))
 
 # The hand-traced network of SPEC §3, in Keras' layout (W has shape (inputs, units)).
 TINY_X = np.array([2.0, -1.0])
@@ -91,12 +92,16 @@ def _shapes(rng: np.random.Generator) -> dict:
     return {"shapes": fixed + random}
 
 
-@SUITE.check("q1_vectorize", probe="unrolled_lengths", inputs=_shapes)
-def unrolled_length_counts_every_value(inputs: dict, answers: list) -> None:
-    for shape, outcome in zip(inputs["shapes"], answers):
+def unrolled_lengths(inputs: dict) -> list[int]:
+    return [int(np.prod(shape)) for shape in inputs["shapes"]]
+
+
+@SUITE.check("q1_vectorize", probe=probes.unrolled_lengths, cases=_shapes, expected=unrolled_lengths)
+def unrolled_length_counts_every_value(inputs: dict, answers: list, expected: list[int]) -> None:
+    for shape, outcome, length in zip(inputs["shapes"], answers, expected):
         call = f"unrolled_length({shape_text(shape)})"
         got = result_of(outcome, call)
-        if got["number"] != int(np.prod(shape)):
+        if got["number"] != length:
             fail(f"{call} returned {number_text(got['number'])}, which is not the number of values "
                  f"in an image of that shape: an image unrolls into one value per pixel and per "
                  f"channel, so multiply all its dimensions ({' × '.join(str(d) for d in shape)}).")
@@ -121,13 +126,17 @@ def single_images(rng: np.random.Generator) -> dict:
     return _random_batches(rng, [(1, 28, 28), (1, 28, 28, 1), (1, 8, 8, 3)])
 
 
-def judge_unroll(inputs: dict, answers: list) -> None:
-    for batch, outcome in zip(inputs["batches"], answers):
+def unrolled_batches(inputs: dict) -> list[np.ndarray]:
+    return [batch.reshape(len(batch), -1) for batch in inputs["batches"]]
+
+
+def judge_unroll(inputs: dict, answers: list, expected: list[np.ndarray]) -> None:
+    for batch, outcome, unrolled in zip(inputs["batches"], answers, expected):
         call = f"unroll(images) with images of shape {shape_text(batch.shape)}"
         got = result_of(outcome, call)
         require_input_unchanged(outcome, batch, call, "Return a new array (reshape returns one) "
                                 "instead of writing into images.")
-        _judge_unrolled_array(call, batch, got, batch.reshape(len(batch), -1))
+        _judge_unrolled_array(call, batch, got, unrolled)
 
 
 def _judge_unrolled_array(call: str, batch: np.ndarray, got: dict, expected: np.ndarray) -> None:
@@ -158,19 +167,19 @@ def _shape_hint(array: np.ndarray, batch: np.ndarray) -> str:
     return ""
 
 
-@SUITE.check("q1_vectorize", probe="unroll_results", inputs=grayscale_batches)
-def unroll_grayscale_batches(inputs: dict, answers: list) -> None:
-    judge_unroll(inputs, answers)
+@SUITE.check("q1_vectorize", probe=probes.unroll_results, cases=grayscale_batches, expected=unrolled_batches)
+def unroll_grayscale_batches(inputs: dict, answers: list, expected: list[np.ndarray]) -> None:
+    judge_unroll(inputs, answers, expected)
 
 
-@SUITE.check("q1_vectorize", probe="unroll_results", inputs=colour_batches)
-def unroll_colour_batches(inputs: dict, answers: list) -> None:
-    judge_unroll(inputs, answers)
+@SUITE.check("q1_vectorize", probe=probes.unroll_results, cases=colour_batches, expected=unrolled_batches)
+def unroll_colour_batches(inputs: dict, answers: list, expected: list[np.ndarray]) -> None:
+    judge_unroll(inputs, answers, expected)
 
 
-@SUITE.check("q1_vectorize", probe="unroll_results", inputs=single_images)
-def unroll_single_image(inputs: dict, answers: list) -> None:
-    judge_unroll(inputs, answers)
+@SUITE.check("q1_vectorize", probe=probes.unroll_results, cases=single_images, expected=unrolled_batches)
+def unroll_single_image(inputs: dict, answers: list, expected: list[np.ndarray]) -> None:
+    judge_unroll(inputs, answers, expected)
 
 
 # q2_hyperparameters ---------------------------------------------------------------------
@@ -226,13 +235,13 @@ def _judge_term_set(name: str, answers: dict) -> None:
         fail(" ".join(problems))
 
 
-@SUITE.check("q2_hyperparameters", probe="term_sets")
-def hyperparameters_are_chosen_settings(inputs: None, answers: dict) -> None:
+@SUITE.check("q2_hyperparameters", probe=probes.term_sets)
+def hyperparameters_are_chosen_settings(inputs: None, answers: dict, expected: None) -> None:
     _judge_term_set("hyperparameters", answers)
 
 
-@SUITE.check("q2_hyperparameters", probe="term_sets")
-def parameters_are_learned_values(inputs: None, answers: dict) -> None:
+@SUITE.check("q2_hyperparameters", probe=probes.term_sets)
+def parameters_are_learned_values(inputs: None, answers: dict, expected: None) -> None:
     _judge_term_set("parameters", answers)
 
 
@@ -246,6 +255,11 @@ def _tiny_trace(relu: bool = True) -> dict[str, np.ndarray]:
             "tiny_output": 1 / (1 + np.exp(-out_pre))}
 
 
+def tiny_trace(inputs: None) -> dict[str, np.ndarray]:
+    """The hand trace's values (the network of SPEC §3 is fixed: the student computes them)."""
+    return _tiny_trace()
+
+
 def _traced(answers: dict, name: str, size: int) -> np.ndarray:
     got = result_of(answers[name], f"`{name}`")
     if got["array"].size != size:
@@ -253,10 +267,10 @@ def _traced(answers: dict, name: str, size: int) -> np.ndarray:
     return got["array"]
 
 
-@SUITE.check("q3_trace", probe="traced_values")
-def hand_trace_hidden_weighted_sums(inputs: None, answers: dict) -> None:
-    expected, got = _tiny_trace()["tiny_hidden_pre"], _traced(answers, "tiny_hidden_pre", 2)
-    if close(got, expected, setting(ASSIGNMENT, "tolerances", "hand_trace")):
+@SUITE.check("q3_trace", probe=probes.traced_values, expected=tiny_trace)
+def hand_trace_hidden_weighted_sums(inputs: None, answers: dict, expected: dict[str, np.ndarray]) -> None:
+    got = _traced(answers, "tiny_hidden_pre", 2)
+    if close(got, expected["tiny_hidden_pre"], setting(ASSIGNMENT, "tolerances", "hand_trace")):
         return
     hint = ("You did not add the bias b1." if close(got, TINY_X @ TINY_W1, 0.005) else
             "You multiplied by W1 transposed: entry j is x[0]·W1[0][j] + x[1]·W1[1][j] + b1[j]."
@@ -265,9 +279,9 @@ def hand_trace_hidden_weighted_sums(inputs: None, answers: dict) -> None:
     fail(f"tiny_hidden_pre = {list(np.round(got, 4))} is off. {hint}")
 
 
-@SUITE.check("q3_trace", probe="traced_values")
-def hand_trace_hidden_activations(inputs: None, answers: dict) -> None:
-    trace = _tiny_trace()
+@SUITE.check("q3_trace", probe=probes.traced_values, expected=tiny_trace)
+def hand_trace_hidden_activations(inputs: None, answers: dict, expected: dict[str, np.ndarray]) -> None:
+    trace = expected
     got = _traced(answers, "tiny_hidden", 2)
     if close(got, trace["tiny_hidden"], setting(ASSIGNMENT, "tolerances", "hand_trace")):
         return
@@ -278,9 +292,9 @@ def hand_trace_hidden_activations(inputs: None, answers: dict) -> None:
          "weighted sum of the hidden layer.")
 
 
-@SUITE.check("q3_trace", probe="traced_values")
-def hand_trace_output(inputs: None, answers: dict) -> None:
-    trace, no_relu = _tiny_trace(), _tiny_trace(relu=False)
+@SUITE.check("q3_trace", probe=probes.traced_values, expected=tiny_trace)
+def hand_trace_output(inputs: None, answers: dict, expected: dict[str, np.ndarray]) -> None:
+    trace, no_relu = expected, _tiny_trace(relu=False)
     got = _traced(answers, "tiny_output", 1)
     if close(got, trace["tiny_output"], setting(ASSIGNMENT, "tolerances", "hand_trace")):
         return
@@ -380,13 +394,17 @@ def _describe_network(layers: list[dict]) -> str:
     return " → ".join(str(s) for s in sizes) + " (" + ", ".join(layer["activation"] for layer in layers) + ")"
 
 
-def judge_forward(inputs: dict, answers: list) -> None:
+def keras_outputs(inputs: dict) -> list[np.ndarray]:
+    """What Keras computes with the same weights (the oracle)."""
+    return [_keras_forward(case["layers"], case["x"]) for case in inputs["cases"]]
+
+
+def judge_forward(inputs: dict, answers: list, outputs: list[np.ndarray]) -> None:
     tolerance = setting(ASSIGNMENT, "tolerances", "forward")
-    for case, outcome in zip(inputs["cases"], answers):
+    for case, outcome, expected in zip(inputs["cases"], answers, outputs):
         layers, x = case["layers"], case["x"]
         call = f"forward(x, layers) on the network {_describe_network(layers)} with x of shape {shape_text(x.shape)}"
         got = result_of(outcome, call)["array"]
-        expected = _keras_forward(layers, x)
         if got.shape != expected.shape:
             fail(f"{call} returned shape {shape_text(got.shape)}, not the shape of Keras' output. "
                  + ("A single example (a vector) should give a vector with one value per unit of "
@@ -397,19 +415,19 @@ def judge_forward(inputs: dict, answers: list) -> None:
                  f"{_forward_hint(layers, x, got)}")
 
 
-@SUITE.check("q3_trace", probe="forward_outputs", inputs=one_layer_networks)
-def forward_single_layer_each_activation(inputs: dict, answers: list) -> None:
-    judge_forward(inputs, answers)
+@SUITE.check("q3_trace", probe=probes.forward_outputs, cases=one_layer_networks, expected=keras_outputs)
+def forward_single_layer_each_activation(inputs: dict, answers: list, expected: list[np.ndarray]) -> None:
+    judge_forward(inputs, answers, expected)
 
 
-@SUITE.check("q3_trace", probe="forward_outputs", inputs=deep_networks)
-def forward_matches_keras_on_random_networks(inputs: dict, answers: list) -> None:
-    judge_forward(inputs, answers)
+@SUITE.check("q3_trace", probe=probes.forward_outputs, cases=deep_networks, expected=keras_outputs)
+def forward_matches_keras_on_random_networks(inputs: dict, answers: list, expected: list[np.ndarray]) -> None:
+    judge_forward(inputs, answers, expected)
 
 
-@SUITE.check("q3_trace", probe="forward_outputs", inputs=single_example)
-def forward_accepts_a_single_example(inputs: dict, answers: list) -> None:
-    judge_forward(inputs, answers)
+@SUITE.check("q3_trace", probe=probes.forward_outputs, cases=single_example, expected=keras_outputs)
+def forward_accepts_a_single_example(inputs: dict, answers: list, expected: list[np.ndarray]) -> None:
+    judge_forward(inputs, answers, expected)
 
 
 # q4_mlp ---------------------------------------------------------------------------------
@@ -439,14 +457,18 @@ def fitted_sklearn_param_count(n_inputs: int, sizes: list[int], n_outputs: int) 
     return int(sum(w.size for w in model.coefs_) + sum(b.size for b in model.intercepts_))
 
 
-@SUITE.check("q4_mlp", probe="mlp_param_counts", inputs=_param_count_cases)
-def mlp_param_count_matches_fitted_models(inputs: dict, answers: list) -> None:
-    for case, outcome in zip(inputs["cases"], answers):
+def fitted_param_counts(inputs: dict) -> list[int]:
+    return [fitted_sklearn_param_count(case["n_inputs"], case["hidden_layer_sizes"], case["n_outputs"])
+            for case in inputs["cases"]]
+
+
+@SUITE.check("q4_mlp", probe=probes.mlp_param_counts, cases=_param_count_cases, expected=fitted_param_counts)
+def mlp_param_count_matches_fitted_models(inputs: dict, answers: list, expected: list[int]) -> None:
+    for case, outcome, right in zip(inputs["cases"], answers, expected):
         n_in, sizes, n_out = case["n_inputs"], case["hidden_layer_sizes"], case["n_outputs"]
         call = f"mlp_param_count({n_in}, {tuple(sizes)}, {n_out})"
         got = result_of(outcome, call)["number"]
-        expected = fitted_sklearn_param_count(n_in, sizes, n_out)
-        if got == expected:
+        if got == right:
             continue
         widths = [n_in, *sizes, n_out]
         weights_only = sum(a * b for a, b in zip(widths, widths[1:]))
@@ -454,7 +476,7 @@ def mlp_param_count_matches_fitted_models(inputs: dict, answers: list) -> None:
                 "output layer has one bias." if got == weights_only else
                 "Each layer has (units in the previous layer × its units) weights plus one bias "
                 "per unit; add this up over every layer, including the output layer.")
-        learned = (f"a fitted MLPClassifier of that shape has {count(expected)} learned values"
+        learned = (f"a fitted MLPClassifier of that shape has {count(right)} learned values"
                    if case in PUBLIC_PARAM_COUNT_CASES else  # the prompt's example: no secret
                    "that is not the number of learned values of a fitted MLPClassifier of that "
                    "shape (fit one on a few rows and add up the sizes of coefs_ and intercepts_)")
@@ -477,8 +499,8 @@ def _judge_is_fitted_mlp(name: str, summary: dict, shapes: list[list[int]] | Non
              "it on X_train_flat, y_train.")
 
 
-@SUITE.check("q4_mlp", probe="mlp_16x16_summary")
-def mlp_16x16_architecture(inputs: None, answers: dict) -> None:
+@SUITE.check("q4_mlp", probe=probes.mlp_16x16_summary)
+def mlp_16x16_architecture(inputs: None, answers: dict, expected: None) -> None:
     if answers["is_mlp_classifier"] and answers["hidden_layer_sizes"] != [16, 16]:
         fail(f"mlp_16x16 has hidden_layer_sizes={tuple(answers['hidden_layer_sizes'])}; "
              "the 16×16 network has two hidden layers of 16 units: hidden_layer_sizes=(16, 16).")
@@ -504,8 +526,8 @@ def mlp_accuracy(summary: dict, X: np.ndarray, y: np.ndarray) -> float:
     return float(np.mean(summary["classes"][indices] == y))
 
 
-@SUITE.check("q4_mlp", probe="mlp_16x16_summary")
-def mlp_16x16_reaches_accuracy(inputs: None, answers: dict) -> None:
+@SUITE.check("q4_mlp", probe=probes.mlp_16x16_summary)
+def mlp_16x16_reaches_accuracy(inputs: None, answers: dict, expected: None) -> None:
     _judge_is_fitted_mlp("mlp_16x16", answers, MLP_16X16_SHAPES)
     data = grading_data(ASSIGNMENT)
     accuracy = mlp_accuracy(answers, data.X_test, data.y_test)
@@ -553,8 +575,14 @@ def clear_winner(inputs: dict) -> tuple[float, list[int]]:
     return learning_rate, size
 
 
-@SUITE.check("q5_tuning", probe="notebook_cells", gate=True)
-def test_set_not_used_for_tuning(inputs: None, answers: dict) -> None:
+def tuning_winner(inputs: dict) -> dict[str, Any]:
+    """The choice a correct tune_mlp returns on the drawn grid, as its answer spells it."""
+    learning_rate, size = clear_winner(inputs)
+    return {"learning_rate_init": learning_rate, "hidden_layer_sizes": tuple(size)}
+
+
+@SUITE.check("q5_tuning", probe=probes.notebook_cells, gate=True)
+def test_set_not_used_for_tuning(inputs: None, answers: dict, expected: None) -> None:
     judge_test_set_use(answers["cells"], "q5_tuning", leaked_into="tuning",
                        reported_models=setting(ASSIGNMENT, "leakage", "reported_models"),
                        advice="Tune on a validation split carved from the training data, and use the test "
@@ -566,8 +594,8 @@ LEDGER_FITS = frozenset({"fit", "partial_fit", "train_on_batch"})
 LEDGER_EVALUATIONS = frozenset({"score", "predict", "predict_proba", "evaluate", "test_on_batch"})
 
 
-@SUITE.check("q5_tuning", probe="kernel_ledger", gate=True)
-def the_notebook_ran_no_test_leak(inputs: None, answers: dict) -> None:
+@SUITE.check("q5_tuning", probe=probes.kernel_ledger, gate=True)
+def the_notebook_ran_no_test_leak(inputs: None, answers: dict, expected: None) -> None:
     """What the kernel saw the notebook do, matched against the test set by row fingerprints:
     a model trained on test rows (L2), or models besides the reported ones scored on them (L1),
     whatever the spelling (copies, globals(), a file written and read back). The ledger lives
@@ -626,8 +654,9 @@ def _ledger_model(entry: dict, names: dict[int, str]) -> str:
     return f"`{name}` ({entry['class']})" if name else f"a model ({entry['class']}) without a variable of its own"
 
 
-@SUITE.check("q5_tuning", probe="tuning_runs", inputs=_tuning_problem, case=TUNING_CASE, gate=True)
-def tune_mlp_does_not_read_the_test_set(inputs: dict, answers: dict) -> None:
+@SUITE.check("q5_tuning", probe=probes.tuning_runs, cases=_tuning_problem, case=TUNING_CASE, gate=True,
+             expected=tuning_winner)
+def tune_mlp_does_not_read_the_test_set(inputs: dict, answers: dict, expected: dict[str, Any]) -> None:
     """A leak only when tune_mlp is reproducible (its two unchanged runs agree) and the run
     with the test set blanked answers otherwise or fails. A tune_mlp whose unchanged runs
     disagree is not accused of anything here: ``tune_mlp_returns_a_choice`` tells it to
@@ -690,8 +719,8 @@ REPRODUCIBILITY_ADVICE = ("Seed your split and your models with `seed` (for exam
                           "the same choice.")
 
 
-@SUITE.check("q5_tuning", probe="tuning_runs", inputs=_tuning_problem, case=TUNING_CASE)
-def tune_mlp_returns_a_choice(inputs: dict, answers: dict) -> None:
+@SUITE.check("q5_tuning", probe=probes.tuning_runs, cases=_tuning_problem, case=TUNING_CASE, expected=tuning_winner)
+def tune_mlp_returns_a_choice(inputs: dict, answers: dict, expected: dict[str, Any]) -> None:
     choice = result_of(answers["normal"], tuning_call(inputs))
     expected_keys = ["hidden_layer_sizes", "learning_rate_init", "val_accuracy"]
     if choice["keys"] != expected_keys:
@@ -714,12 +743,12 @@ def tune_mlp_returns_a_choice(inputs: dict, answers: dict) -> None:
              "changes from call to call cannot be checked for one.")
 
 
-@SUITE.check("q5_tuning", probe="tuning_runs", inputs=_tuning_problem, case=TUNING_CASE)
-def tune_mlp_picks_the_clear_winner(inputs: dict, answers: dict) -> None:
+@SUITE.check("q5_tuning", probe=probes.tuning_runs, cases=_tuning_problem, case=TUNING_CASE, expected=tuning_winner)
+def tune_mlp_picks_the_clear_winner(inputs: dict, answers: dict, expected: dict[str, Any]) -> None:
     call = tuning_call(inputs)
     choice = result_of(answers["normal"], call)
     picked = (choice["learning_rate_init"], choice["hidden_layer_sizes"])
-    if picked != clear_winner(inputs):
+    if (picked[0], tuple(picked[1] or ())) != (expected["learning_rate_init"], expected["hidden_layer_sizes"]):
         name = grading_data(ASSIGNMENT).name
         unreproducible = (" Your tune_mlp also answers differently each time it is called with the "
                           "same seed, so it may choose otherwise when you rerun it: seed your split "
@@ -739,8 +768,8 @@ def tuning_call(inputs: dict) -> str:
             f"sizes={[tuple(s) for s in inputs['sizes']]}, seed={inputs['seed']})")
 
 
-@SUITE.check("q5_tuning", probe="final_model_summary")
-def final_mlp_refit_on_all_training_data(inputs: None, answers: dict) -> None:
+@SUITE.check("q5_tuning", probe=probes.final_model_summary)
+def final_mlp_refit_on_all_training_data(inputs: None, answers: dict, expected: None) -> None:
     final = answers["final_mlp"]
     _judge_is_fitted_mlp("final_mlp", final)
     data = grading_data(ASSIGNMENT)
@@ -767,8 +796,8 @@ def rows_trained_on(n_rows: int, model: dict) -> int:
     return n_rows - math.ceil(model["validation_fraction"] * n_rows)
 
 
-@SUITE.check("q5_tuning", probe="final_model_summary")
-def final_mlp_uses_the_chosen_settings(inputs: None, answers: dict) -> None:
+@SUITE.check("q5_tuning", probe=probes.final_model_summary)
+def final_mlp_uses_the_chosen_settings(inputs: None, answers: dict, expected: None) -> None:
     final = answers["final_mlp"]
     _judge_is_fitted_mlp("final_mlp", final)
     best = result_of(answers["best"], "`best`")
@@ -786,8 +815,8 @@ def final_mlp_uses_the_chosen_settings(inputs: None, answers: dict) -> None:
              "tune_mlp trained its candidates with (the default, 'adam').")
 
 
-@SUITE.check("q5_tuning", probe="final_model_summary")
-def test_accuracy_is_final_models_score(inputs: None, answers: dict) -> None:
+@SUITE.check("q5_tuning", probe=probes.final_model_summary)
+def test_accuracy_is_final_models_score(inputs: None, answers: dict, expected: None) -> None:
     final = answers["final_mlp"]
     _judge_is_fitted_mlp("final_mlp", final)
     reported = result_of(answers["test_accuracy"], "`test_accuracy`")["number"]

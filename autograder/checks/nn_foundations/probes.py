@@ -30,9 +30,6 @@ from autograder.checks.probing import notebook_cells as notebook_cells  # the sh
 from autograder.seeding import seed_everything
 
 TEST_SET_NAMES = ("X_test", "y_test", "X_test_flat")
-# Probes that read the submitted file, not the student's running code: the split grader
-# runs them on its own copy of the submission, which student code cannot rewrite.
-SUBMISSION_PROBES = ("notebook_cells",)
 
 
 # q1_vectorize ---------------------------------------------------------------------------
