@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 
 from autograder import __version__
+from autograder.grade.runners import DEFAULT_RUNNER, RUNNER_CHOICES
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -63,7 +64,7 @@ def build(assignments: tuple[str, ...], dist: Path, no_verify: bool, secret_file
               help="Grade on this machine, or on the workers of a Dask cluster.")
 @click.option("--scheduler", metavar="ADDRESS",
               help="The Dask scheduler's address (tcp://host:8786), with --executor dask.")
-@click.option("--runner", type=click.Choice(["auto", "split", "otter"]), default="auto", show_default=True,
+@click.option("--runner", type=click.Choice(RUNNER_CHOICES), default=DEFAULT_RUNNER, show_default=True,
               help="split: the student's kernel only answers probes and the judges run in a process its "
                    "code never touches. otter: Otter runs the hidden tests in the student's kernel (for "
                    "plain Otter tests only). auto: split when the tests are probes and judges.")
@@ -78,12 +79,14 @@ def grade(assignment: str, paths: tuple[Path, ...], out_dir: Path, dist: Path, j
 
     from autograder.batch import BatchInterrupted, GradingSetupError, OutputWriteError, grade_submissions
     from autograder.batch.executors import ExecutorSetupError
-    from autograder.grade.intake import collect_submissions
-    total = len(collect_submissions(list(paths), assignment))
     started = time.monotonic()
     signal.signal(signal.SIGTERM, _interrupt)  # as Ctrl-C: stop the grading children, keep the journal
-    with tqdm(total=total, unit="submission", file=sys.stderr, dynamic_ncols=True) as bar:
+    with tqdm(total=None, unit="submission", file=sys.stderr, dynamic_ncols=True) as bar:
         statuses: dict[str, int] = {}
+
+        def start(total: int) -> None:
+            bar.total = total
+            bar.refresh()
 
         def advance(result) -> None:
             statuses[result.status] = statuses.get(result.status, 0) + 1
@@ -93,7 +96,8 @@ def grade(assignment: str, paths: tuple[Path, ...], out_dir: Path, dist: Path, j
         try:
             run = grade_submissions(assignment, list(paths), out_dir, dist=dist, jobs=jobs,
                                     timeout=timeout, force=force, executor=executor,
-                                    scheduler=scheduler, runner=runner, on_result=advance)
+                                    scheduler=scheduler, runner=runner, on_result=advance,
+                                    on_start=start)
         except (GradingSetupError, ExecutorSetupError, OutputWriteError) as error:
             raise click.ClickException(str(error)) from error
         except BatchInterrupted as error:

@@ -37,6 +37,7 @@ __all__ = [
     "MNIST_SPLIT",
     "Dataset",
     "DatasetError",
+    "forced_dataset",
     "load_dataset",
     "load_digits_28",
     "load_mnist",
@@ -98,8 +99,8 @@ class Dataset:
             "name": self.name,
             "source": self.source,
             "split": self.split,
-            "n_train": int(len(self.y_train)),
-            "n_test": int(len(self.y_test)),
+            "n_train": len(self.y_train),
+            "n_test": len(self.y_test),
             "image_shape": [int(side) for side in self.X_train.shape[1:]],
             "n_classes": _count_classes(self.y_train, self.y_test),
         }
@@ -456,10 +457,17 @@ def resolve_dataset_name(name: str | None = None) -> str:
     """
     if name is not None:
         return _validated_name(name, origin="the name argument")
+    return forced_dataset() or ("mnist" if mnist_path().is_file() else "digits")
+
+
+def forced_dataset() -> str | None:
+    """The dataset the grader forces (``AUTOGRADER_DATASET``), validated and normalised, or
+    None. The only reader of that variable: the grader's side asks
+    ``autograder.config.grading_dataset(assignment)``, which falls back to grading.toml."""
     forced = os.environ.get(DATASET_ENV_VAR, "").strip()
     if forced:
         return _validated_name(forced, origin=f"environment variable {DATASET_ENV_VAR}")
-    return "mnist" if mnist_path().is_file() else "digits"
+    return None
 
 
 def _validated_name(name: str, origin: str) -> str:

@@ -1,7 +1,7 @@
 """Row fingerprints: which rows of an array are rows of the test set, whatever the variable,
 copy, file round trip or slice they came through.
 
-The kernel's ledger (``grade/kernel_bootstrap.py``) fingerprints the rows each model is
+The kernel's ledger (``grade/kernel/bootstrap.py``) fingerprints the rows each model is
 fitted, scored or asked to predict on while the notebook runs; the judge fingerprints the
 grader's test set the same way and counts the overlap. One function for both sides, so the
 two always agree. It ships to students with the rest of the runtime: it holds no answer.

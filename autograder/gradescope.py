@@ -2,7 +2,7 @@
 
 Otter's ``run_autograder`` runs the hidden tests inside the student's kernel, beside the
 test files, and writes what that kernel reports. This one judges as ``autograder grade
---runner split`` does (see ``split_runner``): the student's code runs in a kernel that
+--runner split`` does (see ``grade.runners.split``): the student's code runs in a kernel that
 sees neither ``/autograder/source`` nor the results folder, the judges run here, and
 ``/autograder/results/results.json`` (Gradescope's schema, one test per check) is written
 by this process alone, from the values it received.
@@ -21,7 +21,7 @@ from pathlib import Path
 
 from autograder.assignment import Question
 from autograder.data import DATASET_ENV_VAR
-from autograder.grade.results import submission_result
+from autograder.grade.records import submission_result
 from autograder.results import GradingOutcome, SubmissionResult
 
 RESULTS_FILE = Path("results") / "results.json"
@@ -48,8 +48,8 @@ def prepare_the_container() -> None:
     its own, which must reach Python: Otter's image keeps it under /root (0700), so the
     folders on the way get the execute bit for others, as the zip's setup.sh also does.
     The container is thrown away after this one submission."""
-    from autograder.grade.jail import make_interpreter_reachable, namespaces_available
-    from autograder.grade.sandbox import gain_namespace_rights
+    from autograder.grade.isolation.jail import make_interpreter_reachable, namespaces_available
+    from autograder.grade.isolation.namespaces import gain_namespace_rights
     if os.geteuid() != 0:
         return
     gain_namespace_rights()
@@ -59,13 +59,13 @@ def prepare_the_container() -> None:
 
 
 def run(root: Path) -> dict:
-    from autograder.grade.shipped import autograder_files, zip_assignment, zip_manifest
-    from autograder.grade.split_runner import grade_submission
+    from autograder.bundle import Bundle
+    from autograder.grade.runners.split import grade_submission
     from autograder.report.feedback import gradescope_results
     source = root / "source"
-    files = autograder_files(source)
-    assignment, grading_toml = zip_assignment(files)
-    manifest = zip_manifest(files)
+    bundle = Bundle.read(source)
+    assignment, grading_toml = bundle.assignment, bundle.grading_toml
+    manifest = bundle.manifest
     if manifest is None:  # the build always ships one beside this code
         raise ValueError(f"{source}: the autograder zip has no manifest; rebuild it with `autograder build`")
     dataset = tomllib.loads(grading_toml).get("grading", {}).get("dataset")

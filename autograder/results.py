@@ -34,7 +34,7 @@ class GradingOutcome:
     cases: list[CaseResult] = field(default_factory=list)
     error: str | None = None
     timed_out: bool = False
-    network_isolated: bool = False  # student code ran without network (see sandbox.py)
+    network_isolated: bool = False  # student code ran without network (see grade/isolation/namespaces.py)
     sandbox: str = ""               # split runner: the kernel's isolation (jail.isolation_of)
     seconds: float = 0.0
     log: str = ""
@@ -47,6 +47,7 @@ class GradingOutcome:
     # set by the grader, never from text: the kernel failed before any student code ran, so
     # grading again may succeed
     retryable: bool = False
+    worker: str = ""  # where it was graded: ``local``, or the Dask worker's address
 
     def failure_summary(self) -> str:
         if self.error:
@@ -86,7 +87,7 @@ class SubmissionResult:
     dataset: dict[str, Any] = field(default_factory=dict)
     seconds: float = 0.0
     network_isolated: bool = False  # student code ran in a network namespace of its own
-    sandbox: str = ""               # split runner: view, user or none (grade/jail.py)
+    sandbox: str = ""               # split runner: view, user or none (grade/isolation/jail.py)
     worker: str = ""                # who graded it: "local", or a Dask worker's address
     notes: list[str] = field(default_factory=list)  # what happened while the notebook ran
     protections: list[str] = field(default_factory=list)  # what held the kernel (split runner)

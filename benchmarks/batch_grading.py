@@ -27,7 +27,7 @@ import threading
 import time
 from pathlib import Path
 
-from autograder.grade.sandbox import process_tree_stats
+from autograder.grade.isolation.cgroups import process_tree_stats
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGE = os.sysconf("SC_PAGE_SIZE")

@@ -107,7 +107,7 @@ def floor_script(notebook: Path) -> str:
     after a failing cell; IPython's magics and shell lines left out."""
     import nbformat
 
-    from autograder.grade.student_kernel import notebook_code_cells
+    from autograder.grade.kernel.student_kernel import notebook_code_cells
     cells = notebook_code_cells(nbformat.read(notebook, as_version=4))
     parts = ["import traceback"]
     for cell in cells:
@@ -119,7 +119,7 @@ def floor_script(notebook: Path) -> str:
 
 
 def floor_one(notebook: Path, work: Path) -> tuple[float, Peak]:
-    from autograder.shipping import ship_student_runtime
+    from autograder.bundle import ship_student_runtime
     folder = fresh_folder(work / f"floor-{notebook.parent.name}-{notebook.stem}")
     shutil.copy(notebook, folder / notebook.name)
     ship_student_runtime(folder)
@@ -138,16 +138,16 @@ def autograder_grade(assignment: str, folder: Path, dist: Path, out: Path) -> tu
 
 
 def profile(dist: Path) -> None:
-    from autograder.config import setting
-    from autograder.grade.child import grade_in_child
-    from autograder.grade.sandbox import Limits
+
+    from autograder.config import config
+    from autograder.grade.processes.grading_child import grade_in_child
     os.environ.update(AUTOGRADER_DATASET="digits")
     for assignment in ASSIGNMENTS:
         started = time.monotonic()
         grade = grade_in_child(dist / assignment / "solutions" / f"{assignment}.ipynb",
                                dist / assignment / "autograder" / f"{assignment}-autograder.zip",
                                runner="split", threads=os.cpu_count(), dataset="digits",
-                               limits=Limits.from_config(setting(assignment, "limits")))
+                               limits=config(assignment).limits)
         total = time.monotonic() - started
         print(f"\nprofile: {assignment} solutions, one worker: {grade.score:g}/{grade.possible:g} in {total:.1f} s")
         for phase, seconds in grade.phases.items():

@@ -1,14 +1,18 @@
-"""Session fixtures: the expensive things (a build, a batch of otter runs) happen once.
+"""Session fixtures: the expensive things (a build, a graded batch) happen once.
 
 A notebook through the grader costs seconds to tens of seconds, so the end-to-end tests
 read the results of one batch per assignment, graded once per session by the real grader
 (``grade_submissions``, jailed kernels, judges outside them): the solutions, every known-wrong
 and correct-style submission, the bundled samples and a few extras. Unit tests of the judges'
 edge cases run the hidden checks in-process on a private copy of the solutions' namespace.
+
+The constants and helpers test modules share (assignment names, the extras' names,
+``with_changes``, ``check_failure``) are in helpers.py: ``from helpers import ...``.
 """
 
 from __future__ import annotations
 
+import fnmatch
 import multiprocessing
 import os
 import shutil
@@ -16,49 +20,29 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from helpers import (
+    ASSIGNMENT,
+    AUDIT_HOOK,
+    AUDIT_HOOK_ATTACK,
+    BATCH_JOBS,
+    COUNT_PARAMS_PATCH,
+    COURSE_SECRET_FILE,
+    DETERMINISM_COPY,
+    IGNORED_CELL_RAN,
+    KERAS,
+    LEDGER_ATTACK,
+    LEDGER_ROUND_TRIP,
+    PATCHES_COUNT_PARAMS,
+    SAMPLES_DIR,
+    SLOW_TRAINING_CELL,
+    UNTOUCHED,
+)
 
 from autograder.results import GradeRun
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("AUTOGRADER_DATASET", "digits")  # the grader's dataset, even where MNIST is cached
 
-ASSIGNMENT = "nn_foundations"
-KERAS = "keras_networks"
-ASSIGNMENTS = (ASSIGNMENT, KERAS)
-DETERMINISM_COPY = "q3_relu_forgotten"
-UNTOUCHED = "untouched_student_notebook"
-LEDGER_ATTACK = "scores_candidates_on_a_test_set_read_back_from_disk"
-LEDGER_ROUND_TRIP = ("import numpy as np\n"
-                     "np.save('held.npy', X_test_flat)\nnp.save('held_labels.npy', y_test)\n"
-                     "_rows, _labels = np.load('held.npy'), np.load('held_labels.npy')\n"
-                     "for _size in [(4,), (8,)]:\n"
-                     "    _m = MLPClassifier(hidden_layer_sizes=_size, max_iter=20, random_state=0)"
-                     ".fit(X_train_flat, y_train)\n"
-                     "    print(_size, _m.score(_rows, _labels))\n")
-SLOW_TRAINING_CELL = "keras_training_cell_must_not_run"
-IGNORED_CELL_RAN = "this otter_ignore cell ran"  # what the tagged cell raises if grading runs it
-PATCHES_COUNT_PARAMS = "patches_count_params"  # the bundled `partial` sample + a patch of Keras
-COUNT_PARAMS_PATCH = ("import keras\n"
-                      "for _cls in (keras.Model, keras.Sequential, keras.layers.Layer):\n"
-                      "    _cls.count_params = lambda self: 13002\n")
-# the `partial` sample + correct code kept aside, lent to the probes by an audit hook (issue 21:
-# 26 against the honest 12 on the design before): refused, found, and graded as the honest part
-AUDIT_HOOK = "lends_correct_code_from_an_audit_hook"
-AUDIT_HOOK_ATTACK = (
-    "import sys\nimport numpy as _np\n"
-    "def _invert(images):\n    images = _np.asarray(images)\n    return (1 - images).astype(images.dtype)\n"
-    "def _augment(X, y):\n    return _np.concatenate([X, _invert(X)]), _np.concatenate([y, y])\n"
-    "_TRUE = {'invert': _invert, 'augment_with_inverted': _augment}\n"
-    "def _audit(event, args):\n"
-    "    _probes = sys.modules.get('autograder.checks.keras_networks.probes')\n"
-    "    _real = getattr(_probes, 'student_function', None)\n"
-    "    if _real is None or getattr(_real, '_forged', False):\n        return\n"
-    "    def _forged(env, name):\n        return _TRUE[name] if name in _TRUE else _real(env, name)\n"
-    "    _forged._forged = True\n    _probes.student_function = _forged\n"
-    "sys.addaudithook(_audit)\n")
-COURSE_SECRET_FILE = ".course_secret"  # in the session's dist folder: made by the first build
-BATCH_JOBS = (os.cpu_count() or 1) + 1
-SAMPLES_DIR = Path(__file__).resolve().parent.parent / "submissions"
 
 
 # Run last: measured on this machine, the session's graded batches took 260 s instead of 192 s
@@ -69,18 +53,34 @@ RUN_LAST = ("test_batch_grading.py",)
 # batches once (the others would grade them again), and first, as the longest group.
 BATCH_FIXTURES = frozenset({"graded_batch", "batch_results", "variant_scores"})
 BATCH_GROUP = "graded-batches"
+# Tests that run the hidden checks in-process on the executed solutions (``solution_envs``, in
+# test_solutions.py) and the files of the judges' edge cases (test_checks_<assignment>.py, which
+# read them): one group, so each assignment's solutions notebook is executed by one worker, once.
+SOLUTION_ENV_FIXTURES = frozenset({"solution_envs"})
+SOLUTION_ENV_FILES = "test_checks_*.py"
+SOLUTION_ENV_GROUP = "solution-namespaces"
 
 
 def _reads_batches(item) -> bool:
     return bool(BATCH_FIXTURES & set(getattr(item, "fixturenames", ())))
 
 
+def xdist_group_of(item) -> str:
+    fixtures = set(getattr(item, "fixturenames", ()))
+    if BATCH_FIXTURES & fixtures:
+        return BATCH_GROUP
+    if SOLUTION_ENV_FIXTURES & fixtures or fnmatch.fnmatch(item.path.name, SOLUTION_ENV_FILES):
+        return SOLUTION_ENV_GROUP
+    return item.path.name
+
+
 def pytest_itemcollected(item) -> None:
     """With pytest-xdist (``-n``, ``--dist loadgroup``, README): the batch readers in one group,
-    every other test grouped by its file, so a module's or session's expensive fixture (the toy
-    batches, the adversarial corpus, the platforms' user) is made by one worker only. Marked as
-    each test is collected: xdist reads the groups in its own collection hook."""
-    item.add_marker(pytest.mark.xdist_group(BATCH_GROUP if _reads_batches(item) else item.path.name))
+    the readers of the solutions' namespaces in another, every other test grouped by its file, so
+    a module's or session's expensive fixture (the toy batches, the adversarial corpus, the
+    platforms' user) is made by one worker only. Marked as each test is collected: xdist reads the
+    groups in its own collection hook."""
+    item.add_marker(pytest.mark.xdist_group(xdist_group_of(item)))
 
 
 def pytest_collection_modifyitems(items: list) -> None:
@@ -202,7 +202,7 @@ def solution_envs(builds):
     """Each assignment's solutions notebook executed in this process, on first use.
 
     In-process checks are fast, so the judges' edge cases are tested on these namespaces,
-    and the full otter path is tested on a few submissions per assignment.
+    and the grader's whole path on the session's batches (``graded_batch``).
     """
     import nbformat
     cache: dict = {}
@@ -228,33 +228,11 @@ def variant_scores(batch_results):
     return scores_for
 
 
-def private_copy(env: dict) -> dict:
-    """A namespace a variant may change without changing the shared one: its arrays are copied
-    (a variant that scales X_train in place must not scale it for the next test); modules,
-    functions and fitted models are shared, as the variant's cells rebind what they change."""
-    import numpy as np
-    return {name: value.copy() if isinstance(value, np.ndarray) else value for name, value in env.items()}
-
-
-def with_changes(env: dict, **changes) -> dict:
-    """A private copy of a namespace with some names rebound (functions keep the old globals,
-    so a replacement defined in a test behaves like a student's redefinition)."""
-    return {**private_copy(env), **changes}
-
-
-def check_failure(env: dict, assignment: str, check: str) -> str:
-    """The feedback of a hidden check that must fail on ``env``."""
-    from autograder.checks import CheckFailed, run_check
-    with pytest.raises(CheckFailed) as caught:
-        run_check(env, assignment, check)
-    return str(caught.value)
-
-
 def run_cells(notebook, env: dict, cwd: Path) -> None:
     """Execute the cells grading runs (production's own selection, ``notebook_code_cells``) in
     ``env``, in ``cwd``, less Otter's set-up cell (``import otter``: it needs the kernel Otter
     starts, and no check here calls the grader)."""
-    from autograder.grade.student_kernel import notebook_code_cells
+    from autograder.grade.kernel.student_kernel import notebook_code_cells
     previous = os.getcwd()
     os.chdir(cwd)
     try:

@@ -28,7 +28,7 @@ import sys
 import sysconfig
 from pathlib import Path
 
-from autograder.grade.sandbox import lacks_sys_admin
+from autograder.grade.isolation.namespaces import lacks_sys_admin
 
 SETPRIV = ["setpriv", "--inh-caps=-sys_admin", "--bounding-set=-sys_admin", "--"]
 DEBIAN_PYTHON = Path("/usr/bin/python3.11")
@@ -68,7 +68,7 @@ def _filter() -> list[tuple[int, int, int, int]]:
     program += [(_JEQ, 0, 1, _SYSCALLS["clone3"]), (_RET, 0, 0, _ERRNO | errno.ENOSYS)]
     program += [(_JEQ, 0, 3, _SYSCALLS["clone"]), (_LD_ABS, 0, 0, 16),  # clone's flags
                 (_JSET, 0, 1, _NAMESPACE_FLAGS), (_RET, 0, 0, _ERRNO | errno.EPERM)]
-    return program + [(_RET, 0, 0, _ALLOW)]
+    return [*program, (_RET, 0, 0, _ALLOW)]
 
 
 def _install_docker_default_filter() -> None:

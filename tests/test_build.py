@@ -81,11 +81,7 @@ def plant_cell(student_dir: Path, source: str) -> None:
     nbformat.write(notebook, path)
 
 
-def test_built_student_version_passes_the_leak_guard(built):
-    refuse_answer_leaks(master(), built.student_dir)
-
-
-@pytest.mark.parametrize("planted, reason", [
+@pytest.mark.parametrize(("planted", "reason"), [
     ("def unroll(images):\n    images = np.asarray(images)\n    return images.reshape(len(images), -1)",
      "staff-only line"),
     ("def test_unroll_grayscale_batches(env):\n    pass", "staff-only line"),
@@ -147,7 +143,8 @@ def test_autograder_zip_carries_everything_its_hidden_tests_import(built):
                         imported |= {a.name for a in node.names if a.name.startswith("autograder")}
         assert "files/autograder/_assignments/nn_foundations/grading.toml" in names
         assert any(n == "requirements.txt" or n.endswith("environment.yml") for n in names)
-    assert imported and imported <= modules, f"missing from the zip: {sorted(imported - modules)}"
+    assert imported, f"missing from the zip: {sorted(imported - modules)}"
+    assert imported <= modules, f"missing from the zip: {sorted(imported - modules)}"
 
 
 # Graded conventions in the prompts, from grading.toml -----------------------------------------
@@ -163,14 +160,15 @@ def test_a_prompt_states_the_limit_grading_toml_sets_and_follows_it_when_it_chan
     first = build_assignment("toy", tmp_path / "first", verify=False)
     config = toy_dir / "grading.toml"
     config.write_text(config.read_text().replace("cell_timeout = 20", "cell_timeout = 45"))
-    from autograder.config import assignment_config
-    assignment_config.cache_clear()
+    from autograder.config import clear_cache
+    clear_cache()
     try:
         second = build_assignment("toy", tmp_path / "second", verify=False)
     finally:
-        assignment_config.cache_clear()
+        clear_cache()
     assert "may run for 20 s." in student_markdown(first)
-    assert "may run for 45 s." in student_markdown(second) and "{{" not in student_markdown(second)
+    assert "may run for 45 s." in student_markdown(second)
+    assert "{{" not in student_markdown(second)
 
 
 def test_a_prompt_naming_a_setting_grading_toml_lacks_fails_the_build(toy_dir, tmp_path):
@@ -179,18 +177,18 @@ def test_a_prompt_naming_a_setting_grading_toml_lacks_fails_the_build(toy_dir, t
         build_assignment("toy", tmp_path / "dist", verify=False)
 
 
-@pytest.mark.parametrize("assignment, keys", [
-    ("nn_foundations", [("limits", "cell_timeout"), ("tolerances", "hand_trace"), ("tolerances", "forward"),
-                        ("thresholds", "digits", "mlp_16x16_accuracy")]),
-    ("keras_networks", [("limits", "cell_timeout"), ("training", "cnn_epochs"), ("training", "batch_size"),
-                        ("thresholds", "digits", "cnn_accuracy"), ("tolerances", "activations"),
-                        ("training", "max_parameters"), ("training", "max_flops_per_image"),
-                        ("training", "judge_cpu_seconds", "digits")]),
+@pytest.mark.parametrize(("assignment", "stated"), [
+    ("nn_foundations", lambda c: [c.limits.cell_timeout, c.tolerance("hand_trace"), c.tolerance("forward"),
+                                  c.threshold("digits", "mlp_16x16_accuracy")]),
+    ("keras_networks", lambda c: [c.limits.cell_timeout, c.training.cnn_epochs, c.training.batch_size,
+                                  c.threshold("digits", "cnn_accuracy"), c.tolerance("activations"),
+                                  c.training.max_parameters, c.training.max_flops_per_image,
+                                  c.training.judge_cpu_seconds["digits"]]),
 ])
-def test_every_bundled_prompt_states_its_graded_conventions(builds, assignment, keys):
+def test_every_bundled_prompt_states_its_graded_conventions(builds, assignment, stated):
     """The values the judges read are the ones the student reads, and no placeholder is left."""
-    from autograder.config import setting
+    from autograder.config import config
     text = student_markdown(builds(assignment))
     assert "{{" not in text
-    for key in keys:
-        assert str(setting(assignment, *key)) in text, key
+    for value in stated(config(assignment)):
+        assert str(value) in text, value

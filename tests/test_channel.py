@@ -14,19 +14,26 @@ def test_plain_values_roundtrip_exactly():
     values = {"n": 3, "x": 0.25, "ok": True, "none": None, "s": "é", "nested": [1, [2.5, "a"]],
               "array": np.arange(6, dtype=np.float32).reshape(2, 3), "flags": np.array([True, False])}
     back = roundtrip(values)
-    assert back["nested"] == [1, [2.5, "a"]] and back["s"] == "é" and back["none"] is None
-    assert back["array"].dtype == np.float32 and np.array_equal(back["array"], values["array"])
+    assert back["nested"] == [1, [2.5, "a"]]
+    assert back["s"] == "é"
+    assert back["none"] is None
+    assert back["array"].dtype == np.float32
+    assert np.array_equal(back["array"], values["array"])
     assert back["flags"].dtype == bool
 
 
 def test_numpy_scalars_become_python_numbers():
     back = roundtrip({"i": np.int64(7), "f": np.float32(0.5), "b": np.bool_(True)})
-    assert type(back["i"]) is int and type(back["f"]) is float and back["b"] is True
+    assert type(back["i"]) is int
+    assert type(back["f"]) is float
+    assert back["b"] is True
 
 
 def test_non_finite_floats_survive():
     back = roundtrip([float("nan"), float("inf"), -float("inf")])
-    assert np.isnan(back[0]) and back[1] == float("inf") and back[2] == -float("inf")
+    assert np.isnan(back[0])
+    assert back[1] == float("inf")
+    assert back[2] == -float("inf")
 
 
 @pytest.mark.parametrize("value", [object(), {1: "int key"}, np.array(["a"], dtype=object),

@@ -56,7 +56,8 @@ def test_a_lambda_layer_is_refused_not_run(env, tmp_path):
         return keras.Sequential([keras.Input((28, 28, 1)), layers.Flatten(),
                                  layers.Lambda(lambda x: x * 2), layers.Dense(10, activation="softmax")])
     message = failure(with_changes(env, build_mlp_16x16=build), "mlp_16x16_architecture")
-    assert "refuses" in message and "Lambda" in message
+    assert "refuses" in message
+    assert "Lambda" in message
     assert not marker.exists()
 
 
@@ -90,8 +91,10 @@ def test_course_totals_are_judged_by_keras_and_never_quoted(env):
     from autograder.checks.keras_networks.judges import portfolio_cnn
     expected = portfolio_cnn().count_params()
     message = failure(with_changes(env, portfolio_cnn_params=expected + 1), "portfolio_cnn_total")
-    assert f"{expected + 1:,}" in message and "count_params()" in message
-    assert f"{expected:,}" not in message and str(expected) not in message.replace(f"{expected + 1:,}", "")
+    assert f"{expected + 1:,}" in message
+    assert "count_params()" in message
+    assert f"{expected:,}" not in message
+    assert str(expected) not in message.replace(f"{expected + 1:,}", "")
 
 
 def test_the_lesson_cnns_total_given_in_the_prompt_is_not_a_hidden_point():
@@ -125,15 +128,18 @@ def test_a_model_without_flatten_is_told_to_add_one_before_training(env):
                                  layers.Dense(16, activation="relu"), layers.Dense(10, activation="softmax")])
     message = failure(with_changes(env, build_mlp_16x16=no_flatten), "mlp_16x16_trains_to_accuracy")
     assert "your model's output has shape (None, 28, 28, 10): add a Flatten layer before the first Dense" in message
-    assert "Argument" not in message and "ValueError" not in message
+    assert "Argument" not in message
+    assert "ValueError" not in message
 
 
 def test_the_deep_mlp_hint_speaks_of_dense_layers_only(env):
     from autograder.checks.keras_networks.judges import COURSE_MODELS, reference_summary
     expected = reference_summary(COURSE_MODELS["deep_mlp_params"][1]).total_params
     message = failure(with_changes(env, deep_mlp_params=expected + 7), "deep_mlp_total")
-    assert "Add up every Dense layer" in message and "784 flattened pixels" in message
-    assert "Conv2D" not in message and "pooling" not in message
+    assert "Add up every Dense layer" in message
+    assert "784 flattened pixels" in message
+    assert "Conv2D" not in message
+    assert "pooling" not in message
     weights_only = sum(a * b for a, b in zip([784, 256, 64, 64, 32], [256, 64, 64, 32, 10]))
     assert "left out the biases" in failure(with_changes(env, deep_mlp_params=weights_only), "deep_mlp_total")
 
@@ -172,7 +178,8 @@ def test_layer_activations_that_unwraps_a_single_output_loses_the_check_and_is_t
         reader = keras.Model(model.inputs, [layer.output for layer in model.layers[:n_layers]])
         return reader.predict(images, verbose=0)
     message = failure(with_changes(env, layer_activations=unwrapped), "layer_activations_match_reference")
-    assert "layer_activations(model, images, 1)" in message and "list of one array" in message
+    assert "layer_activations(model, images, 1)" in message
+    assert "list of one array" in message
 
 
 def _cells_of(notebook) -> dict:
@@ -205,7 +212,8 @@ def test_a_leak_in_a_training_cell_costs_its_own_question_only(builds, question,
             with pytest.raises(CheckFailed) as failed:
                 gate(None, answers, None)
             message = str(failed.value)
-            assert f"costs all of {question}'s points" in message and f"{rule} " in message
+            assert f"costs all of {question}'s points" in message
+            assert f"{rule} " in message
             assert f"cell {notebook.cells.index(cell) + 1} line " in message
         else:
             gate(None, answers, None)  # no leak charged to the other questions

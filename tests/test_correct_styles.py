@@ -4,7 +4,7 @@ the real grader in the session's batches (solutions/<assignment>/correct_styles.
 from __future__ import annotations
 
 import pytest
-from conftest import ASSIGNMENTS
+from helpers import ASSIGNMENTS
 
 from autograder.build.variants import correct_styles
 
@@ -16,7 +16,7 @@ def test_there_are_correct_styles_to_grade():
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("assignment, style", CASES, ids=[f"{a}/{s.name}" for a, s in CASES])
+@pytest.mark.parametrize(("assignment", "style"), CASES, ids=[f"{a}/{s.name}" for a, s in CASES])
 def test_a_correct_style_keeps_full_marks(assignment, style, batch_results):
     result = batch_results(assignment)[style.name]
     failed = {case.name: case.message for case in result.cases if not case.passed}

@@ -159,8 +159,10 @@ def test_load_mnist_reads_the_keras_cache_file(mnist_file, mnist_arrays):
     assert dataset.split == "MNIST's own split"
     assert dataset.X_train.shape == (N_TRAIN, 28, 28, 1)
     assert dataset.X_test.shape == (N_TEST, 28, 28, 1)
-    assert dataset.X_train.dtype == np.float32 and dataset.X_test.dtype == np.float32
-    assert dataset.y_train.dtype == np.int64 and dataset.y_test.dtype == np.int64
+    assert dataset.X_train.dtype == np.float32
+    assert dataset.X_test.dtype == np.float32
+    assert dataset.y_train.dtype == np.int64
+    assert dataset.y_test.dtype == np.int64
 
 
 def test_load_mnist_scales_pixels_to_unit_range(mnist_file, mnist_arrays):
@@ -170,7 +172,8 @@ def test_load_mnist_scales_pixels_to_unit_range(mnist_file, mnist_arrays):
         raw = mnist_arrays[f"x_{part}"]
         np.testing.assert_array_equal(images, raw.astype(np.float32) / np.float32(255))
         np.testing.assert_allclose(images, raw / 255.0, rtol=1e-6)
-    assert dataset.X_train.min() == 0.0 and dataset.X_train.max() == 1.0
+    assert dataset.X_train.min() == 0.0
+    assert dataset.X_train.max() == 1.0
 
 
 def test_load_mnist_keeps_labels(mnist_file, mnist_arrays):
@@ -254,7 +257,7 @@ BROKEN_FILES = {
 }
 
 
-@pytest.mark.parametrize("writer, expected", BROKEN_FILES.values(), ids=BROKEN_FILES.keys())
+@pytest.mark.parametrize(("writer", "expected"), BROKEN_FILES.values(), ids=BROKEN_FILES.keys())
 def test_broken_mnist_file_names_the_file_the_problem_and_the_fix(writer, expected):
     path = data.mnist_path()
     path.parent.mkdir(parents=True)
@@ -427,7 +430,7 @@ def test_broken_mnist_is_reported_not_silently_replaced_by_digits():
     path = data.mnist_path()
     path.parent.mkdir(parents=True)
     write_text_file(path)
-    with pytest.raises(DatasetError, match="not an .npz archive"):
+    with pytest.raises(DatasetError, match=r"not an \.npz archive"):
         data.load_dataset()
 
 
@@ -437,9 +440,12 @@ def test_broken_mnist_is_reported_not_silently_replaced_by_digits():
 def test_digits_shapes_and_dtypes(digits):
     assert digits.X_train.shape == (1437, 28, 28, 1)
     assert digits.X_test.shape == (360, 28, 28, 1)
-    assert digits.y_train.shape == (1437,) and digits.y_test.shape == (360,)
-    assert digits.X_train.dtype == np.float32 and digits.X_test.dtype == np.float32
-    assert digits.y_train.dtype == np.int64 and digits.y_test.dtype == np.int64
+    assert digits.y_train.shape == (1437,)
+    assert digits.y_test.shape == (360,)
+    assert digits.X_train.dtype == np.float32
+    assert digits.X_test.dtype == np.float32
+    assert digits.y_train.dtype == np.int64
+    assert digits.y_test.dtype == np.int64
 
 
 def test_digits_pixels_fill_the_unit_range(digits):
@@ -534,7 +540,8 @@ def test_digits_centre_of_mass_is_at_the_frame_centre(digits, part):
 @pytest.mark.parametrize("part", ["X_train", "X_test"])
 def test_digits_fit_a_20_pixel_box(digits, part):
     sides = [longer_ink_side(image) for image in getattr(digits, part)]
-    assert min(sides) >= 18 and max(sides) <= 21
+    assert min(sides) >= 18
+    assert max(sides) <= 21
 
 
 def test_digits_summary_is_json_ready_and_complete(digits):
@@ -562,7 +569,8 @@ def test_digits_describe_is_one_informative_line(digits):
 
 def test_mnist_summary_counts_the_file(mnist_file):
     summary = data.load_mnist().summary()
-    assert summary["n_train"] == N_TRAIN and summary["n_test"] == N_TEST
+    assert summary["n_train"] == N_TRAIN
+    assert summary["n_test"] == N_TEST
     assert summary["source"] == str(mnist_file)
     assert summary["split"] == "MNIST's own split"
     assert summary["n_classes"] == 10
@@ -581,7 +589,8 @@ def test_resample_centres_an_off_centre_block():
     image = np.zeros((1, 8, 8))
     image[0, 0:3, 5:8] = 16  # a 3x3 blob in the top-right corner
     framed = data.resample_to_mnist_frame(image)
-    assert framed.shape == (1, 28, 28) and framed.dtype == np.float32
+    assert framed.shape == (1, 28, 28)
+    assert framed.dtype == np.float32
     assert np.abs(centres_of_mass(framed) - 13.5).max() <= 0.5
     assert longer_ink_side(framed[0]) == 20
 

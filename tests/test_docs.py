@@ -108,7 +108,7 @@ def test_every_relative_link_and_anchor_resolves(page):
     assert broken_links(page) == []
 
 
-@pytest.mark.parametrize("heading, anchor", [
+@pytest.mark.parametrize(("heading", "anchor"), [
     ("What this is", "what-this-is"),
     ("Instructors: `autograder build`", "instructors-autograder-build"),
     ("Judging the student cannot touch (`--runner split`, the default)",
@@ -148,7 +148,8 @@ def test_broken_links_are_found(tmp_path):
         "| page | link |\n| --- | --- |\n| other | [wrong anchor](docs/other.md#grading) |\n")
     problems = broken_links(page, root=tmp_path)
     assert len(problems) == 3, problems
-    assert "no such file" in problems[0] and "(docs/missing.md)" in problems[0]
+    assert "no such file" in problems[0]
+    assert "(docs/missing.md)" in problems[0]
     assert "no heading of README.md has the anchor #what-this-is" in problems[1]
     assert "no heading of other.md has the anchor #grading" in problems[2]
     assert problems[2].startswith("README.md:13:")  # the line of the table row

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import ASSIGNMENT
+from helpers import ASSIGNMENT
 
 from autograder.report.feedback import REPEATED_MESSAGE_CHARS, feedback_markdown
 from autograder.results import CaseResult, Status, SubmissionResult
@@ -18,7 +18,8 @@ def test_a_long_message_repeated_by_later_checks_is_shown_once():
     paragraph = "Withheld for a person to review: " + "evidence " * (REPEATED_MESSAGE_CHARS // 9)
     text = feedback_for({"first": paragraph, "second": paragraph, "third": "something else"})
     assert text.count(paragraph.strip()) == 1
-    assert "The same as `first` above." in text and "something else" in text
+    assert "The same as `first` above." in text
+    assert "something else" in text
 
 
 def test_a_short_message_is_repeated_as_it_is():

@@ -12,7 +12,7 @@ import zipfile
 
 import nbformat
 import pytest
-from conftest import ASSIGNMENT, SAMPLES_DIR
+from helpers import ASSIGNMENT, SAMPLES_DIR
 from test_split_grading import ATTACKS, honest_score
 
 pytestmark = pytest.mark.slow
@@ -49,7 +49,7 @@ def test_run_autograder_starts_the_split_runner(built):
 def test_the_zip_judges_with_its_own_package(gradescope):
     root, _, done = gradescope
     assert done.stdout.startswith("score ")
-    assert (root / "source" / "files" / "autograder" / "grade" / "split_runner.py").is_file()
+    assert (root / "source" / "files" / "autograder" / "grade" / "runners" / "split.py").is_file()
 
 
 def test_an_attack_on_gradescope_scores_its_honest_part(gradescope):
@@ -66,8 +66,11 @@ def test_results_follow_gradescopes_schema_one_test_per_check(gradescope):
     failed = [t for t in results["tests"] if t["status"] == "failed"]
     # every failed test says why; the 0-point ones are gates (here the test-set gate: the attack's
     # `vars(abstract_test)` is reflection, which waits for a person)
-    assert failed and all(t["output"] for t in failed) and any(t["max_score"] > 0 for t in failed)
+    assert failed
+    assert all(t["output"] for t in failed)
+    assert any(t["max_score"] > 0 for t in failed)
     assert sum(t["score"] for t in results["tests"]) == results["score"]
     assert results["extra_data"]["questions"]["q1_vectorize"] == 5.0
     dataset = results["extra_data"]["dataset"]  # SPEC §2, as the judges loaded it
-    assert dataset["name"] == "digits" and dataset["n_train"] + dataset["n_test"] == 1797
+    assert dataset["name"] == "digits"
+    assert dataset["n_train"] + dataset["n_test"] == 1797

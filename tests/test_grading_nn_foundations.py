@@ -1,6 +1,8 @@
-"""The whole path, through the grader: the solution scores full marks with the autograder
-zip, a partial submission loses points where it should, grading is deterministic, and the
-gradebook, results, feedback and report say so (known-wrong submissions: test_known_wrong)."""
+"""The whole path, through the grader: every hidden check runs on the solution, which also
+scores full marks with the autograder zip under `otter run`, a partial submission loses points
+where it should, grading is deterministic, and the gradebook, results, feedback and report say
+so (the solutions' full marks in the batches: test_solutions; known-wrong submissions:
+test_known_wrong)."""
 
 from __future__ import annotations
 
@@ -9,7 +11,7 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import ASSIGNMENT, DETERMINISM_COPY, LEDGER_ATTACK, LEDGER_ROUND_TRIP, UNTOUCHED
+from helpers import ASSIGNMENT, DETERMINISM_COPY, LEDGER_ATTACK, LEDGER_ROUND_TRIP, UNTOUCHED
 
 from autograder.assignment import questions
 
@@ -30,14 +32,6 @@ def question_points() -> dict[str, float]:
     return {q.name: q.points for q in questions(ASSIGNMENT) if not q.manual}
 
 
-def test_solution_scores_full_marks(results):
-    solution = results[ASSIGNMENT]
-    assert solution.status == "graded", solution.message
-    failed = [f"{c.question}/{c.name}: {c.message}" for c in solution.failed_cases()]
-    assert not failed, "the reference solution failed checks:\n" + "\n".join(failed)
-    assert solution.score == solution.possible == sum(question_points().values())
-
-
 def test_every_hidden_check_ran_on_the_solution(results):
     from autograder.checks.suite import load_suite
     ran = {c.name for c in results[ASSIGNMENT].cases if c.hidden}
@@ -46,11 +40,13 @@ def test_every_hidden_check_ran_on_the_solution(results):
 
 def test_an_untouched_notebook_scores_zero_with_a_pointer_for_every_check(results):
     result = results[UNTOUCHED]
-    assert result.status == "graded" and result.score == 0
+    assert result.status == "graded"
+    assert result.score == 0
     failed = result.failed_cases()
     assert {c.name for c in failed if c.points > 0} == {c.name for c in result.cases if c.points > 0}
     for case in failed:
-        assert case.message and "raised returned" not in case.message, case
+        assert case.message, case
+        assert "raised returned" not in case.message, case
         if case.hidden and case.points > 0:
             assert any(hint in case.message for hint in ("placeholder", "not defined", "No credit",
                                                          "not been fitted", "make it")), case
@@ -65,7 +61,8 @@ def test_the_kernels_ledger_catches_a_leak_no_reading_of_the_code_can_see(result
     assert result.question_scores["q5_tuning"] == 0
     assert result.score == solution.score - question_points()["q5_tuning"]
     gate = next(c for c in result.cases if c.name == "the_notebook_ran_no_test_leak")
-    assert gate.message.startswith("while your notebook ran") and "L1 multi-test: 3 different models" in gate.message
+    assert gate.message.startswith("while your notebook ran")
+    assert "L1 multi-test: 3 different models" in gate.message
     assert "`final_mlp` (MLPClassifier)" in gate.message
 
 
@@ -92,9 +89,11 @@ def test_results_json_follows_gradescope_schema_and_records_the_dataset(graded):
     for test in data["tests"]:
         assert set(test) >= {"name", "score", "max_score", "output", "visibility"}
     failed = [t for t in data["tests"] if t["score"] < t["max_score"]]
-    assert failed and all("ReLU" in t["output"] or "before ReLU" in t["output"] for t in failed)
+    assert failed
+    assert all("ReLU" in t["output"] or "before ReLU" in t["output"] for t in failed)
     dataset = data["extra_data"]["dataset"]
-    assert dataset["name"] == "digits" and dataset["n_train"] + dataset["n_test"] == 1797
+    assert dataset["name"] == "digits"
+    assert dataset["n_train"] + dataset["n_test"] == 1797
     assert "split" in dataset
 
 
@@ -102,7 +101,7 @@ def test_every_result_records_the_data_the_grading_child_judged_on(results, monk
     """The child reports the summary of the data its judges loaded; the batch uses it rather
     than load the data again itself (a second of scikit-learn's import per command)."""
     from autograder.data import load_dataset
-    from autograder.grade import results as grade_results
+    from autograder.grade import records as grade_results
     from autograder.grade.intake import Submission
     from autograder.results import GradingOutcome
     digits = load_dataset("digits", verbose=False).summary()
@@ -118,14 +117,17 @@ def test_every_result_records_the_data_the_grading_child_judged_on(results, monk
 
 def test_feedback_says_what_to_change(graded):
     text = (graded.out_dir / "feedback" / f"{DETERMINISM_COPY}.md").read_text()
-    assert "## q3_trace: 6 / 8" in text and "❌" in text and "the ReLU is missing" in text
+    assert "## q3_trace: 6 / 8" in text
+    assert "❌" in text
+    assert "the ReLU is missing" in text
     assert "graded by a TA" in text  # the manual question is named, not silently dropped
 
 
 def test_report_has_plots_and_lists_the_leak(graded):
     html = (graded.out_dir / "report.html").read_text()
     assert html.count("data:image/png;base64,") == 2
-    assert "q5_tunes_on_test_set" in html and "test-set leak" in html
+    assert "q5_tunes_on_test_set" in html
+    assert "test-set leak" in html
     assert "manual grading" in html
 
 
@@ -139,5 +141,6 @@ def test_the_zip_grades_the_solution_with_the_otter_run_command(built, tmp_path)
     assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-2000:]
     tests = json.loads((tmp_path / "results.json").read_text())["tests"]
     scored = {t["name"]: (t["score"], t["max_score"]) for t in tests if t.get("max_score")}
-    assert scored and all(score == maximum for score, maximum in scored.values()), scored
+    assert scored, scored
+    assert all(score == maximum for score, maximum in scored.values()), scored
     assert sum(m for _, m in scored.values()) == sum(question_points().values())

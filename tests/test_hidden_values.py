@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from conftest import ASSIGNMENT, COURSE_SECRET_FILE, KERAS
+from helpers import ASSIGNMENT, COURSE_SECRET_FILE, KERAS
 
 from autograder.build.variants import known_wrong
 from autograder.checks.judging import count, number_text, shape_text
@@ -158,7 +158,7 @@ def test_no_known_wrong_feedback_quotes_a_hidden_expected_value(assignment, buil
 def test_the_zip_carries_the_course_secret_and_the_student_folder_does_not(built):
     import zipfile
 
-    from autograder.shipping import COURSE_SECRET_MEMBER
+    from autograder.bundle import COURSE_SECRET_MEMBER
     secret = (built.student_dir.parent.parent / COURSE_SECRET_FILE).read_text().strip()
     with zipfile.ZipFile(built.autograder_zip) as archive:
         assert archive.read(COURSE_SECRET_MEMBER).decode() == secret
@@ -175,9 +175,10 @@ def test_a_resubmission_meets_other_hidden_cases_and_the_same_file_the_same_ones
     again = submission_salt(secret, b'{"cells": []}')
     changed = submission_salt(secret, b'{"cells": [] }')
     other_course = submission_salt(b"t" * 32, b'{"cells": []}')
-    draw = lambda salt: hidden_inputs(ASSIGNMENT, check, salt)["cases"]  # noqa: E731
+    draw = lambda salt: hidden_inputs(ASSIGNMENT, check, salt)["cases"]
     assert draw(first) == draw(again)
-    assert draw(first) != draw(changed) and draw(first) != draw(other_course)
+    assert draw(first) != draw(changed)
+    assert draw(first) != draw(other_course)
     assert draw(first)[0] == draw(changed)[0], "the public case stays"
     assert check_seed(ASSIGNMENT, check.name) == check_seed(ASSIGNMENT, check.name, b"")
 
@@ -185,19 +186,21 @@ def test_a_resubmission_meets_other_hidden_cases_and_the_same_file_the_same_ones
 def test_the_tuning_case_is_drawn_per_submission_with_a_clear_winner_in_it():
     from autograder.checks.judging import grading_data
     from autograder.checks.nn_foundations.judges import clear_winner, tuning_rows
-    from autograder.config import setting
+    from autograder.config import config
     check = load_suite(ASSIGNMENT).checks["tune_mlp_picks_the_clear_winner"]
-    tuning = setting(ASSIGNMENT, "tuning")
+    tuning = config(ASSIGNMENT).tuning
     cases = [hidden_inputs(ASSIGNMENT, check, bytes([n]) * 32) for n in range(12)]
     assert len({(tuple(c["learning_rates"]), str(c["sizes"]), c["rows_seed"]) for c in cases}) > 6
     data = grading_data(ASSIGNMENT)
     for case in cases:
         rate, size = clear_winner(case)
-        assert rate in tuning["strong_learning_rates"] and size in tuning["strong_sizes"]
+        assert rate in tuning.strong_learning_rates
+        assert size in tuning.strong_sizes
         # the rows are what the failure message tells the student to rebuild them with
-        rows = tuning_rows(case["rows_seed"], len(data.y_train), tuning["rows"])
+        rows = tuning_rows(case["rows_seed"], len(data.y_train), tuning.rows)
         assert np.array_equal(case["X"], data.X_train.reshape(len(data.X_train), -1)[rows])
-        assert np.array_equal(case["y"], data.y_train[rows]) and len(set(rows.tolist())) == tuning["rows"]
+        assert np.array_equal(case["y"], data.y_train[rows])
+        assert len(set(rows.tolist())) == tuning.rows
 
 
 @pytest.mark.slow

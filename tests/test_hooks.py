@@ -65,4 +65,5 @@ def test_a_cell_that_does_not_parse_is_skipped_and_the_others_still_read():
 
 def test_the_finding_names_what_was_installed():
     (finding,) = find_interpreter_hooks(["get_ipython().events.register('post_run_cell', _rewrite)"])
-    assert "post_run_cell" in finding.what and "_rewrite" in finding.code
+    assert "post_run_cell" in finding.what
+    assert "_rewrite" in finding.code

@@ -221,7 +221,7 @@ def test_the_kernel_side_imports_only_the_kernel_side():
 
 
 def test_the_kernel_side_covers_what_reaches_the_kernel():
-    """Every module the student runtime ships (``shipping.STUDENT_MODULES``) and every module
+    """Every module the student runtime ships (``bundle.STUDENT_MODULES``) and every module
     the split runner sends into the kernel (``PROBE_MODULES``, each assignment's probes) is on
     the contract's kernel side, read from the source without importing the grader."""
     graph = build_graph()

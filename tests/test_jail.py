@@ -1,4 +1,4 @@
-"""The view the split runner's kernel runs in (autograder/grade/jail.py): each test runs a
+"""The view the split runner's kernel runs in (autograder/grade/isolation/jail.py): each test runs a
 small probe script through the jail and checks one thing it must not reach or must keep."""
 
 from __future__ import annotations
@@ -12,15 +12,16 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import platforms
 import pytest
 
 from autograder.config import PACKAGE_DIR
-from autograder.grade.jail import EXIT_VIEW_FAILED, isolation_of, view_config
-from autograder.grade.seccomp import seccomp_filtered
-from autograder.grade.student_kernel import JAIL_LAUNCHER, jail_command
+from autograder.grade.isolation.jail import EXIT_VIEW_FAILED, JailSettings, isolation_of, view_config
+from autograder.grade.isolation.seccomp import seccomp_filtered
+from autograder.grade.kernel.student_kernel import JAIL_LAUNCHER, jail_command
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="the view is built as root here")
 
@@ -57,8 +58,7 @@ print(json.dumps({
 
 def run_jailed(workdir: Path, root: Path, *secrets: Path, readable: tuple[Path, ...] = (),
                disk_mb: int = 16) -> subprocess.CompletedProcess:
-    config = {"limits": {}, "cgroup": None,
-              "view": view_config(root, workdir, disk_mb, STUDENT_UID, [str(p) for p in readable])}
+    config = JailSettings(view=view_config(root, workdir, disk_mb, STUDENT_UID, [str(p) for p in readable]))
     return subprocess.run(jail_command(config, [sys.executable, "-c", PROBE, *map(str, secrets)]),
                           capture_output=True, text=True, timeout=60, cwd=workdir)
 
@@ -84,8 +84,10 @@ def seen(tmp_path_factory):
 
 def test_the_command_runs_in_its_folder_with_its_files(seen):
     facts, workdir, _ = seen
-    assert facts["cwd"] == str(workdir) and "notebook.ipynb" in facts["cwd_files"]
-    assert facts["write_cwd"] and facts["import_numpy"]
+    assert facts["cwd"] == str(workdir)
+    assert "notebook.ipynb" in facts["cwd_files"]
+    assert facts["write_cwd"]
+    assert facts["import_numpy"]
 
 
 def test_nothing_of_the_grader_or_the_machine_is_visible(seen):
@@ -121,18 +123,19 @@ def test_tmp_is_bounded(tmp_path):
     workdir = tmp_path / "work"
     workdir.mkdir()
     fill = "open('/tmp/big', 'wb').write(b'x' * (64 << 20))"
-    config = {"limits": {}, "cgroup": None, "view": view_config(tmp_path / "root", workdir, 16, STUDENT_UID, [])}
+    config = JailSettings(view=view_config(tmp_path / "root", workdir, 16, STUDENT_UID, []))
     done = subprocess.run(jail_command(config, [sys.executable, "-c", fill]),
                           capture_output=True, text=True, timeout=60)
-    assert done.returncode != 0 and "No space left on device" in done.stderr
+    assert done.returncode != 0
+    assert "No space left on device" in done.stderr
 
 
 def test_a_view_that_cannot_be_built_stops_the_command(tmp_path):
-    config = {"limits": {}, "cgroup": None,
-              "view": view_config(tmp_path / "root", tmp_path / "missing" / "work", 16, STUDENT_UID, [])}
+    config = JailSettings(view=view_config(tmp_path / "root", tmp_path / "missing" / "work", 16, STUDENT_UID, []))
     done = subprocess.run(jail_command(config, [sys.executable, "-c", "print('ran')"]),
                           capture_output=True, text=True, timeout=60)
-    assert done.returncode == EXIT_VIEW_FAILED and "ran" not in done.stdout
+    assert done.returncode == EXIT_VIEW_FAILED
+    assert "ran" not in done.stdout
     assert "jail:" in done.stderr
 
 
@@ -144,20 +147,21 @@ def test_where_namespaces_are_refused_it_still_runs_as_its_own_user_without_capa
     (private / "expected.json").write_text("42")
     view = view_config(tmp_path / "root", workdir, 16, STUDENT_UID, [], namespaces=False)
     script = f"id -u; grep CapEff /proc/self/status; cat {private / 'expected.json'}; pwd"
-    done = subprocess.run(jail_command({"limits": {}, "cgroup": None, "view": view}, ["/bin/sh", "-c", script]),
+    done = subprocess.run(jail_command(JailSettings(view=view), ["/bin/sh", "-c", script]),
                           capture_output=True, text=True, timeout=60)
     uid, caps, where = done.stdout.split("\n")[:3]
     assert (int(uid), caps.split()[1], where) == (STUDENT_UID, "0000000000000000", str(workdir))
-    assert "42" not in done.stdout and "Permission denied" in done.stderr
+    assert "42" not in done.stdout
+    assert "Permission denied" in done.stderr
     assert "without a private view" in done.stderr
     shutil.rmtree(workdir)
 
 
-@pytest.mark.parametrize("namespaces, expected", [(True, "view"), (False, "user")])
+@pytest.mark.parametrize(("namespaces", "expected"), [(True, "view"), (False, "user")])
 def test_the_isolation_a_command_got_is_read_from_outside(tmp_path, namespaces, expected):
     workdir = Path(tempfile.mkdtemp(prefix="student-"))
     view = view_config(tmp_path / "root", workdir, 16, STUDENT_UID, [], namespaces=namespaces)
-    jailed = subprocess.Popen(jail_command({"limits": {}, "cgroup": None, "view": view},
+    jailed = subprocess.Popen(jail_command(JailSettings(view=view),
                                            ["/bin/sh", "-c", "touch started; sleep 30"]), stderr=subprocess.DEVNULL)
     try:
         for _ in range(100):
@@ -176,7 +180,7 @@ def test_nothing_in_the_view_outlives_a_starter_killed_with_9(tmp_path):
     """The starter (the judge) killed with -9: the jail dies with it, its init with the jail
     (set again after the user change, which clears it), and the namespace with its init."""
     marker = "3007.5"
-    config = {"limits": {}, "cgroup": None, "view": view_config(tmp_path / "root", tmp_path, 16, STUDENT_UID, [])}
+    config = JailSettings(view=view_config(tmp_path / "root", tmp_path, 16, STUDENT_UID, []))
     starter = subprocess.Popen([sys.executable, "-c", (
         "import subprocess, sys, time\n"
         f"subprocess.Popen({jail_command(config, ['/bin/sleep', marker])!r})\n"
@@ -208,19 +212,19 @@ def test_nothing_in_the_view_outlives_a_starter_killed_with_9(tmp_path):
 def test_a_jail_whose_starter_already_ended_runs_nothing(tmp_path):
     """CONFIG's ``parent`` is the process that starts the jail; a jail that finds another
     parent (its starter was killed before the jail could ask to die with it) ends at once."""
-    from autograder.grade.sandbox import EXIT_PARENT_GONE
-    config = {"limits": {}, "cgroup": None, "view": view_config(tmp_path / "root", tmp_path, 16, STUDENT_UID, [])}
+    from autograder.grade.isolation.limits import EXIT_PARENT_GONE
+    config = JailSettings(view=view_config(tmp_path / "root", tmp_path, 16, STUDENT_UID, []))
     ended = subprocess.Popen(["/bin/true"])
     ended.wait()  # the starter CONFIG names: ended, so the jail's parent is another process
-    ran = subprocess.run(jail_command({**config, "parent": ended.pid}, ["/bin/echo", "ran"]),
+    ran = subprocess.run(jail_command(replace(config, parent=ended.pid), ["/bin/echo", "ran"]),
                          capture_output=True, text=True, timeout=60, cwd=tmp_path)
     assert (ran.returncode, ran.stdout) == (EXIT_PARENT_GONE, ""), ran
-    ran = subprocess.run(jail_command({**config, "parent": os.getpid()}, ["/bin/echo", "ran"]),
+    ran = subprocess.run(jail_command(replace(config, parent=os.getpid()), ["/bin/echo", "ran"]),
                          capture_output=True, text=True, timeout=60, cwd=tmp_path)
     assert ran.stdout == "ran\n", ran
 
 
-# The seccomp filter (autograder/grade/seccomp.py) ----------------------------------------------
+# The seccomp filter (autograder/grade/isolation/seccomp.py) ----------------------------------------------
 
 SECCOMP_PROBE = r'''
 import ctypes, json, os, subprocess, sys, threading
@@ -301,9 +305,8 @@ def _seccomp_probe(platform: str, base: Path, request: pytest.FixtureRequest) ->
         uid = None  # not root: the command keeps the TA's user
     # the filters the platform itself puts on every process (Docker's profile), to compare with
     outer = subprocess.run(wrap(["grep", "^Seccomp_filters:", "/proc/self/status"]), capture_output=True, text=True)
-    config = {"limits": {}, "cgroup": None,
-              "view": view_config(base / "root", workdir, 16, uid, [], namespaces=platform not in WITHOUT_NAMESPACES)}
-    command = [python, "-I", "-c", JAIL_LAUNCHER, str(package), json.dumps(config), "--",
+    config = JailSettings(view=view_config(base / "root", workdir, 16, uid, [], namespaces=platform not in WITHOUT_NAMESPACES))
+    command = [python, "-I", "-c", JAIL_LAUNCHER, str(package), config.to_json(), "--",
                python, "-c", SECCOMP_PROBE, (outer.stdout.split() or ["", ""])[-1]]
     done = subprocess.run(wrap(command), capture_output=True, text=True, timeout=120, cwd=workdir)
     assert done.returncode == 0, done.stderr
@@ -346,7 +349,7 @@ def test_the_filter_is_what_refuses_a_user_namespace():
     refused (where this machine grants user namespaces at all)."""
     script = r'''
 import ctypes, os
-from autograder.grade import seccomp
+from autograder.grade.isolation import seccomp
 libc = ctypes.CDLL(None, use_errno=True)
 def unshare_in_child():
     child = os.fork()
@@ -366,12 +369,13 @@ print(before, installed, unshare_in_child())
 
 def test_without_libseccomp_the_filter_is_absent_and_the_command_goes_on():
     script = ("import sys; sys.modules['pyseccomp'] = None\n"
-              "from autograder.grade import seccomp\n"
+              "from autograder.grade.isolation import seccomp\n"
               "print(seccomp.install_filter(print), open('/proc/self/status').read().count('Seccomp:\\t0'))")
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     note, result = done.stdout.splitlines()
-    assert note.startswith("no seccomp filter (pyseccomp or libseccomp cannot be loaded") and result == "False 1"
+    assert note.startswith("no seccomp filter (pyseccomp or libseccomp cannot be loaded")
+    assert result == "False 1"
 
 
 @pytest.mark.parametrize("namespaces", [True, False])
@@ -379,14 +383,14 @@ def test_a_command_started_in_the_jails_own_process_runs_under_the_filter_too(tm
     """The kernel template becomes the kernel in the process ``run_confined`` hands the command
     to (its ``start``, not an exec): the filter is on before that is called."""
     workdir = Path(tempfile.mkdtemp(prefix="student-"))
-    settings = {"limits": {}, "cgroup": None,
-                "view": view_config(tmp_path / "root", workdir, 16, STUDENT_UID, [], namespaces=namespaces)}
+    settings = JailSettings(view=view_config(tmp_path / "root", workdir, 16, STUDENT_UID, [], namespaces=namespaces))
     script = ("import json, os\n"
-              "from autograder.grade import jail\n"
+              "from autograder.grade.isolation import jail\n"
+              "from autograder.grade.isolation.jail import JailSettings\n"
               "def start(command, env):\n"
               "    print(next(line.split()[1] for line in open('/proc/self/status') if line.startswith('Seccomp:')))\n"
               "    os._exit(0)\n"
-              f"jail.run_confined(json.loads({json.dumps(settings)!r}), ['the kernel'], start)\n")
+              f"jail.run_confined(JailSettings.from_json({settings.to_json()!r}), ['the kernel'], start)\n")
     try:
         done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
     finally:
@@ -406,13 +410,14 @@ def _started(workdir: Path) -> None:
 def test_the_filter_is_read_from_outside(tmp_path, namespaces):
     workdir = Path(tempfile.mkdtemp(prefix="student-"))
     view = view_config(tmp_path / "root", workdir, 16, STUDENT_UID, [], namespaces=namespaces)
-    jailed = subprocess.Popen(jail_command({"limits": {}, "cgroup": None, "view": view},
+    jailed = subprocess.Popen(jail_command(JailSettings(view=view),
                                            ["/bin/sh", "-c", "touch started; sleep 30"]), stderr=subprocess.DEVNULL)
     unfiltered = subprocess.Popen(["/bin/sleep", "30"])
     try:
         _started(workdir)
         assert seccomp_filtered(jailed.pid)
-        assert not seccomp_filtered(unfiltered.pid) and not seccomp_filtered(os.getpid())
+        assert not seccomp_filtered(unfiltered.pid)
+        assert not seccomp_filtered(os.getpid())
     finally:
         for process in (jailed, unfiltered):
             process.kill()
@@ -425,10 +430,10 @@ def test_the_filter_is_told_from_dockers_own(tmp_path):
     """Under Docker's profile every process has a filter: the jail's is one more."""
     workdir = Path(tempfile.mkdtemp(prefix="student-"))
     view = view_config(tmp_path / "root", workdir, 16, STUDENT_UID, [])
-    jail = jail_command({"limits": {}, "cgroup": None, "view": view}, ["/bin/sh", "-c", "touch started; sleep 30"])
+    jail = jail_command(JailSettings(view=view), ["/bin/sh", "-c", "touch started; sleep 30"])
     script = (f"import subprocess, sys, time\n"
               f"from pathlib import Path\n"
-              f"from autograder.grade.seccomp import seccomp_filtered\n"
+              f"from autograder.grade.isolation.seccomp import seccomp_filtered\n"
               f"quiet = dict(stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # nothing holds our pipe\n"
               f"jailed, plain = subprocess.Popen({jail!r}, **quiet), subprocess.Popen(['sleep', '30'], **quiet)\n"
               f"while not Path({str(workdir / 'started')!r}).exists(): time.sleep(0.05)\n"

@@ -19,7 +19,8 @@ def recorded_by(tmp_path, writer: str, reader: str, content: bytes = b"{}"):
 
 def test_the_same_grader_reuses_the_result(tmp_path):
     kept = recorded_by(tmp_path, "split:zip-1", "split:zip-1")
-    assert kept is not None and kept.score == 2.0
+    assert kept is not None
+    assert kept.score == 2.0
 
 
 def test_a_rebuilt_zip_or_another_runner_grades_again(tmp_path):

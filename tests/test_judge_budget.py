@@ -17,13 +17,22 @@ import pytest
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from autograder.checks.judging import CheckFailed, count  # noqa: E402  (TensorFlow's log level first)
-from autograder.checks.keras_networks import judges  # noqa: E402
-from autograder.checks.models import model_cost, rebuild_model, summarize  # noqa: E402
-from autograder.checks.probing import gave  # noqa: E402
-from autograder.config import assignment_config, setting  # noqa: E402
+from autograder.checks.judging import CheckFailed, count
+from autograder.checks.keras_networks import judges
+from autograder.checks.models import model_cost, rebuild_model, summarize
+from autograder.checks.probing import gave
+from autograder.config import config, config_overrides
 
 KERAS = "keras_networks"
+
+
+def change_training(monkeypatch, **values) -> None:
+    """grading.toml's [training] with some values changed, for this test (the judges read it)."""
+    monkeypatch.setitem(config_overrides, KERAS, config(KERAS).with_values("training", **values))
+
+
+def judge_cpu_seconds(**per_dataset: float) -> dict[str, float]:
+    return {**config(KERAS).training.judge_cpu_seconds, **per_dataset}
 
 
 @pytest.fixture(scope="module")
@@ -74,7 +83,7 @@ def test_a_huge_model_of_built_in_layers_is_refused_with_its_count_and_never_tra
     attack = mlp_with_units(100_000, 100_000)  # 10 billion parameters: 368 s and more of training
     message = feedback(judges.MLP_16X16, attack)
     total = 784 * 100_000 + 100_000 + 100_000 * 100_000 + 100_000 + 100_000 * 10 + 10
-    budget = setting(KERAS, "training", "max_parameters")
+    budget = config(KERAS).training.max_parameters
     # Keras numbers unnamed layers per process (`dense_1`, or `dense_41` after other tests)
     assert re.match(re.escape(f"Your build_mlp_16x16() model has {count(total)} parameters, "
                               f"{count(100_000 * 100_000 + 100_000)} of them in layer `") + r"dense_\d+` \(Dense\)",
@@ -86,9 +95,9 @@ def test_a_huge_model_of_built_in_layers_is_refused_with_its_count_and_never_tra
 
 def test_a_model_over_the_multiply_add_budget_is_refused_though_its_parameters_are_few(keras, training_calls):
     model = wide_convolutions(keras)
-    assert model.count_params() < setting(KERAS, "training", "max_parameters")
+    assert model.count_params() < config(KERAS).training.max_parameters
     message = feedback(judges.LESSON_CNN, model.to_json())
-    budget = setting(KERAS, "training", "max_flops_per_image")
+    budget = config(KERAS).training.max_flops_per_image
     assert f"{count(24 * 24 * 3 * 3 * 32 * 128)} of them in layer `{model.layers[1].name}` (Conv2D)" in message
     assert f"the grader does not train models over {count(budget)} multiply-adds per image" in message
     assert message.endswith("the lesson CNN has 34,826 parameters.")
@@ -110,8 +119,8 @@ def test_the_budget_is_read_from_a_rebuild_without_weights(keras):
 @pytest.mark.parametrize("architecture", judges.REFERENCE_ARCHITECTURES, ids=lambda a: a.function)
 def test_the_reference_architectures_are_far_within_the_budget(architecture):
     cost = judges.require_within_budget(architecture.builder().to_json())
-    assert 20 * cost.params <= setting(KERAS, "training", "max_parameters")
-    assert 5 * cost.flops_per_image <= setting(KERAS, "training", "max_flops_per_image")
+    assert 20 * cost.params <= config(KERAS).training.max_parameters
+    assert 5 * cost.flops_per_image <= config(KERAS).training.max_flops_per_image
 
 
 @pytest.mark.parametrize("variable", sorted(judges.COURSE_MODELS))
@@ -123,8 +132,10 @@ def test_multiply_adds_are_counted_as_the_prompt_states():
     mlp = model_cost(judges.mlp_16x16())
     assert (mlp.params, mlp.flops_per_image) == (13_002, 784 + 784 * 16 + 16 * 16 + 16 * 10)  # Flatten: its 784 outputs
     cnn = {layer.kind + str(i): layer.flops_per_image for i, layer in enumerate(model_cost(judges.lesson_cnn()).layers)}
-    assert cnn["Conv2D0"] == 26 * 26 * 3 * 3 * 1 * 32 and cnn["Conv2D2"] == 11 * 11 * 3 * 3 * 32 * 64
-    assert cnn["Dense6"] == 1600 * 10 and cnn["MaxPooling2D1"] == 13 * 13 * 32
+    assert cnn["Conv2D0"] == 26 * 26 * 3 * 3 * 1 * 32
+    assert cnn["Conv2D2"] == 11 * 11 * 3 * 3 * 32 * 64
+    assert cnn["Dense6"] == 1600 * 10
+    assert cnn["MaxPooling2D1"] == 13 * 13 * 32
 
 
 def test_a_layer_called_several_times_counts_each_call(keras):
@@ -145,17 +156,16 @@ def test_the_limits_do_not_change_which_training_is_recorded(monkeypatch):
     change its result, so changing one must not make every reference train again."""
     config = judges.mlp_16x16().to_json()
     before = judges.training_key(config, 20)
-    monkeypatch.setitem(assignment_config(KERAS)["training"], "max_parameters", 5)
-    monkeypatch.setitem(assignment_config(KERAS)["training"]["judge_cpu_seconds"], "digits", 1)
+    change_training(monkeypatch, max_parameters=5, judge_cpu_seconds=judge_cpu_seconds(digits=1))
     assert judges.training_key(config, 20) == before
-    monkeypatch.setitem(assignment_config(KERAS)["training"], "batch_size", 32)
+    change_training(monkeypatch, batch_size=32)
     assert judges.training_key(config, 20) != before
 
 
 # --- the CPU-time limit of a training run ------------------------------------------------------
 
 def test_a_training_run_over_its_cpu_time_is_stopped_and_fails_the_check(monkeypatch, keras):
-    monkeypatch.setitem(assignment_config(KERAS)["training"]["judge_cpu_seconds"], "digits", 0.001)
+    change_training(monkeypatch, judge_cpu_seconds=judge_cpu_seconds(digits=0.001))
     monkeypatch.setattr(judges, "_accuracy_by_training", {})
     monkeypatch.setattr(judges, "recorded_trainings", dict)
     histories = []
@@ -182,4 +192,4 @@ def test_the_limit_is_the_process_cpu_time_checked_after_every_batch():
 
 def test_every_dataset_the_grader_may_use_has_a_cpu_limit():
     from autograder.data import DATASETS
-    assert set(setting(KERAS, "training", "judge_cpu_seconds")) == set(DATASETS)
+    assert set(config(KERAS).training.judge_cpu_seconds) == set(DATASETS)

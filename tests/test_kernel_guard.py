@@ -1,6 +1,6 @@
 """What the grader does so that a probe's answer comes from the student's functions and from
-nothing else the notebook installed (grade/kernel_bootstrap.py, StudentKernel.evaluate), and
-how the judge reads what comes back (split_runner.ProbeFolders): each protection with a test
+nothing else the notebook installed (grade/kernel/bootstrap.py, StudentKernel.evaluate), and
+how the judge reads what comes back (kernel.probe_client.ProbeFolders): each protection with a test
 that fails without it."""
 
 from __future__ import annotations
@@ -12,17 +12,11 @@ import time
 
 import pytest
 
-from autograder.grade.kernel_bootstrap import SNAPSHOT_CELL
-from autograder.grade.sandbox import Limits
-from autograder.grade.split_runner import (
-    KERNEL_VARIABLES,
-    MAX_ANSWER_BYTES,
-    ProbeFolders,
-    ReplyUnreadable,
-    _kernel_report,
-    kernel_environment,
-)
-from autograder.grade.student_kernel import CappedOutput, RunStatus, StudentKernel
+from autograder.grade.isolation.limits import Limits
+from autograder.grade.kernel.bootstrap import SNAPSHOT_CELL
+from autograder.grade.kernel.probe_client import MAX_ANSWER_BYTES, ProbeFolders, ReplyUnreadable, _kernel_report
+from autograder.grade.kernel.student_kernel import CappedOutput, RunStatus, StudentKernel
+from autograder.grade.runners.split import KERNEL_VARIABLES, kernel_environment
 
 # what a notebook installs: each hook, and the hooks libraries install, which are not its
 HOOKS = """
@@ -84,7 +78,8 @@ def test_every_hook_the_notebook_installed_is_reported_and_no_library_hook(hooke
                      "event callback on pre_execute", "input transformer", "trace function",
                      "import hook (sys.meta_path: _Finder)", "thread the notebook started"):
         assert expected in text, (expected, found)
-    assert "autoreload" not in text.lower() and "flush_figures" not in text, found
+    assert "autoreload" not in text.lower(), found
+    assert "flush_figures" not in text, found
 
 
 def test_an_audit_hook_is_refused_and_the_reset_holds(hooked):
@@ -142,7 +137,8 @@ def test_what_stands_where_a_reply_goes_is_never_followed_nor_waited_on(folders,
     reader = threading.Thread(target=lambda: outcome.append(_read(opened)), daemon=True)
     reader.start()
     reader.join(10)
-    assert outcome and isinstance(outcome[0], ReplyUnreadable), (trap, outcome)
+    assert outcome, (trap, outcome)
+    assert isinstance(outcome[0], ReplyUnreadable), (trap, outcome)
 
 
 def _read(opened):
@@ -168,7 +164,7 @@ def test_a_request_never_overwrites_what_stands_at_its_name(folders, tmp_path):
     target = tmp_path / "host-file"
     target.write_bytes(b"keep me")
     (tmp_path / ".requests" / "r.in").symlink_to(target)
-    with pytest.raises(OSError):
+    with pytest.raises(FileExistsError):
         opened.write_request("r.in", b"inputs")
     assert target.read_bytes() == b"keep me"
 
@@ -210,7 +206,7 @@ def test_the_kernel_report_is_parsed_only_as_json_text():
 
 
 def test_withheld_questions_carry_the_evidence_once_and_keep_what_each_check_found():
-    from autograder.grade.split_runner import withhold_gated_questions
+    from autograder.grade.runners.split import withhold_gated_questions
     from autograder.results import CaseResult
     cases = [CaseResult("q1", "a", 2, 2, True, ""),
              CaseResult("q5", "gate", 0, 0, True, ""),
@@ -219,15 +215,18 @@ def test_withheld_questions_carry_the_evidence_once_and_keep_what_each_check_fou
     withhold_gated_questions(cases, {"q5": ["gate"]}, ["cell 4, line 2: an audit hook (`sys.addaudithook(f)`)"])
     q1, gate, picks, refit = cases
     assert (q1.score, q1.message) == (2, "")
-    assert (picks.score, refit.score) == (0.0, 0.0) and not picks.passed
+    assert (picks.score, refit.score) == (0.0, 0.0)
+    assert not picks.passed
     text = "\n".join(case.message for case in cases)
-    assert text.count("sys.addaudithook") == 1 and "cell 4, line 2" in picks.message
-    assert refit.message.startswith("Withheld") and "final_mlp was trained on 80 rows" in refit.message
+    assert text.count("sys.addaudithook") == 1
+    assert "cell 4, line 2" in picks.message
+    assert refit.message.startswith("Withheld")
+    assert "final_mlp was trained on 80 rows" in refit.message
     assert gate.message == ""  # a 0-point gate is not withheld: it has nothing to hold
 
 
 def test_without_hooks_nothing_is_withheld():
-    from autograder.grade.split_runner import withhold_gated_questions
+    from autograder.grade.runners.split import withhold_gated_questions
     from autograder.results import CaseResult
     cases = [CaseResult("q5", "picks", 3, 3, True, "")]
     withhold_gated_questions(cases, {"q5": ["gate"]}, [])

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from autograder.grade.kernel_template import starts_in_process
+from autograder.grade.processes.kernel_template import starts_in_process
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parent.parent
@@ -27,10 +27,11 @@ SCENARIOS = r"""
 import json, os, signal, sys, tempfile
 from pathlib import Path
 sys.path.insert(0, {root!r})
-from autograder.grade.kernel_template import KernelTemplate, TemplateUnavailable
-from autograder.grade.sandbox import Limits
-from autograder.grade.student_kernel import RunStatus, StudentKernel
-from autograder.grade.zygote import import_for_the_kernels
+from autograder.grade.isolation.jail import JailSettings
+from autograder.grade.processes.kernel_template import KernelTemplate, LaunchRequest, TemplateUnavailable
+from autograder.grade.isolation.limits import Limits
+from autograder.grade.kernel.student_kernel import RunStatus, StudentKernel
+from autograder.grade.processes.zygote import import_for_the_kernels
 import matplotlib.pyplot  # as the zygote has it (Keras imports it), before the kernel sets its backend
 import_for_the_kernels()  # and what it imports for the kernel
 
@@ -83,7 +84,7 @@ descriptors = len(os.listdir("/proc/self/fd"))
 refusals = []
 for command in (["/usr/bin/R", "-e", "1"], [sys.executable, "-m", "ipykernel_launcher"]):
     try:
-        templates["refuses"].launch(command, dict(os.environ), tempfile.mkdtemp(), {{"limits": {{}}}})
+        templates["refuses"].launch(LaunchRequest(command, dict(os.environ), tempfile.mkdtemp(), JailSettings()))
     except TemplateUnavailable as error:
         refusals.append(str(error))
 try:
@@ -128,7 +129,9 @@ def seen() -> dict:
 
 def test_the_template_becomes_a_kernel_with_its_own_environment_and_nothing_of_the_grader(seen):
     inside = seen["inside"]
-    assert inside["forked"] and inside["is_template"] and inside["failure"] == ""
+    assert inside["forked"]
+    assert inside["is_template"]
+    assert inside["failure"] == ""
     status, text = inside["cell"]
     assert status == "ok", text
     environment, modules, argv, descriptors = text.splitlines()[:4]
@@ -165,6 +168,7 @@ def test_a_template_starts_only_this_interpreters_ipykernel_and_only_once(seen):
     assert starts_in_process([sys.executable, "-m", "ipykernel_launcher", "-f", "kernel.json"])
     assert not starts_in_process(["/usr/bin/R", "--slave", "-e", "IRkernel::main()"])
     first, second = seen["refuses"]["refusals"]
-    assert "not a kernel this template can start" in first and "already started" in second
+    assert "not a kernel this template can start" in first
+    assert "already started" in second
     assert seen["refuses"]["reaped"], "a template that refused is ended and reaped"
     assert seen["refuses"]["descriptors_left"] == -2, "and the grading child closed its two pipes"

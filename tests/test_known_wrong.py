@@ -5,12 +5,11 @@ session's batch of its assignment (see conftest)."""
 from __future__ import annotations
 
 import pytest
-from conftest import ASSIGNMENT, KERAS
+from helpers import ASSIGNMENTS
 
 from autograder.assignment import questions
 from autograder.build.variants import known_wrong
 
-ASSIGNMENTS = (ASSIGNMENT, KERAS)
 CASES = [(a, v) for a in ASSIGNMENTS for v in known_wrong(a)]
 IDS = [f"{a}/{v.name}" for a, v in CASES]
 VAGUE_MESSAGES = ("assertion failed", "AssertionError", "Test case failed", "Traceback")
@@ -22,7 +21,7 @@ def test_there_is_a_known_wrong_submission_for_every_autograded_question(assignm
     assert covered == {q.name for q in questions(assignment) if not q.manual}
 
 
-@pytest.mark.parametrize("assignment, variant", CASES, ids=IDS)
+@pytest.mark.parametrize(("assignment", "variant"), CASES, ids=IDS)
 def test_known_wrong_loses_points_only_on_its_question(assignment, variant, variant_scores):
     scores = variant_scores(assignment, variant.name)
     lost = {question for question, earned, message in scores.values() if message}
@@ -30,7 +29,7 @@ def test_known_wrong_loses_points_only_on_its_question(assignment, variant, vari
         f"{variant.mistake}: expected to lose points on {variant.question} only, lost on {sorted(lost)}")
 
 
-@pytest.mark.parametrize("assignment, variant", CASES, ids=IDS)
+@pytest.mark.parametrize(("assignment", "variant"), CASES, ids=IDS)
 def test_known_wrong_fails_the_expected_checks_with_actionable_feedback(assignment, variant, variant_scores):
     failing = {name: message for name, (_, _, message) in variant_scores(assignment, variant.name).items()
                if message}
@@ -39,5 +38,5 @@ def test_known_wrong_fails_the_expected_checks_with_actionable_feedback(assignme
     messages = "\n".join(failing.values())
     assert variant.message in messages, f"feedback lacks {variant.message!r}:\n{messages}"
     for name, message in failing.items():
-        assert len(message) > 40 and not any(v in message for v in VAGUE_MESSAGES), (
-            f"{name}: feedback is not actionable: {message!r}")
+        assert len(message) > 40, f"{name}: feedback is not actionable: {message!r}"
+        assert not any(v in message for v in VAGUE_MESSAGES), f"{name}: feedback is not actionable: {message!r}"

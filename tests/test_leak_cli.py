@@ -57,7 +57,8 @@ def test_an_unreadable_file_gets_a_line_saying_so_and_exit_status_2(notebooks, t
     result = CliRunner().invoke(main, ["leaks", str(tmp_path / "broken.ipynb"), str(notebooks["clean"])])
     assert result.exit_code == 2
     assert f"{tmp_path / 'broken.ipynb'}: unreadable (not valid JSON" in result.output
-    assert f"{notebooks['clean']}: clean" in result.output and "Traceback" not in result.output
+    assert f"{notebooks['clean']}: clean" in result.output
+    assert "Traceback" not in result.output
 
 
 def test_a_folder_is_searched_and_reflection_is_listed_for_a_person(tmp_path):
@@ -66,7 +67,8 @@ def test_a_folder_is_searched_and_reflection_is_listed_for_a_person(tmp_path):
     result = CliRunner().invoke(main, ["leaks", str(tmp_path)])
     assert result.exit_code == 0
     assert f"{tmp_path / 'sub' / 'a.ipynb'}: clean" in result.output
-    assert "R reflection, cell 2 line 1" in result.output and "for a person to read" in result.output
+    assert "R reflection, cell 2 line 1" in result.output
+    assert "for a person to read" in result.output
 
 
 def test_final_models_of_separate_questions_may_each_be_scored_once(tmp_path):

@@ -59,14 +59,17 @@ def analysed() -> Analysed:
 def test_corpus_is_large_balanced_and_well_formed():
     names = [notebook.name for notebook in CORPUS]
     assert len(names) == len(set(names)), [name for name, n in Counter(names).items() if n > 1]
-    assert len(LEAKING) >= MIN_LEAKING and len(CLEAN) >= MIN_CLEAN, (len(LEAKING), len(CLEAN))
-    assert all(notebook.rules for notebook in LEAKING) and not any(notebook.rules for notebook in CLEAN)
+    assert len(LEAKING) >= MIN_LEAKING, (len(LEAKING), len(CLEAN))
+    assert len(CLEAN) >= MIN_CLEAN, (len(LEAKING), len(CLEAN))
+    assert all(notebook.rules for notebook in LEAKING)
+    assert not any(notebook.rules for notebook in CLEAN)
     per_rule = Counter(rule for notebook in LEAKING for rule in notebook.rules)
     assert set(per_rule) <= set(LEAK_RULES), per_rule
     assert all(per_rule[rule] >= MIN_PER_RULE for rule in LEAK_RULES), per_rule
     for notebook in CORPUS:
         lines = sum(len(cell.splitlines()) for cell in notebook.cells)
-        assert 2 <= len(notebook.cells) <= 6 and 5 <= lines <= 40, (notebook.name, len(notebook.cells), lines)
+        assert 2 <= len(notebook.cells) <= 6, (notebook.name, len(notebook.cells), lines)
+        assert 5 <= lines <= 40, (notebook.name, len(notebook.cells), lines)
         assert notebook.note, notebook.name
         for cell in notebook.cells:  # a cell that does not parse would be analysed as nothing
             ast.parse(cell)

@@ -1006,10 +1006,12 @@ def test_feedback_does_not_depend_on_string_hash_randomisation():
     assert any(text.startswith("L1 ") and "`cross_val_score` trains" in text and "helper" not in text
                for text in feedback["L1 cross-validation, helper and own read"])  # the line's own read first, as elsewhere
     validation = feedback["L2 validation_data/eval_set"]
-    assert len(validation) == 1 and "— `validation_data=` receives" in validation[0]  # the keyword written first
+    assert len(validation) == 1
+    assert "— `validation_data=` receives" in validation[0]
     assert all("helper `tune_a`" in text for text in feedback["two possible helpers"])
     aliased = feedback["one object mutated through two parameters"]  # the test data from `a` is not lost
-    assert len(aliased) == 1 and aliased[0].startswith("L2 training on test, cell 2 line 6: `MLPClassifier().fit(rows, y_train)`")
+    assert len(aliased) == 1
+    assert aliased[0].startswith("L2 training on test, cell 2 line 6: `MLPClassifier().fit(rows, y_train)`")
 
 
 def test_describe_names_rule_cell_line_code_and_explanation():
@@ -1047,7 +1049,8 @@ def test_multi_test_explanation_names_the_data_and_the_fix():
             acc = m.score(X_test_flat, y_test)
         """), "L1")
     assert leak.code == "acc = m.score(X_test_flat, y_test)"
-    assert "`m`" in leak.explanation and "`X_test_flat`" in leak.explanation
+    assert "`m`" in leak.explanation
+    assert "`X_test_flat`" in leak.explanation
     assert "loop" in leak.explanation
     assert "train_test_split(X_train_flat, y_train" in leak.explanation
     assert "once, for the final model only" in leak.explanation
@@ -1063,7 +1066,8 @@ def test_helper_verdict_names_the_helper_at_the_call_site():
             print(evaluate(MLPClassifier(s).fit(X_train_flat, y_train), X_test_flat, y_test))
         """), "L1")
     assert (leak.cell, leak.line) == (1, 5)
-    assert "helper `evaluate`" in leak.explanation and "`X_test_flat`" in leak.explanation
+    assert "helper `evaluate`" in leak.explanation
+    assert "`X_test_flat`" in leak.explanation
 
 
 def test_alias_explanation_traces_the_data_back_to_the_test_set():
@@ -1072,7 +1076,8 @@ def test_alias_explanation_traces_the_data_back_to_the_test_set():
         MLPClassifier().fit(small, y_train[:100])
         """), "L2")
     assert "`small`, which comes from `X_test_flat`" in leak.explanation
-    assert ".fit(...)" in leak.explanation and "`X_train_flat`, `y_train`" in leak.explanation
+    assert ".fit(...)" in leak.explanation
+    assert "`X_train_flat`, `y_train`" in leak.explanation
 
 
 def test_validation_data_explanation_suggests_a_validation_split():
@@ -1080,7 +1085,8 @@ def test_validation_data_explanation_suggests_a_validation_split():
         model = keras.Sequential([keras.layers.Dense(10)])
         model.fit(X_train, y_train, validation_data=(X_test, y_test))
         """), "L2")
-    assert "`validation_data=`" in leak.explanation and "validation_split=0.1" in leak.explanation
+    assert "`validation_data=`" in leak.explanation
+    assert "validation_split=0.1" in leak.explanation
 
 
 def test_selection_explanation_points_at_the_test_evaluation():
@@ -1090,14 +1096,16 @@ def test_selection_explanation_points_at_the_test_evaluation():
         best_lr = max(scores, key=scores.get)
         """), "L3")
     assert (leak.cell, leak.line) == (1, 3)
-    assert "`max(scores, key=scores.get)`" in leak.explanation and "(cell 2, line 1)" in leak.explanation
+    assert "`max(scores, key=scores.get)`" in leak.explanation
+    assert "(cell 2, line 1)" in leak.explanation
     assert "validation accuracy" in leak.explanation
 
 
 def test_overlap_explanation_names_both_sides():
     leak = only(notebook("X_all = np.vstack([X_train_flat, X_test_flat])\nMLPClassifier().fit(X_all, y_train)"), "L4")
     assert "`np.vstack(...)`" in leak.explanation
-    assert "`X_test_flat`" in leak.explanation and "`X_train_flat`" in leak.explanation
+    assert "`X_test_flat`" in leak.explanation
+    assert "`X_train_flat`" in leak.explanation
 
 
 def test_distinct_models_explanation_names_the_other_model():
@@ -1109,7 +1117,8 @@ def test_distinct_models_explanation_names_the_other_model():
         print(b.predict(X_test_flat[:5]))
         """), "L1")
     assert (leak.cell, leak.line) == (1, 3)
-    assert "`a`" in leak.explanation and "`b`, cell 3 line 1" in leak.explanation
+    assert "`a`" in leak.explanation
+    assert "`b`, cell 3 line 1" in leak.explanation
 
 
 # Every sink spelling, one case each ----------------------------------------------------------

@@ -14,9 +14,9 @@ import pytest
 
 from autograder.assignment import MANIFEST_FILE, Manifest, ManifestError, Question, TestCase, read_manifest
 from autograder.build import BuildError, checked_manifest
+from autograder.bundle import Bundle
 from autograder.checks.suite import load_suite
 from autograder.config import ASSIGNMENTS_DIR_ENV_VAR, assignments_dir
-from autograder.grade.shipped import autograder_files, zip_manifest
 
 ASSIGNMENTS = ("nn_foundations", "keras_networks")
 
@@ -36,12 +36,13 @@ def otter_test_functions(zip_path: Path) -> dict[str, list[str]]:
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
 def test_the_shipped_manifest_names_the_test_functions_otter_wrote(assignment, builds):
     zip_path = builds(assignment).autograder_zip
-    shipped = zip_manifest(autograder_files(zip_path))
+    shipped = Bundle.read(zip_path).manifest
     assert shipped is not None, f"the {assignment} zip has no {MANIFEST_FILE}"
     assert shipped.test_functions() == otter_test_functions(zip_path)
     suite = load_suite(assignment)
     assert shipped == read_manifest(master_of(assignment)).with_judges(suite.gates, suite.preload)
-    assert shipped.preload and set(shipped.preload) == set(suite.preload)  # what the zygote imports
+    assert shipped.preload
+    assert set(shipped.preload) == set(suite.preload)
 
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
@@ -50,7 +51,7 @@ def test_the_manifest_agrees_with_the_registered_checks(assignment):
 
 
 def test_the_tuning_gates_are_in_the_manifest(builds):
-    shipped = zip_manifest(autograder_files(builds("nn_foundations").autograder_zip))
+    shipped = Bundle.read(builds("nn_foundations").autograder_zip).manifest
     assert shipped is not None
     assert shipped.question("q5_tuning").gates == ("test_set_not_used_for_tuning",
                                                    "the_notebook_ran_no_test_leak",
@@ -75,8 +76,8 @@ def test_a_test_cell_naming_an_unregistered_check_and_a_check_no_cell_runs_are_b
     manifest = _renamed_check(read_manifest(master_of("nn_foundations")), "unroll_single_image", "unroll_one_image")
     problems = suite.disagreements_with(manifest)
     assert problems == [
-        "the master notebook's test cell runs check 'unroll_one_image', which judges.py does not register",
-        "judges.py registers check 'unroll_single_image' (q1_vectorize), but no test cell of the master "
+        "the master notebook's test cell runs check 'unroll_one_image', which judges.py does not declare",
+        "judges.py declares check 'unroll_single_image' (q1_vectorize), but no test cell of the master "
         "notebook runs it"]
 
 
@@ -85,11 +86,11 @@ def test_a_check_tested_under_another_question_is_named():
     manifest = read_manifest(master_of("nn_foundations"))
     moved = Manifest(manifest.assignment, tuple(
         Question(q.name, q.points, q.manual,
-                 q.cases + (manifest.question("q1_vectorize").cases[-1],) if q.name == "q2_hyperparameters"
+                 (*q.cases, manifest.question("q1_vectorize").cases[-1]) if q.name == "q2_hyperparameters"
                  else tuple(c for c in q.cases if c.check != "unroll_single_image"), q.gates)
         for q in manifest.questions))
     assert suite.disagreements_with(moved) == [
-        "check 'unroll_single_image' is registered under q1_vectorize but tested in q2_hyperparameters"]
+        "check 'unroll_single_image' is declared under q1_vectorize but tested in q2_hyperparameters"]
 
 
 @pytest.fixture
@@ -109,7 +110,7 @@ def _edit(master: Path, old: str, new: str) -> None:
 
 def test_the_build_refuses_a_master_whose_test_cell_runs_an_unknown_check(master_copy):
     _edit(master_copy, '"unroll_single_image")', '"unroll_one_image")')
-    with pytest.raises(BuildError, match="runs check 'unroll_one_image', which judges.py does not register"):
+    with pytest.raises(BuildError, match=r"runs check 'unroll_one_image', which judges\.py does not declare"):
         checked_manifest(master_copy)
 
 
@@ -130,9 +131,7 @@ def test_the_judges_process_reads_the_shipped_manifest_not_a_master(builds, tmp_
     """Where grading runs from a zip there is no master notebook: the manifest beside grading.toml
     is what ``questions`` reads."""
     from autograder.assignment import manifest, questions
-    from autograder.grade.shipped import write_assignment_files
-    files = autograder_files(builds("keras_networks").autograder_zip)
-    write_assignment_files(files, "keras_networks", tmp_path)
+    Bundle.read(builds("keras_networks").autograder_zip).write_assignment_files(tmp_path)
     assert not (tmp_path / "keras_networks" / "keras_networks.ipynb").exists()
     monkeypatch.setenv(ASSIGNMENTS_DIR_ENV_VAR, str(tmp_path))
     manifest.cache_clear()

@@ -19,7 +19,7 @@ import pytest
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from autograder.checks.models import (  # noqa: E402  (TensorFlow's log level must be set first)
+from autograder.checks.models import (
     LayerRow,
     ModelSummary,
     UnbuiltModelError,
@@ -235,12 +235,13 @@ def test_activation_names_are_normalised(keras, spelling):
 
 # --- one specific message per mistake ----------------------------------------------------
 
-@pytest.mark.parametrize("variant, name, message_start, total",
+@pytest.mark.parametrize(("variant", "name", "message_start", "total"),
                          [(variant, name, start, total) for variant, name, _, start, total in MISTAKES],
                          ids=[variant for variant, *_ in MISTAKES])
 def test_each_mistake_is_explained_specifically(summaries, variant, name, message_start, total):
     message = compare(summaries[variant], reference(summaries, name), name=name)
-    assert message is not None and message.startswith(message_start), message
+    assert message is not None, message
+    assert message.startswith(message_start), message
     totals = (MLP_TOTALS if name == MLP else CNN_TOTALS).format(mine=total)
     assert f"; {totals}" in message, message
     assert summaries[variant].total_params == int(total.replace(",", ""))
@@ -257,7 +258,8 @@ def test_messages_never_start_or_end_with_a_quote(summaries):
     """Otter strips quotes from both ends of a failure message (see judging.CheckFailed)."""
     for variant, name, *_ in MISTAKES:
         message = compare(summaries[variant], reference(summaries, name), name=name)
-        assert message[:1] != "'" and message[-1:] == ".", message
+        assert message[:1] != "'", message
+        assert message[-1:] == ".", message
 
 
 def test_rows_that_match_with_different_totals_are_reported(summaries):
@@ -273,8 +275,10 @@ def test_table_lists_each_layer_and_the_total(summaries):
     assert lines[0] == "input shape: (28, 28, 1)"
     for n, row in enumerate(summaries["cnn"].rows, start=1):
         line = next(line for line in lines if line.split()[:2] == [str(n), row.kind])
-        assert str(row.output_shape) in line and f"{row.params:,}" in line
-    assert "18,496" in table and "filters=64, kernel_size=3×3, strides=1×1, padding=valid" in table
+        assert str(row.output_shape) in line
+        assert f"{row.params:,}" in line
+    assert "18,496" in table
+    assert "filters=64, kernel_size=3×3, strides=1×1, padding=valid" in table
     assert lines[-1].split() == ["total", "34,826"]
 
 
@@ -377,7 +381,7 @@ def test_a_configuration_edited_to_point_outside_keras_is_refused(keras, forgery
         rebuild_model(forge(config, edit))
 
 
-@pytest.mark.parametrize("config, reason", [
+@pytest.mark.parametrize(("config", "reason"), [
     ("{not json", "not valid JSON"),
     (b"\x80\x04K\x01.", "JSON string"),
     ("[1, 2]", "describes a list, not a Keras model"),

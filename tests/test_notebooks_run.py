@@ -17,7 +17,7 @@ import shutil
 
 import nbformat
 import pytest
-from conftest import ASSIGNMENT, KERAS
+from helpers import ASSIGNMENT, KERAS
 
 from autograder.assignment import questions
 

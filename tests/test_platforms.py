@@ -15,7 +15,7 @@ from pathlib import Path
 
 import platforms
 import pytest
-from conftest import ASSIGNMENT, SAMPLES_DIR
+from helpers import ASSIGNMENT, SAMPLES_DIR
 from test_split_grading import ATTACKS, IPC_KEYS, honest_score
 
 pytestmark = [pytest.mark.slow,
@@ -62,8 +62,10 @@ def assert_the_attacks_cost_nothing_more(out: Path) -> None:
     ipc, traps, audit = (journal(out, name) for name in PLATFORM_ATTACKS)
     assert (ipc["status"], ipc["score"]) == ("graded", honest_score()), ipc["message"]
     assert not [note for note in ipc["notes"] if note.startswith(f"Cell {cell} ")], ipc["notes"]
-    assert traps["status"] == "graded" and traps["score"] <= honest_score(), traps["message"]
-    assert (audit["status"], audit["score"]) == ("graded", honest_score()) and audit["hooks"]
+    assert traps["status"] == "graded", traps["message"]
+    assert traps["score"] <= honest_score(), traps["message"]
+    assert (audit["status"], audit["score"]) == ("graded", honest_score())
+    assert audit["hooks"]
     keys = {int(line.split()[0]) for kind in ("msg", "shm")
             for line in Path(f"/proc/sysvipc/{kind}").read_text().splitlines()[1:]}
     assert not keys & set(IPC_KEYS)
@@ -113,7 +115,8 @@ def test_without_cap_sys_admin_grading_gets_full_marks_and_the_full_view(setpriv
     assert (solutions["status"], solutions["score"]) == ("graded", FULL_SCORE), solutions["message"]
     assert (partial["status"], partial["score"]) == ("graded", honest_score())
     for result in (solutions, partial):
-        assert result["sandbox"] == "view" and result["network_isolated"]
+        assert result["sandbox"] == "view"
+        assert result["network_isolated"]
         assert {VIEW, NO_NETWORK, "a user of its own", "pids cgroup", "IPC and UTS namespaces of its own",
                 "seccomp filter"} <= set(result["protections"])
     assert_the_attacks_cost_nothing_more(setpriv_graded)
@@ -155,7 +158,8 @@ def test_the_docker_default_filter_refuses_namespaces_and_allows_the_rest():
                              capture_output=True, text=True)
     allowed = subprocess.run(platforms.docker_default([sys.executable, "-c", "import subprocess; "
                                                        "subprocess.run(['true'], check=True)"]))
-    assert refused.returncode != 0 and "Operation not permitted" in refused.stderr
+    assert refused.returncode != 0
+    assert "Operation not permitted" in refused.stderr
     assert allowed.returncode == 0
 
 
@@ -174,7 +178,8 @@ def test_docker_default_with_python_in_a_private_folder_fails_closed_saying_what
     for name in ("solutions", "partial"):
         result = journal(out, name)
         assert result["status"] == "error"
-        assert f"`chmod o+x {private}`" in result["message"] and "No student code was run" in result["message"]
+        assert f"`chmod o+x {private}`" in result["message"]
+        assert "No student code was run" in result["message"]
 
 
 @needs_seccomp
@@ -185,8 +190,10 @@ def test_docker_default_with_a_reachable_python_grades_as_a_user_of_its_own(cour
     assert (solutions["status"], solutions["score"]) == ("graded", FULL_SCORE), solutions["message"]
     assert (partial["status"], partial["score"]) == ("graded", honest_score())
     for result in (solutions, partial):
-        assert result["sandbox"] == "user" and not result["network_isolated"]
-        assert "a user of its own" in result["protections"] and VIEW not in result["protections"]
+        assert result["sandbox"] == "user"
+        assert not result["network_isolated"]
+        assert "a user of its own" in result["protections"]
+        assert VIEW not in result["protections"]
         assert "seccomp filter" in result["protections"]
     assert_the_attacks_cost_nothing_more(out)
 
@@ -256,7 +263,8 @@ def test_an_ordinary_user_gets_a_view_and_no_network_through_a_user_namespace(ta
     this user), which the result says by leaving them out."""
     for name in ("solutions", "partial"):
         result = journal(ta_graded, name)
-        assert result["sandbox"] == "view" and result["network_isolated"]
+        assert result["sandbox"] == "view"
+        assert result["network_isolated"]
         assert {VIEW, NO_NETWORK, "rlimits", "IPC and UTS namespaces of its own",
                 "seccomp filter"} <= set(result["protections"])
         assert "a user of its own" not in result["protections"]

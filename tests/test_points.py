@@ -57,9 +57,9 @@ def test_manual_questions_and_totals_are_as_announced(assignment):
 
 @pytest.mark.parametrize("assignment", sorted(PINNED))
 def test_the_autograder_zip_grades_exactly_the_pinned_checks(assignment, builds):
+    from autograder.bundle import Bundle
     from autograder.checks.suite import load_suite
-    from autograder.grade.shipped import autograder_files, hidden_cases
-    cases = hidden_cases(autograder_files(builds(assignment).autograder_zip))
+    cases = Bundle.read(builds(assignment).autograder_zip).hidden_checks()
     assert {name: (question, points) for question, name, points in cases} == {
         name: (q, float(p)) for name, (q, p) in PINNED[assignment].items()}
     assert set(PINNED[assignment]) <= set(load_suite(assignment).checks)

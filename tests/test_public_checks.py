@@ -13,6 +13,7 @@ notebook's Otter tests exactly as Otter runs them in the student's kernel.
 from __future__ import annotations
 
 import ast
+import itertools
 import json
 import math
 import re
@@ -24,7 +25,7 @@ from pathlib import Path
 import nbformat
 import numpy as np
 import pytest
-from conftest import ASSIGNMENT, KERAS
+from helpers import ASSIGNMENT, KERAS
 
 from autograder.checks.nn_foundations.judges import _activate as judges_activate
 
@@ -141,12 +142,12 @@ def tiny_trace() -> dict:
 
 def mlp_param_count(n_inputs, hidden_layer_sizes, n_outputs):
     widths = [n_inputs, *hidden_layer_sizes, n_outputs]
-    return sum(a * b + b for a, b in zip(widths, widths[1:]))
+    return sum(a * b + b for a, b in itertools.pairwise(widths))
 
 
 def count_without_biases(n_inputs, hidden_layer_sizes, n_outputs):
     widths = [n_inputs, *hidden_layer_sizes, n_outputs]
-    return sum(a * b for a, b in zip(widths, widths[1:]))
+    return sum(a * b for a, b in itertools.pairwise(widths))
 
 
 def count_first_hidden_layer_only(n_inputs, hidden_layer_sizes, n_outputs):
@@ -288,7 +289,8 @@ def test_the_public_test_set_check_shows_the_graders_verdict_on_the_saved_notebo
     nbformat.write(notebook, tmp_path / f"{assignment}.ipynb")
     monkeypatch.chdir(tmp_path)
     failures = run_public_check(checks(assignment, question), env)
-    assert len(failures) == 1 and f"{verdict}, cell {len(notebook.cells)} line " in failures[0], failures
+    assert len(failures) == 1, failures
+    assert f"{verdict}, cell {len(notebook.cells)} line " in failures[0], failures
     assert "save the notebook" in failures[0]
     (tmp_path / f"{assignment}.ipynb").write_bytes(shipped.read_bytes())
     assert run_public_check(checks(assignment, question), env) == []
@@ -513,8 +515,8 @@ def hand_trace_leaks(text: str) -> list[str]:
     """The tiny network's hand-trace values that ``text`` shows: an arithmetic expression that
     evaluates to one of them, or a decimal within the grading tolerance of the output."""
     from autograder.checks.nn_foundations.judges import _tiny_trace
-    from autograder.config import setting
-    tolerance = setting(ASSIGNMENT, "tolerances", "hand_trace")
+    from autograder.config import config
+    tolerance = config(ASSIGNMENT).tolerance("hand_trace")
     trace = _tiny_trace()
     hidden = sorted({float(v) for value in trace.values() for v in np.ravel(value)})
     leaks = [f"`{span}` = {value:g}" for span, value in _arithmetic_values(text)
@@ -557,8 +559,8 @@ def test_no_prompt_or_public_check_shows_a_course_total(builds):
 
 def test_q4_public_check_asks_for_grading_tomls_threshold(checks):
     """Otter does not fill ``{{ … }}`` in test cells: the number is written out, and kept in step here."""
-    from autograder.config import setting
-    needed = setting(ASSIGNMENT, "thresholds", "digits", "mlp_16x16_accuracy")
+    from autograder.config import config
+    needed = config(ASSIGNMENT).threshold("digits", "mlp_16x16_accuracy")
     assert f"accuracy >= {needed}" in checks(ASSIGNMENT, "q4_mlp")
 
 
@@ -567,7 +569,7 @@ def test_q4_public_check_asks_for_grading_tomls_threshold(checks):
 MLP_TERMS_FOR_FEEDBACK = ("hidden_layer_sizes", "coefs_", "intercepts_", "learning_rate_init", "max_iter", "activation")
 
 
-@pytest.mark.parametrize("hyperparameters, parameters", [
+@pytest.mark.parametrize(("hyperparameters", "parameters"), [
     ({"hidden_layer_sizes", "learning_rate_init", "coefs_", "activation"}, {"max_iter", "intercepts_"}),
     ({"hidden_layer_sizes", "learning_rate_init", "activation"}, {"max_iter", "coefs_", "intercepts_"}),
     ({"hidden_layer_sizes", "learning_rate_init", "max_iter", "activation", "intercepts_"}, {"coefs_"}),

@@ -1,6 +1,6 @@
 """The bundled sample submissions (submissions/<assignment>/) grade as their expected.csv says.
 
-They are graded in the session's batch of each assignment (conftest ``otter_batch``, runner auto),
+They are graded in the session's batch of each assignment (conftest ``graded_batch``, runner auto),
 the same way `bash scripts/main.sh` grades them.
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 import csv
 
 import pytest
-from conftest import ASSIGNMENT, ASSIGNMENTS, KERAS, SAMPLES_DIR
+from helpers import ASSIGNMENT, ASSIGNMENTS, AUDIT_HOOK, KERAS, PATCHES_COUNT_PARAMS, SAMPLES_DIR
 
 pytestmark = pytest.mark.slow
 
@@ -39,7 +39,8 @@ def test_samples_grade_to_their_expected_status_and_total(assignment, batch_resu
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
 def test_a_broken_file_is_invalid_with_a_reason(assignment, batch_results):
     broken = batch_results(assignment)["broken_file"]
-    assert broken.status == "invalid" and "notebook" in broken.message.lower(), broken.message
+    assert broken.status == "invalid", broken.message
+    assert "notebook" in broken.message.lower(), broken.message
 
 
 def test_the_leaking_sample_loses_the_tuning_question_for_the_leak(batch_results):
@@ -51,7 +52,6 @@ def test_the_leaking_sample_loses_the_tuning_question_for_the_leak(batch_results
 def test_patching_keras_count_params_keeps_the_honest_score(batch_results):
     """The judge counts parameters from the model's config it rebuilt, never by asking the
     student's Keras, so a patched count_params changes nothing (issue 5's corpus)."""
-    from conftest import PATCHES_COUNT_PARAMS
     results = batch_results(KERAS)
     patched, honest = results[PATCHES_COUNT_PARAMS], results["partial"]
     assert (patched.status, patched.score) == ("graded", honest.score) == ("graded", expected(KERAS)["partial"][1])
@@ -60,7 +60,6 @@ def test_patching_keras_count_params_keeps_the_honest_score(batch_results):
 def test_correct_code_lent_from_an_audit_hook_keeps_only_the_honest_score(batch_results):
     """The kernel refuses audit hooks from before the student's first cell; the judge finds the
     install in the file (issue 21's corpus, keras_networks: 26 against 12 before)."""
-    from conftest import AUDIT_HOOK
     results = batch_results(KERAS)
     hooked, honest = results[AUDIT_HOOK], results["partial"]
     assert (hooked.status, hooked.score) == ("graded", honest.score)

@@ -1,4 +1,4 @@
-"""The operating-system confinement of a grading child (autograder/grade/sandbox.py)."""
+"""The operating-system confinement of a grading child (autograder/grade/isolation/: limits, cgroups, namespaces)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from autograder.grade.sandbox import Limits, ProcessCgroup, confine, isolate_network, network_namespace
+from autograder.grade.isolation.cgroups import ProcessCgroup
+from autograder.grade.isolation.limits import Limits, confine
+from autograder.grade.isolation.namespaces import isolate_network, network_namespace
 
 UNPRIVILEGED = 65534  # nobody
 PR_SET_DUMPABLE = 4  # a root process that drops its uid is made undumpable: /proc/self turns root-owned
@@ -87,12 +89,14 @@ def test_a_new_cgroup_does_not_remove_another_live_graders_empty_one():
     first = ProcessCgroup.create(10)
     second = ProcessCgroup.create(10)
     try:
-        assert first.path.is_dir() and second.path.is_dir()
+        assert first.path.is_dir()
+        assert second.path.is_dir()
         assert (first.path / "pids.max").read_text().strip() == "10"
     finally:
         first.remove()
         second.remove()
-    assert not first.path.exists() and not second.path.exists()
+    assert not first.path.exists()
+    assert not second.path.exists()
 
 
 @cgroups
@@ -122,7 +126,7 @@ def test_a_cgroup_caps_forks_and_kills_what_left_the_process_group(tmp_path):
 ORPHAN = """
 import os, sys, time
 sys.path.insert(0, {root!r})
-from autograder.grade.sandbox import die_with_parent
+from autograder.grade.isolation.limits import die_with_parent
 parent = os.getpid()
 if os.fork() == 0:
     while os.getppid() == parent:   # the parent ends before the signal is set
@@ -141,7 +145,7 @@ def test_a_process_whose_parent_ended_before_it_asked_to_die_with_it_ends_at_onc
 
 
 def test_a_process_whose_parent_lives_goes_on_after_asking_to_die_with_it():
-    from autograder.grade.sandbox import die_with_parent
+    from autograder.grade.isolation.limits import die_with_parent
     parent = os.getpid()
     assert in_child(lambda: die_with_parent(parent) or 7) == 7
 
@@ -149,8 +153,8 @@ def test_a_process_whose_parent_lives_goes_on_after_asking_to_die_with_it():
 def test_a_namespace_init_whose_jail_ended_before_it_asked_to_die_with_it_ends_at_once():
     """PID 1 of the kernel's namespace cannot name its parent (``getppid()`` is 0 inside): it
     reads the jail's death from a pipe only the jail held open."""
-    from autograder.grade.jail import die_with_the_jail
-    from autograder.grade.sandbox import EXIT_PARENT_GONE
+    from autograder.grade.isolation.jail import die_with_the_jail
+    from autograder.grade.isolation.limits import EXIT_PARENT_GONE
 
     def init(jail_alive: bool) -> int:
         lifeline, held = os.pipe()
@@ -168,7 +172,7 @@ def unified_hierarchy(tmp_path):
     """A cgroup v2 root with the pids, memory and cpu controllers, or the reason there is none:
     /sys/fs/cgroup where the machine uses v2, else a fresh cgroup2 mount (which gets only the
     controllers no v1 hierarchy holds)."""
-    from autograder.grade.sandbox import V2_CONTROLLERS
+    from autograder.grade.isolation.cgroups import V2_CONTROLLERS
     root = Path("/sys/fs/cgroup")
     if not (root / "cgroup.controllers").exists():
         root = tmp_path / "unified"
@@ -212,7 +216,8 @@ def test_cgroup_v2_limits_hold(v2_root, limited):
     fifth of a core; without the limits the same children go past each."""
     cgroup = ProcessCgroup.create(50 if limited else None, memory_mb=200 if limited else None,
                                   cpus=0.2 if limited else None, roots=(v2_root,))
-    assert cgroup is not None and cgroup.path.is_relative_to(v2_root)
+    assert cgroup is not None
+    assert cgroup.path.is_relative_to(v2_root)
     try:
         forks = int(run_in_cgroup(cgroup, FORK_COUNT).stdout.strip() or 0)
         hog = run_in_cgroup(cgroup, HOG)
@@ -224,9 +229,13 @@ def test_cgroup_v2_limits_hold(v2_root, limited):
     finally:
         cgroup.remove()
     if limited:
-        assert forks < 50 and "survived" not in hog.stdout and used < 0.4, (forks, hog.returncode, used)
+        assert forks < 50, (forks, hog.returncode, used)
+        assert "survived" not in hog.stdout, (forks, hog.returncode, used)
+        assert used < 0.4, (forks, hog.returncode, used)
     else:
-        assert forks == 200 and "survived" in hog.stdout and used > 1.0, (forks, hog.returncode, used)
+        assert forks == 200, (forks, hog.returncode, used)
+        assert "survived" in hog.stdout, (forks, hog.returncode, used)
+        assert used > 1.0, (forks, hog.returncode, used)
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="makes IPC objects as another user")
@@ -250,6 +259,7 @@ def test_ipc_objects_a_kernel_user_made_are_removed_after_it(grader):
                 for line in open(f"/proc/sysvipc/{kind}").read().splitlines()[1:]} & set(keys)
     assert left() == set(keys)
     prefix = ["setpriv", "--inh-caps=-sys_admin", "--bounding-set=-sys_admin", "--"] if grader != "root" else []
-    removed = subprocess.run([*prefix, sys.executable, "-c", "from autograder.grade.sandbox import remove_ipc_of; "
+    removed = subprocess.run([*prefix, sys.executable, "-c", "from autograder.grade.isolation.namespaces import remove_ipc_of; "
                               f"print(remove_ipc_of({user}))"], capture_output=True, text=True, check=True)
-    assert removed.stdout.strip() == "3" and left() == set(), removed
+    assert removed.stdout.strip() == "3", removed
+    assert left() == set(), removed

@@ -36,7 +36,8 @@ def test_keras_initial_weights_and_dropout_repeat_after_seeding():
     weights, output = fresh_model_output()
     seed_everything(3)
     again_weights, again_output = fresh_model_output()
-    assert np.array_equal(weights, again_weights) and np.array_equal(output, again_output)
+    assert np.array_equal(weights, again_weights)
+    assert np.array_equal(output, again_output)
     seed_everything(4)
     assert not np.array_equal(fresh_model_output()[0], weights)
 

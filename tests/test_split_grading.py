@@ -15,13 +15,13 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from conftest import ASSIGNMENT, BATCH_JOBS, SAMPLES_DIR
+from helpers import ASSIGNMENT, BATCH_JOBS, SAMPLES_DIR
 
 pytestmark = pytest.mark.slow
 
 SURVIVOR_MARKER = "autograder-survivor-marker"
 PLANTED_MARKER = "/tmp/autograder-planted-module-ran"  # outside the kernel's view
-HOST_PORT = "__HOST_PORT__"  # replaced by the port the corpus fixture listens on
+HOST_PORT = "__HOST_PORT__"  # replaced by the port ``split_graded`` listens on
 NEEDLES = "__NEEDLES__"      # replaced by what reads_its_own_memory searches for (see there)
 CLASSMATE = "aaa_classmate_5f3e9c"  # graded first: the name an attack must not find in memory
 PLANT = f"open({PLANTED_MARKER!r}, 'w').write(str(__import__('os').getuid()))\n"
@@ -184,7 +184,8 @@ ATTACKS = {
         f"_plant = {PLANT!r}\n"
         "os.rename('autograder', '_shipped')  # root's files, but the folder is the kernel's\n"
         "shutil.copytree('_shipped', 'autograder')\n"
-        "for _name in ('autograder/__init__.py', 'autograder/grade/__init__.py', 'autograder/grade/jail.py'):\n"
+        "for _name in ('autograder/__init__.py', 'autograder/grade/__init__.py', 'autograder/grade/isolation/__init__.py',\n"
+        "              'autograder/grade/isolation/jail.py'):\n"
         "    _path = pathlib.Path(_name)\n    _path.parent.mkdir(parents=True, exist_ok=True)\n"
         "    _path.write_text(_plant + (_path.read_text() if _path.exists() else ''))\n"
         "os._exit(0)\n"),
@@ -290,11 +291,11 @@ def memory_needles(autograder_zip: Path, notebook) -> list[tuple[str, str]]:
     """What no kernel's memory may hold, each as two hex halves: the course secret, raw and
     as hex text (as the zip stores it), and a classmate's file name; then the control, which
     it must hold: the notebook's first code cell, which it ran."""
-    from autograder.grade.shipped import autograder_files, shipped_course_secret
-    secret = shipped_course_secret(autograder_files(autograder_zip))
+    from autograder.bundle import Bundle
+    secret = Bundle.read(autograder_zip).course_secret
     assert len(secret) >= 16
     control = next(cell.source for cell in notebook.cells if cell.cell_type == "code")
-    halves = lambda data: (data[:len(data) // 2].hex(), data[len(data) // 2:].hex())  # noqa: E731
+    halves = lambda data: (data[:len(data) // 2].hex(), data[len(data) // 2:].hex())
     return [halves(secret), halves(secret.hex().encode()), halves(CLASSMATE.encode()),
             halves(control.encode())]
 
@@ -365,13 +366,13 @@ def test_the_limit_an_attack_meets_fires(split_graded, attack):
     assert not [note for note in split_graded[attack]["notes"] if note.startswith(f"Cell {cell} ")]
 
 
-@pytest.mark.parametrize("attack, limit", [("memory_bomb", "memory"), ("fork_bomb", "processes")])
+@pytest.mark.parametrize(("attack", "limit"), [("memory_bomb", "memory"), ("fork_bomb", "processes")])
 def test_the_cgroup_limit_a_bomb_meets_is_recorded_and_explained(split_graded, attack, limit):
     """From the cgroup's own counters (memory.failcnt, pids.events), not from the notebook: the
     bomb did reach the limit, and the student is told which and what it is."""
     result = split_graded[attack]
     assert limit in result["limits_reached"], result["limits_reached"]
-    assert any(f"reached the {limit} limit" in note or "limit of" in note and limit in note
+    assert any(f"reached the {limit} limit" in note or ("limit of" in note and limit in note)
                for note in result["notes"]), result["notes"]
     assert split_graded["honest"]["limits_reached"] == []
 
@@ -386,8 +387,9 @@ def test_a_notebook_that_hooks_into_the_interpreter_is_found_and_its_gated_quest
     if attack != "puts_traps_where_replies_go":  # its thread is seen only while it runs
         assert any(item.startswith(f"cell {cell}, line ") for item in result["hooks"]), result["hooks"]
     withheld = [case for case in result["cases"] if case["question"] == "q5_tuning" and case["points"]]
-    assert withheld and all(case["message"].startswith("Withheld for a person to review") and not case["passed"]
-                            for case in withheld), withheld
+    assert withheld, withheld
+    assert all(case["message"].startswith("Withheld for a person to review") for case in withheld), withheld
+    assert not any(case["passed"] for case in withheld), withheld
     assert not split_graded["honest"]["hooks"]
 
 
@@ -397,7 +399,8 @@ def test_interpreter_hooks_put_the_submission_before_a_person_in_the_report(spli
     results = [SubmissionResult(ASSIGNMENT, name, name, Status(r["status"]), hooks=r["hooks"])
                for name, r in split_graded.items()]
     flagged = {row["submission"] for row in needs_a_human(ASSIGNMENT, results) if row["why"] == "interpreter hooks"}
-    assert set(INSTALLS_HOOKS) <= flagged and "honest" not in flagged
+    assert set(INSTALLS_HOOKS) <= flagged
+    assert "honest" not in flagged
 
 
 def test_no_ipc_object_a_notebook_made_outlives_its_kernel(split_graded):
@@ -415,7 +418,8 @@ def test_traps_where_replies_go_cost_their_checks_never_the_row(split_graded):
     result = split_graded["puts_traps_where_replies_go"]
     assert result["status"] == "graded", result["message"]
     failed = [case["message"] for case in result["cases"] if not case["passed"] and case["points"]]
-    assert failed and not any("did not return within" in message for message in failed), failed
+    assert failed, failed
+    assert not any("did not return within" in message for message in failed), failed
 
 
 def test_a_probe_that_never_returns_costs_its_checks_with_a_clear_message(split_graded):
@@ -431,7 +435,9 @@ def test_a_cell_that_ignores_the_interrupt_is_named_and_costs_nothing_else(split
     result = split_graded["ignores_the_interrupt"]
     assert (result["status"], result["score"]) == ("graded", honest_score()), result["message"]
     stopped = [note for note in result["notes"] if note.startswith("Cell 8 (`import signal`)")]
-    assert stopped and "did not stop when interrupted" in stopped[0] and "60 s" in stopped[0], result["notes"]
+    assert stopped, result["notes"]
+    assert "did not stop when interrupted" in stopped[0], result["notes"]
+    assert "60 s" in stopped[0], result["notes"]
 
 
 def test_a_notebook_that_breaks_python_for_the_grader_is_told_so(split_graded):
@@ -449,7 +455,8 @@ def test_a_notebook_that_breaks_python_for_the_grader_is_told_so(split_graded):
         explained |= more
     scored = {name for name, _ in failed.items()
               if next(case["points"] for case in result["cases"] if case["name"] == name)}
-    assert explained and all(name in explained or "placeholder" in failed[name] for name in scored), failed
+    assert explained, failed
+    assert all(name in explained or "placeholder" in failed[name] for name in scored), failed
 
 
 def test_no_kernel_holds_the_secret_or_a_classmates_name_in_memory(split_graded):
@@ -492,8 +499,8 @@ def test_a_kernel_killed_by_a_probe_costs_that_check_only_with_a_clear_message(s
 
 @pytest.fixture
 def kernel(tmp_path):
-    from autograder.grade.sandbox import Limits
-    from autograder.grade.student_kernel import StudentKernel
+    from autograder.grade.isolation.limits import Limits
+    from autograder.grade.kernel.student_kernel import StudentKernel
     student = StudentKernel(workdir=tmp_path, limits=Limits(cell_timeout=60), env=dict(os.environ))
     student.start()
     yield student
@@ -507,10 +514,11 @@ def kept_text(kernel, run) -> str:
 def test_a_cell_that_floods_its_output_keeps_only_the_budget(kernel):
     """The kernel batches stream output, so whole messages past the budget are dropped; the
     budget is per cell, so the next cell's output is kept."""
-    from autograder.grade.student_kernel import OUTPUT_BUDGET
+    from autograder.grade.kernel.student_kernel import OUTPUT_BUDGET
     flood = kernel.run("for _ in range(50):\n    print('x' * 100_000)")  # 5 M characters
     after = kernel.run("print('still here')")
-    assert flood.status == "ok" and len(kept_text(kernel, flood)) <= OUTPUT_BUDGET
+    assert flood.status == "ok"
+    assert len(kept_text(kernel, flood)) <= OUTPUT_BUDGET
     assert kept_text(kernel, after) == "still here\n"
 
 
@@ -527,8 +535,8 @@ def test_a_cell_that_floods_its_output_keeps_only_the_budget(kernel):
 def test_a_cell_that_will_not_be_interrupted_costs_only_itself(tmp_path, hang):
     """The grader stops waiting at the cell limit, replaces the kernel, replays the cells
     before the one that hung (not that one), and the cells after it run as usual."""
-    from autograder.grade.sandbox import Limits
-    from autograder.grade.student_kernel import StudentKernel
+    from autograder.grade.isolation.limits import Limits
+    from autograder.grade.kernel.student_kernel import StudentKernel
     # the grace after the interrupt: 2 s rather than production's 10 (these cells never answer)
     student = StudentKernel(workdir=tmp_path, limits=Limits(cell_timeout=3), env=dict(os.environ),
                             interrupt_grace=2.0)
@@ -555,7 +563,7 @@ def test_a_cell_that_stops_when_interrupted_keeps_its_kernel(kernel):
 def test_cells_the_grader_had_to_stop_are_named_to_the_student():
     import nbformat
 
-    from autograder.grade.student_kernel import CellRun, cell_notes, notebook_code_cells
+    from autograder.grade.kernel.student_kernel import CellRun, cell_notes, notebook_code_cells
     notebook = nbformat.v4.new_notebook(cells=[
         nbformat.v4.new_markdown_cell("# Q1"), nbformat.v4.new_code_cell("x = 1"),
         nbformat.v4.new_code_cell("while True:\n    pass"), nbformat.v4.new_code_cell("y = z")])
@@ -563,7 +571,9 @@ def test_cells_the_grader_had_to_stop_are_named_to_the_student():
     notes = cell_notes(cells, [CellRun(0, "ok"), CellRun(1, "stopped", "…"),
                                CellRun(2, "error", "NameError: name 'z' is not defined")], 60)
     assert len(notes) == 2
-    assert notes[0].startswith("Cell 3 (`while True:`)") and "60 s" in notes[0] and "interrupted" in notes[0]
+    assert notes[0].startswith("Cell 3 (`while True:`)")
+    assert "60 s" in notes[0]
+    assert "interrupted" in notes[0]
     assert notes[1].startswith("Cell 4 (`y = z`) raised NameError")
 
 
@@ -575,11 +585,10 @@ def test_a_cell_that_kills_the_kernel_costs_only_itself(kernel):
 
 
 def test_a_kernel_that_dies_before_it_answers_is_reported_as_a_start_failure(tmp_path):
-    """The grader retries gradings whose kernel failed to start (grade.child) by this message:
+    """The grader retries gradings whose kernel failed to start (grade.processes.grading_child) by this message:
     a kernel that cannot even start Python (1 MB of address space) must produce it, at once."""
-    from autograder.grade.environment import KERNEL_START_FAILURE
-    from autograder.grade.sandbox import Limits
-    from autograder.grade.student_kernel import KernelStartFailed, StudentKernel
+    from autograder.grade.isolation.limits import Limits
+    from autograder.grade.kernel.student_kernel import KERNEL_START_FAILURE, KernelStartFailed, StudentKernel
     student = StudentKernel(workdir=tmp_path, limits=Limits(cell_timeout=3, memory_mb=1), env=dict(os.environ))
     try:
         with pytest.raises(KernelStartFailed, match=KERNEL_START_FAILURE):
@@ -591,8 +600,8 @@ def test_a_kernel_that_dies_before_it_answers_is_reported_as_a_start_failure(tmp
 def test_the_first_cells_output_is_never_lost_to_a_kernel_start(tmp_path):
     """The client is ready only once IOPub delivers (PromptKernelClient): the first cell's
     output reaches the grader, kernel after kernel."""
-    from autograder.grade.sandbox import Limits
-    from autograder.grade.student_kernel import StudentKernel
+    from autograder.grade.isolation.limits import Limits
+    from autograder.grade.kernel.student_kernel import StudentKernel
     for attempt in range(3):
         student = StudentKernel(workdir=tmp_path, limits=Limits(cell_timeout=30), env=dict(os.environ))
         student.start()
@@ -602,13 +611,13 @@ def test_the_first_cells_output_is_never_lost_to_a_kernel_start(tmp_path):
             student.shutdown()
 
 
-@pytest.mark.parametrize("retryable, attempts", [(True, 3), (False, 1)])
+@pytest.mark.parametrize(("retryable", "attempts"), [(True, 3), (False, 1)])
 def test_a_grading_is_tried_again_only_for_the_graders_own_reason(monkeypatch, retryable, attempts):
     """The retry follows ``GradingOutcome.retryable``, set by the grader when the kernel failed
     before any student code ran; an error whose text a notebook put the start-failure sentence
     in (a malformed output, an exception message) is graded once."""
-    from autograder.grade import child
-    from autograder.grade.environment import KERNEL_START_FAILURE
+    from autograder.grade.kernel.student_kernel import KERNEL_START_FAILURE
+    from autograder.grade.processes import grading_child as child
     from autograder.results import GradingOutcome
     calls = []
 

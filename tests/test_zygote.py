@@ -10,18 +10,21 @@ import signal
 import subprocess
 import sys
 import time
+from dataclasses import asdict
 from pathlib import Path
 
 import nbformat
 import pytest
 
-from autograder.config import setting
-from autograder.grade.child import ChildJob, child_environment, start_child
-from autograder.grade.sandbox import Limits, ProcessCgroup
+from autograder.config import config
+from autograder.grade.isolation.cgroups import ProcessCgroup
+from autograder.grade.isolation.limits import Limits
+from autograder.grade.processes.grading_child import child_environment, start_child
+from autograder.grade.processes.requests import ChildJob
 
 pytestmark = pytest.mark.slow
 ASSIGNMENT = "nn_foundations"
-# a variable the kernel receives (split_runner.KERNEL_VARIABLES), set by the job and not the zygote
+# a variable the kernel receives (runners.split.KERNEL_VARIABLES), set by the job and not the zygote
 MARKER = "TZ"
 
 
@@ -39,7 +42,7 @@ def sleeping_notebook(build, folder: Path) -> Path:
 def job_for(build, folder: Path, limits: Limits) -> ChildJob:
     submission = sleeping_notebook(build, folder)
     env = {**child_environment("digits", 1, limits), MARKER: "the job's own"}
-    return ChildJob("autograder.grade.split_runner",
+    return ChildJob("split",
                     [str(submission), str(build.autograder_zip), str(folder / "grade.json")], env, str(folder), limits,
                     from_zygote=True)
 
@@ -59,7 +62,7 @@ def wait_until(condition, seconds: float = 30.0) -> bool:
 
 def test_a_forked_child_is_its_own_session_confined_in_its_cgroup_with_the_jobs_environment(builds, tmp_path):
     build = builds(ASSIGNMENT)
-    limits = Limits.from_config(setting(ASSIGNMENT, "limits"))
+    limits = config(ASSIGNMENT).limits
     cgroup = ProcessCgroup.create(limits.max_processes, memory_mb=limits.memory_mb, cpus=1)
     child = start_child(job_for(build, tmp_path, limits), cgroup)
     try:
@@ -89,13 +92,16 @@ def test_a_forked_child_is_its_own_session_confined_in_its_cgroup_with_the_jobs_
 
 GRADER = """
 import sys, time, json
+from dataclasses import asdict
 from pathlib import Path
 sys.path.insert(0, {root!r})
-from autograder.grade.child import ChildJob, child_environment, start_child
-from autograder.grade.sandbox import Limits, ProcessCgroup
-from autograder.grade import zygote
+from autograder.grade.processes.grading_child import child_environment, start_child
+from autograder.grade.processes.requests import ChildJob
+from autograder.grade.isolation.cgroups import ProcessCgroup
+from autograder.grade.isolation.limits import Limits
+from autograder.grade.processes import zygote
 limits = Limits(**json.loads({limits!r}))
-job = ChildJob("autograder.grade.split_runner", {arguments!r}, child_environment("digits", 1, limits), {cwd!r}, limits,
+job = ChildJob("split", {arguments!r}, child_environment("digits", 1, limits), {cwd!r}, limits,
                from_zygote=True)
 cgroup = ProcessCgroup.create(limits.max_processes, memory_mb=limits.memory_mb, cpus=1)
 child = start_child(job, cgroup)
@@ -106,9 +112,9 @@ time.sleep(600)
 
 
 def test_the_zygote_and_the_children_it_forked_die_with_the_grader(builds, tmp_path):
-    from dataclasses import asdict
+
     build = builds(ASSIGNMENT)
-    limits = Limits.from_config(setting(ASSIGNMENT, "limits"))
+    limits = config(ASSIGNMENT).limits
     job = job_for(build, tmp_path, limits)
     script = GRADER.format(root=str(Path(__file__).resolve().parent.parent), limits=json.dumps(asdict(limits)),
                            arguments=job.arguments, cwd=job.cwd)
@@ -133,7 +139,7 @@ def test_the_zygote_and_the_children_it_forked_die_with_the_grader(builds, tmp_p
 
 def kernel_processes(child_pid: int) -> list[int]:
     """The processes in the cgroups the grading child made for its kernel (named after it)."""
-    from autograder.grade.sandbox import CGROUP_PARENT, CGROUP_ROOTS
+    from autograder.grade.isolation.cgroups import CGROUP_PARENT, CGROUP_ROOTS
     found = []
     for root in CGROUP_ROOTS:
         for folder in (root / CGROUP_PARENT).glob(f"{child_pid}-*"):
@@ -150,13 +156,13 @@ def _cmdline(path: Path) -> str:
 
 def test_without_a_zygote_the_child_is_a_fresh_interpreter(builds, tmp_path, monkeypatch):
     """AUTOGRADER_NO_ZYGOTE=1 (and Dask's daemonic workers): a fresh interpreter, same contract."""
-    from autograder.grade.zygote import DISABLE_ENV_VAR
+    from autograder.grade.processes.zygote import DISABLE_ENV_VAR
     monkeypatch.setenv(DISABLE_ENV_VAR, "1")
     build = builds(ASSIGNMENT)
-    limits = Limits.from_config(setting(ASSIGNMENT, "limits"))
+    limits = config(ASSIGNMENT).limits
     child = start_child(job_for(build, tmp_path, limits), None)
     try:
-        assert wait_until(lambda: "split_runner" in _cmdline(Path(f"/proc/{child.pid}/cmdline")), 10)
+        assert wait_until(lambda: "autograder.grade.runners\0split" in _cmdline(Path(f"/proc/{child.pid}/cmdline")), 10)
         session = int(proc_field(child.pid, "stat").rsplit(")", 1)[1].split()[3])
         assert session == child.pid
     finally:
@@ -167,17 +173,17 @@ def test_without_a_zygote_the_child_is_a_fresh_interpreter(builds, tmp_path, mon
 def test_a_zygote_that_cannot_fork_costs_speed_never_a_grade(builds, tmp_path, monkeypatch):
     """If the zygote cannot start a child, the submission gets a fresh interpreter, and its log
     says why."""
-    from autograder.grade import zygote
+    from autograder.grade.processes import zygote
 
     def refuse(job, cgroup):
         raise zygote.ZygoteError("the zygote ended")
     monkeypatch.setattr(zygote, "fork", refuse)
     build = builds(ASSIGNMENT)
-    limits = Limits.from_config(setting(ASSIGNMENT, "limits"))
+    limits = config(ASSIGNMENT).limits
     job = job_for(build, tmp_path, limits)
     child = start_child(job, None)
     try:
-        assert wait_until(lambda: "split_runner" in _cmdline(Path(f"/proc/{child.pid}/cmdline")), 10)
+        assert wait_until(lambda: "autograder.grade.runners\0split" in _cmdline(Path(f"/proc/{child.pid}/cmdline")), 10)
         assert "the zygote ended; this submission was graded by a fresh interpreter" in job.log.read_text()
     finally:
         child.kill()
@@ -187,9 +193,9 @@ def test_a_zygote_that_cannot_fork_costs_speed_never_a_grade(builds, tmp_path, m
 def test_the_zygotes_log_is_removed_when_the_grader_ends_normally(builds, tmp_path):
     """A TA grades many times a term: a grader that ends normally leaves no zygote log behind
     (it is kept only when a fork failed, since the error names it)."""
-    from dataclasses import asdict
+
     build = builds(ASSIGNMENT)
-    limits = Limits.from_config(setting(ASSIGNMENT, "limits"))
+    limits = config(ASSIGNMENT).limits
     job = job_for(build, tmp_path, limits)
     script = GRADER.format(root=str(Path(__file__).resolve().parent.parent), limits=json.dumps(asdict(limits)),
                            arguments=job.arguments, cwd=job.cwd).replace(
@@ -199,7 +205,8 @@ def test_the_zygotes_log_is_removed_when_the_grader_ends_normally(builds, tmp_pa
                           stdin=subprocess.DEVNULL)
     assert done.returncode == 0, done.stderr[-2000:]
     log = Path(done.stdout.splitlines()[1])
-    assert log.name.startswith("autograder-zygote-") and not log.exists()
+    assert log.name.startswith("autograder-zygote-")
+    assert not log.exists()
 
 
 def test_the_zygote_imports_the_zips_judges_libraries_and_is_replaced_only_once_idle(builds, tmp_path, monkeypatch):
@@ -209,24 +216,26 @@ def test_the_zygote_imports_the_zips_judges_libraries_and_is_replaced_only_once_
     from dataclasses import replace
 
     from autograder.checks.suite import load_suite
-    from autograder.grade import zygote
-    from autograder.grade.child import judges_libraries
+    from autograder.grade.processes import zygote
+    from autograder.grade.processes.grading_child import judges_libraries
     for assignment in ("nn_foundations", "keras_networks"):
         assert judges_libraries(builds(assignment).autograder_zip) == load_suite(assignment).preload
     monkeypatch.setattr(zygote, "_zygote", None)  # this test's own zygotes
-    limits = Limits.from_config(setting(ASSIGNMENT, "limits"))
+    limits = config(ASSIGNMENT).limits
     job = job_for(builds(ASSIGNMENT), tmp_path, limits)
     waiting_zip = tmp_path / "nobody-writes.zip"  # a child that waits: opening its zip blocks
     os.mkfifo(waiting_zip)
     running = replace(job, arguments=[job.arguments[0], str(waiting_zip), job.arguments[2]], preload=("json",))
     child = start_child(running, None)
     first = zygote._zygote
-    assert first is not None and _cmdline(Path(f"/proc/{first.process.pid}/cmdline")).split("\0")[-3:-1] == [
-        "autograder.grade.zygote", "json"]
+    assert first is not None
+    assert _cmdline(Path(f"/proc/{first.process.pid}/cmdline")).split("\0")[-3:-1] == [
+        "autograder.grade.processes.zygote", "json"]
     try:
-        other = replace(running, preload=("csv",), module="not.the.runner")  # refused at once: a cheap child
+        other = replace(running, preload=("csv",), runner="not-the-runner")  # refused at once: a cheap child
         pid, second = zygote.fork(other, None)
-        assert second is not first and second.wait(pid, 60) == 1
+        assert second is not first
+        assert second.wait(pid, 60) == 1
         assert first.alive, "the replaced zygote ended while its child was still grading"
         assert child.wait(1.0) is None
     finally:
@@ -250,10 +259,10 @@ def test_a_batch_forks_from_a_zygote_only_when_it_grades_several(submissions, jo
 def test_a_submission_graded_through_the_zygote_gets_its_kernel_from_its_childs_template(builds):
     """The whole path: zygote → grading child → its template → the kernel, in the jail's view
     (as root), full marks for the solution."""
-    from autograder.grade.child import grade_in_child
+    from autograder.grade.processes.grading_child import grade_in_child
     build = builds(ASSIGNMENT)
     grade = grade_in_child(build.solutions_notebook, build.autograder_zip, runner="split", from_zygote=True, threads=1,
-                           dataset="digits", limits=Limits.from_config(setting(ASSIGNMENT, "limits")))
+                           dataset="digits", limits=config(ASSIGNMENT).limits)
     assert (grade.error, grade.score) == (None, grade.possible), grade.log[-3000:]
     assert "kernel start (forked from the template)" in grade.phases, grade.phases
     if os.geteuid() == 0:
@@ -263,7 +272,7 @@ def test_a_submission_graded_through_the_zygote_gets_its_kernel_from_its_childs_
 def test_the_zygotes_requests_name_no_student(tmp_path, monkeypatch):
     """The zygote keeps its requests' bytes in its memory, which the grading children and their
     kernels' templates copy: the submission goes under a name every submission has."""
-    from autograder.grade import child
+    from autograder.grade.processes import grading_child as child
     jobs: list[ChildJob] = []
 
     def capture(job, timeout, threads):

@@ -6,10 +6,11 @@ The batch layer, above grading one submission (``autograder.grade``) and the rep
 1. ``grade.intake``: find the submissions below the given paths and validate each one;
 2. ``batch.executors``: hand each valid one, as a self-contained task, to this machine's worker
    pool or to a Dask cluster; there it is graded with the assignment's autograder zip in a
-   child process confined by ``sandbox`` (limits, no network): by ``split_runner`` (the
-   student's kernel, jailed by ``jail`` in ``student_kernel``, only answers probes; the
-   judges run in the child), or for plain Otter tests by ``otter_runner`` (``otter run``);
-3. ``grade.results``: turn the per-check results into one result per submission, with a
+   grading child confined by ``grade.isolation`` (limits, no network): by the split runner
+   (``grade.runners.split``: the student's kernel, jailed by ``grade.isolation.jail``, only
+   answers probes; the judges run in the child), or for plain Otter tests by the Otter runner
+   (``grade.runners.otter``: ``otter run``);
+3. ``grade.records``: turn the per-check results into one result per submission, with a
    status from SPEC §6 (``graded``, ``error``, ``timeout``, ``invalid``);
 4. ``batch.journal``: record each result atomically as soon as it is known, so that running the
    same command again after a crash grades only what is missing or changed;
@@ -33,12 +34,11 @@ from pathlib import Path
 
 from autograder.batch.executors import GradingTask, open_executor, run_grading_task
 from autograder.batch.journal import Journal
-from autograder.config import setting
-from autograder.grade import choose_runner
-from autograder.grade.child import stop_grading_children
+from autograder.config import config, grading_dataset
 from autograder.grade.intake import MAX_NOTEBOOK_MB, Submission, collect_submissions
-from autograder.grade.results import from_grading, invalid_result
-from autograder.grade.sandbox import Limits
+from autograder.grade.processes.grading_child import stop_grading_children
+from autograder.grade.records import from_grading, invalid_result
+from autograder.grade.runners import DEFAULT_RUNNER, choose_runner
 from autograder.results import GradeRun, GradingOutcome, SubmissionResult
 
 LOCK_FILE = ".autograder.lock"
@@ -68,7 +68,7 @@ def _import_the_report_meanwhile() -> None:
     background: while the batch grades, this process only waits, and the zygote starts sooner."""
     def import_the_report() -> None:
         try:
-            import matplotlib.backends.backend_agg  # noqa: F401 (the report's charts)
+            import matplotlib.backends.backend_agg  # the report's charts
             import matplotlib.figure  # noqa: F401
 
             import autograder.report  # noqa: F401
@@ -79,16 +79,18 @@ def _import_the_report_meanwhile() -> None:
 
 def grade_submissions(assignment: str, paths: list[Path], out_dir: Path, *, dist: Path = Path("dist"),
                       jobs: int | None = None, timeout: float | None = None, force: bool = False,
-                      executor: str = "local", scheduler: str | None = None, runner: str = "auto",
-                      on_result: Callable[[SubmissionResult], None] | None = None) -> GradeRun:
+                      executor: str = "local", scheduler: str | None = None, runner: str = DEFAULT_RUNNER,
+                      on_result: Callable[[SubmissionResult], None] | None = None,
+                      on_start: Callable[[int], None] | None = None) -> GradeRun:
     """Grade every submission found below ``paths`` and write all outputs to ``out_dir``.
 
     Results already in ``out_dir``'s journal for an unchanged file are reused unless
     ``force``; every new result is journaled the moment it is known, here, whichever
-    executor (``local`` or ``dask`` at ``scheduler``) graded it. ``runner``: see RUNNERS.
+    executor (``local`` or ``dask`` at ``scheduler``) graded it. ``runner``: see ``grade.runners``.
     One batch at a time writes to ``out_dir`` (``BatchLocked`` otherwise). A full disk
     raises ``OutputWriteError``, Ctrl-C ``BatchInterrupted``: both after stopping every
     grading child, with what was journaled kept for the same command to resume from.
+    ``on_start`` learns how many submissions were found, ``on_result`` each result.
     """
     _import_the_report_meanwhile()
     zip_path = autograder_zip(assignment, dist)
@@ -96,6 +98,8 @@ def grade_submissions(assignment: str, paths: list[Path], out_dir: Path, *, dist
     runner = choose_runner(zip_path, runner)
     with batch_lock(Path(out_dir)):
         submissions = collect_submissions([Path(p) for p in paths], assignment)
+        if on_start:
+            on_start(len(submissions))
         journal = Journal(out_dir, grader=f"{runner}:{hashlib.sha256(zip_bytes).hexdigest()}")
         run = GradeRun(assignment=assignment, out_dir=Path(out_dir))
         contents = {s.name: _read(s) for s in submissions}
@@ -105,6 +109,8 @@ def grade_submissions(assignment: str, paths: list[Path], out_dir: Path, *, dist
         def settle(result: SubmissionResult, kept: bool) -> None:
             if not kept:
                 _write_result(journal, run.out_dir, result, digests[result.submission])
+            elif not _submission_files_present(run.out_dir, result):  # removed since: written again
+                _write_submission_files(journal, run.out_dir, result)
             run.results.append(result)
             run.resumed += kept
             if on_result:
@@ -165,9 +171,22 @@ def _vanished(submission: Submission) -> Submission:
 
 
 def _write_result(journal: Journal, out_dir: Path, result: SubmissionResult, digest: str) -> None:
-    from autograder.report import write_submission_files
     try:
         journal.record(result, digest)
+    except OSError as error:
+        saved = len(list(journal.folder.glob("*.json")))
+        raise OutputWriteError(_disk_message(out_dir, error, saved)) from error
+    _write_submission_files(journal, out_dir, result)
+
+
+def _submission_files_present(out_dir: Path, result: SubmissionResult) -> bool:
+    from autograder.report import submission_files
+    return all(path.is_file() for path in submission_files(out_dir, result))
+
+
+def _write_submission_files(journal: Journal, out_dir: Path, result: SubmissionResult) -> None:
+    from autograder.report import write_submission_files
+    try:
         write_submission_files(out_dir, result)
     except OSError as error:
         saved = len(list(journal.folder.glob("*.json")))
@@ -221,9 +240,9 @@ def _task_factory(assignment: str, zip_bytes: bytes, timeout: float | None, loca
     """The grading settings of ``assignment`` packed with each submission into a task. Local
     workers fork the children of a batch of several from a zygote, which imports the judges'
     libraries once for all; a single submission is faster in a fresh interpreter."""
-    dataset = setting(assignment, "grading", "dataset")
-    timeout = timeout or float(setting(assignment, "grading", "submission_timeout"))
-    limits = Limits.from_config(setting(assignment, "limits"))
+    dataset = grading_dataset(assignment)
+    timeout = timeout or float(config(assignment).grading.submission_timeout)
+    limits = config(assignment).limits
     # local workers share this machine's cores; a Dask worker works out its own share
     threads = max(1, (os.cpu_count() or 1) // local_jobs) if local_jobs else None
     from_zygote = bool(local_jobs) and count > 1
@@ -238,11 +257,10 @@ def _task_factory(assignment: str, zip_bytes: bytes, timeout: float | None, loca
 def _result_of(assignment: str, submission: Submission, future: Future) -> SubmissionResult:
     """The result of one task; a task that itself failed (a worker lost, a grader bug) is an
     ``error`` row that says so, never a hole in the gradebook."""
-    dataset = setting(assignment, "grading", "dataset")
+    dataset = grading_dataset(assignment)
     try:
-        graded = dict(future.result())
+        graded = future.result()
     except Exception as error:  # the worker, not the student's code, failed
         graded = GradingOutcome(error=f"the grading worker failed ({type(error).__name__}: {error}); "
-                                  "grade this submission again").to_dict()
-    worker = graded.pop("worker", "")
-    return from_grading(assignment, submission, GradingOutcome.from_dict(graded), dataset, worker=worker)
+                                  "grade this submission again")
+    return from_grading(assignment, submission, graded, dataset, worker=graded.worker)

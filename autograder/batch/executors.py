@@ -2,7 +2,7 @@
 
 Both are ``concurrent.futures.Executor``s, so ``grade_submissions`` neither knows nor
 cares which one runs a task. A task carries everything it needs as bytes (the submission,
-the autograder zip) and returns a plain dict, so a Dask worker on another machine needs
+the autograder zip) and returns a GradingOutcome (pickled, no files), so a Dask worker on another machine needs
 the package installed but no shared file system. Journaling, outputs and the progress bar
 stay with the grader that started the batch: a worker that dies costs only its task.
 """
@@ -17,10 +17,11 @@ from concurrent.futures import Executor, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-from autograder.grade.child import grade_in_child
-from autograder.grade.sandbox import Limits
+from autograder.grade.isolation.limits import Limits
+from autograder.grade.processes.grading_child import grade_in_child
+from autograder.grade.runners import DEFAULT_RUNNER
+from autograder.results import GradingOutcome
 
 EXECUTORS = ("local", "dask")
 LOCAL_WORKER = "local"
@@ -41,12 +42,12 @@ class GradingTask:
     dataset: str
     limits: Limits
     threads: int | None = None  # None: this worker's share of its machine's cores
-    runner: str = "split"       # or "otter" (grade.choose_runner)
+    runner: str = DEFAULT_RUNNER  # a name of grade.runners.RUNNERS, or "auto" (grade.runners.choose_runner)
     from_zygote: bool = False   # fork the child from the worker's zygote: the batch grades several
 
 
-def run_grading_task(task: GradingTask) -> dict[str, Any]:
-    """Grade one submission where this runs; the result as GradingOutcome's dict plus ``worker``."""
+def run_grading_task(task: GradingTask) -> GradingOutcome:
+    """Grade one submission where this runs, saying where (``worker``)."""
     worker, threads = _where_am_i()
     with tempfile.TemporaryDirectory(prefix="autograder-task-") as folder:
         submission = Path(folder) / task.file_name
@@ -57,7 +58,8 @@ def run_grading_task(task: GradingTask) -> dict[str, Any]:
                                   dataset=task.dataset, threads=task.threads or threads,
                                   limits=task.limits, runner=task.runner,
                                   from_zygote=task.from_zygote)
-    return {**graded.to_dict(), "worker": worker}
+    graded.worker = worker
+    return graded
 
 
 def _where_am_i() -> tuple[str, int]:

@@ -32,14 +32,31 @@ import shutil
 import tempfile
 import time
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from autograder.assignment import MANIFEST_FILE, Manifest, read_manifest
+from autograder.assignment import Manifest, read_manifest
 from autograder.build.leaks import find_answer_leaks, find_broken_stubs
 from autograder.build.variants import VariantError, correct_styles, write_known_wrong, write_variants
-from autograder.config import BUNDLED_ASSIGNMENTS_DIR, CONFIG_FILENAME, PACKAGE_DIR, assignments_dir
-from autograder.shipping import COURSE_SECRET_MEMBER, GRADING_MODULES, copy_modules, ship_student_runtime
+from autograder.bundle import (
+    COURSE_SECRET_MEMBER,
+    FILES_FOLDER,
+    GRADING_MODULES,
+    PACKAGE_MEMBER,
+    RUN_AUTOGRADER_MEMBER,
+    SETUP_MEMBER,
+    assignment_member,
+    copy_modules,
+    manifest_member,
+    package_member,
+    ship_student_runtime,
+)
+from autograder.config import CONFIG_FILENAME, PACKAGE_DIR, assignments_dir
+
+if TYPE_CHECKING:  # imported where it is used: only the build's check of the prompts needs it
+    import jinja2
 
 PROJECT_DIR = PACKAGE_DIR.parent
 REQUIREMENTS = PROJECT_DIR / "grading_env" / "requirements.txt"
@@ -145,7 +162,7 @@ def render_conventions(staged: Path, assignment: str) -> None:
     nbformat.write(notebook, staged)
 
 
-def _renders(environment, placeholder: str, settings: dict) -> bool:  # noqa: ANN001 (jinja2)
+def _renders(environment: jinja2.Environment, placeholder: str, settings: dict) -> bool:
     try:
         environment.from_string(placeholder).render(settings)
         return True
@@ -182,21 +199,22 @@ def copy_solutions_notebook(out: Path, assignment: str) -> Path:
 
 
 def ship_grading_code(zip_path: Path, assignment: str) -> None:
-    """Add the hidden checks and this assignment's grading.toml to the zip's ``files/``.
+    """Add the grading code (``bundle.GRADING_MODULES``) and this assignment's grading.toml to
+    the zip's package copy (``bundle.PACKAGE_MEMBER``, in ``files/``).
 
     Otter copies ``files/`` next to the notebook before running it, so the hidden tests
     import this exact code on Gradescope and under ``otter run`` alike.
     """
     with tempfile.TemporaryDirectory() as tmp:
-        package = Path(tmp) / "autograder"
+        package = Path(tmp) / PACKAGE_DIR.name
         copy_modules(GRADING_MODULES, package)
-        bundled = package / BUNDLED_ASSIGNMENTS_DIR.name / assignment
-        bundled.mkdir(parents=True)
-        shutil.copy(assignments_dir() / assignment / CONFIG_FILENAME, bundled / CONFIG_FILENAME)
+        config = package / assignment_member(assignment, CONFIG_FILENAME).removeprefix(PACKAGE_MEMBER)
+        config.parent.mkdir(parents=True)
+        shutil.copy(assignments_dir() / assignment / CONFIG_FILENAME, config)
         with zipfile.ZipFile(zip_path, "a", compression=zipfile.ZIP_DEFLATED) as archive:
             for path in sorted(package.rglob("*")):
                 if path.is_file():
-                    archive.write(path, f"files/{path.relative_to(tmp).as_posix()}")
+                    archive.write(path, package_member(path.relative_to(package).as_posix()))
 
 
 def checked_manifest(master: Path) -> Manifest:
@@ -219,7 +237,7 @@ def checked_manifest(master: Path) -> Manifest:
 
 def ship_manifest(zip_path: Path, manifest: Manifest) -> None:
     """Beside grading.toml, where runners and the judges' process read it."""
-    member = f"files/autograder/{BUNDLED_ASSIGNMENTS_DIR.name}/{manifest.assignment}/{MANIFEST_FILE}"
+    member = manifest_member(manifest.assignment)
     with zipfile.ZipFile(zip_path, "a", compression=zipfile.ZIP_DEFLATED) as archive:
         archive.writestr(member, manifest.to_json())
 
@@ -228,17 +246,19 @@ def record_reference_training(zip_path: Path, assignment: str) -> None:
     """Train the reference architectures once, here, with the grader's own settings, and ship
     their accuracies beside grading.toml: a submission whose architecture is exactly a
     reference one is then not trained again for every student (judges' ``trained_accuracy``).
-    Assignments whose judges train nothing have no ``reference_trainings``."""
+    Assignments whose judges train nothing have no ``reference_trainings`` in their suite."""
     import importlib
     import importlib.util
-    name = f"autograder.checks.{assignment}.judges"
+
+    from autograder.checks.suite import load_suite
     if importlib.util.find_spec(f"autograder.checks.{assignment}") is None:
         return  # plain Otter tests: no judges
-    judges = importlib.import_module(name)
-    if not hasattr(judges, "reference_trainings"):
+    suite = load_suite(assignment)
+    if suite.reference_trainings is None:
         return
-    recorded = json.dumps(judges.reference_trainings(), indent=1, sort_keys=True)
-    member = f"files/autograder/{BUNDLED_ASSIGNMENTS_DIR.name}/{assignment}/{judges.REFERENCE_TRAINING_FILE}"
+    judges = importlib.import_module(f"autograder.checks.{assignment}.judges")
+    recorded = json.dumps(suite.reference_trainings(), indent=1, sort_keys=True)
+    member = assignment_member(assignment, judges.REFERENCE_TRAINING_FILE)
     with zipfile.ZipFile(zip_path, "a", compression=zipfile.ZIP_DEFLATED) as archive:
         archive.writestr(member, recorded)
 
@@ -282,7 +302,7 @@ def ship_course_secret(zip_path: Path, secret: bytes) -> None:
 
 
 OTTER_ENTRY = "python /autograder/source/run_otter.py"
-SPLIT_ENTRY = ("cd /autograder/source/files && python -m autograder.gradescope /autograder"
+SPLIT_ENTRY = (f"cd /autograder/source/{FILES_FOLDER} && python -m autograder.gradescope /autograder"
                "  # judges outside the student's kernel (autograder/gradescope.py)")
 
 
@@ -294,7 +314,7 @@ def judge_outside_the_kernel(zip_path: Path) -> None:
             raise BuildError(f"Otter's run_autograder no longer ends with `{OTTER_ENTRY}`; "
                              "update build.judge_outside_the_kernel for this Otter version")
         return script.replace(OTTER_ENTRY, SPLIT_ENTRY)
-    _edit_zip_member(zip_path, "run_autograder", replace_entry)
+    _edit_zip_member(zip_path, RUN_AUTOGRADER_MEMBER, replace_entry)
 
 
 SETUP_MARKER = "# autograder: open the way to Python for the student's own user"
@@ -309,10 +329,10 @@ while [ -n "$folder" ] && [ "$folder" != / ]; do chmod o+x "$folder"; folder=$(d
 
 def open_the_way_to_python(zip_path: Path) -> None:
     """Append OPEN_THE_WAY to the zip's ``setup.sh`` (Gradescope's image build, as root)."""
-    _edit_zip_member(zip_path, "setup.sh", lambda script: script.rstrip("\n") + "\n\n" + OPEN_THE_WAY)
+    _edit_zip_member(zip_path, SETUP_MEMBER, lambda script: script.rstrip("\n") + "\n\n" + OPEN_THE_WAY)
 
 
-def _edit_zip_member(zip_path: Path, name: str, edit) -> None:  # noqa: ANN001 (str -> str)
+def _edit_zip_member(zip_path: Path, name: str, edit: Callable[[str], str]) -> None:
     with zipfile.ZipFile(zip_path) as archive:
         members = {info: archive.read(info.filename) for info in archive.infolist()}
     entry = next(info for info in members if info.filename == name)
@@ -332,10 +352,8 @@ def refuse_answer_leaks(master: Path, student_dir: Path) -> None:
 def refuse_imperfect_solutions(result: BuildResult) -> tuple[float, float]:
     """Grade the solutions notebook with the zip that will ship, as `autograder grade` and the
     zip's run_autograder will (the split runner); anything short fails."""
-    from autograder.grade import choose_runner
-    from autograder.grade.child import grade_in_child
-    graded = grade_in_child(result.solutions_notebook, result.autograder_zip,
-                            runner=choose_runner(result.autograder_zip))
+    from autograder.grade.processes.grading_child import grade_in_child
+    graded = grade_in_child(result.solutions_notebook, result.autograder_zip)  # the runner the zip calls for
     if graded.error or graded.score != graded.possible:
         raise BuildError(f"the solutions of {result.assignment} do not score full marks with "
                          f"the autograder zip ({graded.score:g}/{graded.possible:g}):\n"

@@ -5,7 +5,7 @@ that runs there on the interpreter's behalf rather than when it is called can an
 their place: an audit hook sees the probes being compiled and wraps them, an IPython event
 callback runs after every request and rewrites the reply, a trace function edits a probe's
 locals, an import hook hands the probes a module of its own. The kernel refuses or resets
-what it can (``grade/kernel_bootstrap.py``) and reports what it found, but that report comes
+what it can (``grade/kernel/bootstrap.py``) and reports what it found, but that report comes
 from the student's process. This module decides from the submitted file alone, in the judge,
 so nothing the notebook does at run time can hide it.
 

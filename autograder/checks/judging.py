@@ -9,7 +9,6 @@ numbers, shapes and calls the same way everywhere.
 from __future__ import annotations
 
 import functools
-import os
 import re
 from collections.abc import Sequence
 from typing import Any, NoReturn
@@ -17,16 +16,15 @@ from typing import Any, NoReturn
 import numpy as np
 
 from autograder.checks.probing import Outcome
-from autograder.config import setting
-from autograder.data import DATASET_ENV_VAR, Dataset, load_dataset
+from autograder.config import grading_dataset
+from autograder.data import Dataset, load_dataset
 
 
 @functools.cache
 def grading_data(assignment: str) -> Dataset:
     """The dataset judges train and score on: the one ``autograder grade`` forces (the
     environment variable, set for every grading process), else the assignment's grading.toml."""
-    name = os.environ.get(DATASET_ENV_VAR) or setting(assignment, "grading", "dataset")
-    return load_dataset(name, verbose=False)
+    return load_dataset(grading_dataset(assignment), verbose=False)
 
 
 class CheckFailed(AssertionError):

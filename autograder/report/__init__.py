@@ -30,17 +30,22 @@ GRADEBOOK_COLUMNS = ("submission", "status", "total", "possible")
 
 
 def write_outputs(run: GradeRun) -> None:
+    """The end of a batch: the files about all submissions. Each submission's own files were
+    written when its result was known (``write_submission_files``)."""
     out = run.out_dir
-    for result in run.results:
-        write_submission_files(out, result)
     write_atomically(out / "gradebook.csv", gradebook(run.assignment, run.results).to_csv(index=False))
     write_atomically(out / "report.html", render_report(run.assignment, run.results))
 
 
+def submission_files(out: Path, result: SubmissionResult) -> tuple[Path, Path]:
+    """Where one submission's results (Gradescope's JSON) and feedback (Markdown) go."""
+    return out / "results" / f"{result.submission}.json", out / "feedback" / f"{result.submission}.md"
+
+
 def write_submission_files(out: Path, result: SubmissionResult) -> None:
-    write_atomically(out / "results" / f"{result.submission}.json",
-                     json.dumps(gradescope_results(result), indent=2))
-    write_atomically(out / "feedback" / f"{result.submission}.md", feedback_markdown(result))
+    results, feedback = submission_files(out, result)
+    write_atomically(results, json.dumps(gradescope_results(result), indent=2))
+    write_atomically(feedback, feedback_markdown(result))
 
 
 def gradebook(assignment: str, results: list[SubmissionResult]) -> pd.DataFrame:

@@ -17,10 +17,9 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-import os
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -39,7 +38,7 @@ from autograder.checks.judging import (
 from autograder.checks.keras_networks import probes
 from autograder.checks.probing import Outcome
 from autograder.checks.suite import Suite
-from autograder.config import setting, threshold
+from autograder.config import Training, config, grading_dataset
 from autograder.data import IMAGE_SHAPE
 
 if TYPE_CHECKING:
@@ -112,11 +111,10 @@ def training_key(config_json: str, epochs: int) -> str:
     from importlib.metadata import version
 
     from autograder.checks.models import architecture_fingerprint
-    from autograder.data import DATASET_ENV_VAR
-    dataset = os.environ.get(DATASET_ENV_VAR) or setting(ASSIGNMENT, "grading", "dataset")
-    settings = {key: value for key, value in setting(ASSIGNMENT, "training").items() if key not in JUDGE_LIMITS}
+    dataset = grading_dataset(ASSIGNMENT)
+    settings = {key: value for key, value in asdict(config(ASSIGNMENT).training).items() if key not in JUDGE_LIMITS}
     parts = [architecture_fingerprint(config_json), epochs, settings,
-             setting(ASSIGNMENT, "grading", "seed"), dataset, version("keras"), version("tensorflow-cpu")
+             config(ASSIGNMENT).grading.seed, dataset, version("keras"), version("tensorflow-cpu")
              if _installed("tensorflow-cpu") else version("tensorflow")]
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
 
@@ -158,9 +156,9 @@ def reference_trainings() -> dict[str, float]:
     """For the build: each reference architecture the accuracy checks train, trained now."""
     trained = {}
     for architecture in REFERENCE_ARCHITECTURES:
-        config = architecture.builder().to_json()
-        epochs = int(setting(ASSIGNMENT, "training", architecture.epochs_key))
-        trained[training_key(config, epochs)] = train_and_score(config, epochs)
+        model_json = architecture.builder().to_json()
+        epochs = architecture.epochs(config(ASSIGNMENT).training)
+        trained[training_key(model_json, epochs)] = train_and_score(model_json, epochs)
     return trained
 
 
@@ -175,12 +173,12 @@ def train_and_score(config_json: str, epochs: int) -> float:
     from autograder.checks.models import rebuild_model
     from autograder.seeding import seed_everything
     require_within_budget(config_json)
-    training, data = setting(ASSIGNMENT, "training"), grading_data(ASSIGNMENT)
-    seed_everything(setting(ASSIGNMENT, "grading", "seed"))
+    training, data = config(ASSIGNMENT).training, grading_data(ASSIGNMENT)
+    seed_everything(config(ASSIGNMENT).grading.seed)
     limit = cpu_time_limit(judge_cpu_seconds(data.name))  # from here: building, compiling, training
     model = rebuild_model(config_json)
-    model.compile(optimizer=training["optimizer"], loss=training["loss"], metrics=["accuracy"])
-    model.fit(data.X_train, data.y_train, epochs=epochs, batch_size=training["batch_size"],
+    model.compile(optimizer=training.optimizer, loss=training.loss, metrics=["accuracy"])
+    model.fit(data.X_train, data.y_train, epochs=epochs, batch_size=training.batch_size,
               shuffle=True, verbose=0, callbacks=[limit])
     if limit.exceeded:
         raise OutOfCpuTime(limit.seconds, data.name, epoch=limit.epoch + 1, epochs=epochs)
@@ -223,11 +221,11 @@ class OutOfCpuTime(TrainingLimit):
 
 
 def training_budget(measure: str) -> int:
-    return int(setting(ASSIGNMENT, "training", BUDGETS[measure][0]))
+    return int(getattr(config(ASSIGNMENT).training, BUDGETS[measure][0]))
 
 
 def judge_cpu_seconds(dataset: str) -> float:
-    return float(setting(ASSIGNMENT, "training", "judge_cpu_seconds", dataset))
+    return float(config(ASSIGNMENT).training.judge_cpu_seconds[dataset])
 
 
 def require_within_budget(config_json: str) -> ModelCost:
@@ -280,7 +278,7 @@ class TrainedArchitecture:
     function: str                 # the student's builder, e.g. "build_cnn"
     builder: Callable[[], Any]    # the reference model
     name: str                     # as the prompt calls it
-    epochs_key: str               # grading.toml [training]
+    epochs: Callable[[Training], int]  # its budget in grading.toml [training]
     threshold_key: str            # grading.toml [thresholds.<dataset>]
 
     def inputs(self, rng: np.random.Generator) -> dict:
@@ -291,8 +289,10 @@ class TrainedArchitecture:
         return reference_summary(self.builder)
 
 
-MLP_16X16 = TrainedArchitecture("build_mlp_16x16", mlp_16x16, "the 16×16 MLP", "mlp_epochs", "mlp_16x16_accuracy")
-LESSON_CNN = TrainedArchitecture("build_cnn", lesson_cnn, "the lesson CNN", "cnn_epochs", "cnn_accuracy")
+MLP_16X16 = TrainedArchitecture("build_mlp_16x16", mlp_16x16, "the 16×16 MLP", lambda training: training.mlp_epochs,
+                               "mlp_16x16_accuracy")
+LESSON_CNN = TrainedArchitecture("build_cnn", lesson_cnn, "the lesson CNN", lambda training: training.cnn_epochs,
+                                "cnn_accuracy")
 REFERENCE_ARCHITECTURES = (MLP_16X16, LESSON_CNN)
 
 
@@ -319,17 +319,17 @@ def judge_accuracy(architecture: TrainedArchitecture, answers: Outcome) -> None:
     """The student's architecture trained by the grader, with the grader's budget and seed."""
     from autograder.checks.models import compare
     function = architecture.function
-    config, summary = _student_summary(answers, function)
+    model_config, summary = _student_summary(answers, function)
     if (problem := output_shape_problem(summary)) is not None:
         fail(f"{function}(): {problem}")
     if summary.input_shape != IMAGE_SHAPE:
         fail(f"The grader trains on images of shape {IMAGE_SHAPE}, but {function}() expects "
              f"inputs of shape {summary.input_shape}: declare keras.Input(shape={IMAGE_SHAPE}).")
-    data, epochs = grading_data(ASSIGNMENT), int(setting(ASSIGNMENT, "training", architecture.epochs_key))
+    data, epochs = grading_data(ASSIGNMENT), architecture.epochs(config(ASSIGNMENT).training)
     reference = reference_summary(architecture.builder).total_params  # stated in the prompt
     name = architecture.name[:1].upper() + architecture.name[1:]
     try:
-        accuracy = trained_accuracy(config, epochs)
+        accuracy = trained_accuracy(model_config, epochs)
     except OverBudget as refused:
         fail(f"Your {function}() model {refused.clause}; the grader does not train models over "
              f"{count(refused.limit)} {refused.unit} (see the prompt), so this check fails. "
@@ -347,12 +347,12 @@ def judge_accuracy(architecture: TrainedArchitecture, answers: Outcome) -> None:
         reason = (str(error).strip().splitlines() or [""])[0][:200]
         fail(f"The grader could not train your {function}() architecture ({type(error).__name__}: "
              f"{reason}). Check in your notebook that it trains on X_train, y_train, compiled with "
-             f"loss=\"{setting(ASSIGNMENT, 'training', 'loss')}\".")
-    needed = threshold(ASSIGNMENT, data.name, architecture.threshold_key)
+             f"loss=\"{config(ASSIGNMENT).training.loss}\".")
+    needed = config(ASSIGNMENT).threshold(data.name, architecture.threshold_key)
     if accuracy < needed:
         mismatch = compare(summary, reference_summary(architecture.builder), name=architecture.name)
         fail(f"The grader trained your {function}() architecture for {epochs} epochs on the "
-             f"{data.name} training images (seed {setting(ASSIGNMENT, 'grading', 'seed')}); it "
+             f"{data.name} training images (seed {config(ASSIGNMENT).grading.seed}); it "
              f"classifies {accuracy:.1%} of the test images correctly, below the {needed:.0%} "
              f"expected. " + (f"A likely reason: {mismatch}" if mismatch else
                               "Check the activations, especially softmax on the output layer."))
@@ -689,7 +689,7 @@ def activations_asked(inputs: dict) -> dict[str, list[np.ndarray]]:
              expected=activations_asked)
 def layer_activations_match_reference(inputs: dict, answers: dict[str, Outcome],
                                       expected: dict[str, list[np.ndarray]]) -> None:
-    tolerance = setting(ASSIGNMENT, "tolerances", "activations")
+    tolerance = config(ASSIGNMENT).tolerance("activations")
     _judge_activations(inputs, answers["layers"], expected["layers"], tolerance)
     _judge_activations({**inputs, "n_layers": 1}, answers["one_layer"], expected["one_layer"], tolerance)
 
@@ -725,7 +725,7 @@ def _judge_activations(problem: dict, answer: Outcome, expected: list[np.ndarray
 
 def _judge_leaks_of(question: str, answers: dict) -> None:
     judge_test_set_use(answers["cells"], question, leaked_into=f"{question}'s code",
-                       reported_models=setting(ASSIGNMENT, "leakage", "reported_models"),
+                       reported_models=config(ASSIGNMENT).leakage.reported_models,
                        owners=question_of_each_cell(answers["markdown"], SUITE.questions()),
                        advice="Watch training with validation_split=0.1 (or a validation set split off the "
                               "training data), and evaluate each question's final model on the test set once.")

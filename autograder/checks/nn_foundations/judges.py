@@ -9,6 +9,7 @@ weights) computed here, never from constants a student could copy.
 from __future__ import annotations
 
 import functools
+import itertools
 import math
 import re
 import warnings
@@ -33,7 +34,7 @@ from autograder.checks.judging import (
 from autograder.checks.nn_foundations import probes
 from autograder.checks.probing import Outcome
 from autograder.checks.suite import Suite
-from autograder.config import setting, threshold
+from autograder.config import config
 from autograder.fingerprints import row_fingerprints
 
 ASSIGNMENT = "nn_foundations"
@@ -270,7 +271,7 @@ def _traced(answers: dict, name: str, size: int) -> np.ndarray:
 @SUITE.check("q3_trace", probe=probes.traced_values, expected=tiny_trace)
 def hand_trace_hidden_weighted_sums(inputs: None, answers: dict, expected: dict[str, np.ndarray]) -> None:
     got = _traced(answers, "tiny_hidden_pre", 2)
-    if close(got, expected["tiny_hidden_pre"], setting(ASSIGNMENT, "tolerances", "hand_trace")):
+    if close(got, expected["tiny_hidden_pre"], config(ASSIGNMENT).tolerance("hand_trace")):
         return
     hint = ("You did not add the bias b1." if close(got, TINY_X @ TINY_W1, 0.005) else
             "You multiplied by W1 transposed: entry j is x[0]·W1[0][j] + x[1]·W1[1][j] + b1[j]."
@@ -283,7 +284,7 @@ def hand_trace_hidden_weighted_sums(inputs: None, answers: dict, expected: dict[
 def hand_trace_hidden_activations(inputs: None, answers: dict, expected: dict[str, np.ndarray]) -> None:
     trace = expected
     got = _traced(answers, "tiny_hidden", 2)
-    if close(got, trace["tiny_hidden"], setting(ASSIGNMENT, "tolerances", "hand_trace")):
+    if close(got, trace["tiny_hidden"], config(ASSIGNMENT).tolerance("hand_trace")):
         return
     if close(got, trace["tiny_hidden_pre"], 0.005):
         fail("tiny_hidden equals the weighted sums: the ReLU is missing. ReLU turns every "
@@ -296,7 +297,7 @@ def hand_trace_hidden_activations(inputs: None, answers: dict, expected: dict[st
 def hand_trace_output(inputs: None, answers: dict, expected: dict[str, np.ndarray]) -> None:
     trace, no_relu = expected, _tiny_trace(relu=False)
     got = _traced(answers, "tiny_output", 1)
-    if close(got, trace["tiny_output"], setting(ASSIGNMENT, "tolerances", "hand_trace")):
+    if close(got, trace["tiny_output"], config(ASSIGNMENT).tolerance("hand_trace")):
         return
     if close(got, no_relu["tiny_output"], 0.005):
         fail("tiny_output was computed from the hidden values before ReLU. Feed the output "
@@ -329,7 +330,7 @@ def deep_networks(rng: np.random.Generator) -> dict:
     for depth in (2, 3, 4):
         sizes = [int(s) for s in rng.integers(2, 7, size=depth + 1)]
         activations = [str(a) for a in rng.choice(["relu", "sigmoid", "linear"], depth - 1)]
-        cases.append({"layers": _random_layers(rng, sizes, activations + ["softmax"]),
+        cases.append({"layers": _random_layers(rng, sizes, [*activations, "softmax"]),
                       "x": rng.normal(size=(5, sizes[0])).astype(np.float32)})
     return {"cases": cases}
 
@@ -400,7 +401,7 @@ def keras_outputs(inputs: dict) -> list[np.ndarray]:
 
 
 def judge_forward(inputs: dict, answers: list, outputs: list[np.ndarray]) -> None:
-    tolerance = setting(ASSIGNMENT, "tolerances", "forward")
+    tolerance = config(ASSIGNMENT).tolerance("forward")
     for case, outcome, expected in zip(inputs["cases"], answers, outputs):
         layers, x = case["layers"], case["x"]
         call = f"forward(x, layers) on the network {_describe_network(layers)} with x of shape {shape_text(x.shape)}"
@@ -471,7 +472,7 @@ def mlp_param_count_matches_fitted_models(inputs: dict, answers: list, expected:
         if got == right:
             continue
         widths = [n_in, *sizes, n_out]
-        weights_only = sum(a * b for a, b in zip(widths, widths[1:]))
+        weights_only = sum(a * b for a, b in itertools.pairwise(widths))
         hint = ("You counted the weights but not the biases: every unit of every hidden and "
                 "output layer has one bias." if got == weights_only else
                 "Each layer has (units in the previous layer × its units) weights plus one bias "
@@ -531,7 +532,7 @@ def mlp_16x16_reaches_accuracy(inputs: None, answers: dict, expected: None) -> N
     _judge_is_fitted_mlp("mlp_16x16", answers, MLP_16X16_SHAPES)
     data = grading_data(ASSIGNMENT)
     accuracy = mlp_accuracy(answers, data.X_test, data.y_test)
-    needed = threshold(ASSIGNMENT, data.name, "mlp_16x16_accuracy")
+    needed = config(ASSIGNMENT).threshold(data.name, "mlp_16x16_accuracy")
     if accuracy < needed:
         fail(f"mlp_16x16 classifies {accuracy:.1%} of the {count(len(data.y_test))} {data.name} "
              f"test images correctly; at least {needed:.0%} is expected. Fit it on the whole "
@@ -548,13 +549,13 @@ def _tuning_problem(rng: np.random.Generator) -> dict:
     """Rows of the grading training set and a grid of one weak and one strong value of each
     hyperparameter, all drawn per submission, so that the winner is clear but not the same
     for everyone. The rows are given by a seed the student can reuse to rebuild the case."""
-    data, tuning = grading_data(ASSIGNMENT), setting(ASSIGNMENT, "tuning")
+    data, tuning = grading_data(ASSIGNMENT), config(ASSIGNMENT).tuning
     rows_seed = int(rng.integers(0, 10_000))
-    rows = tuning_rows(rows_seed, len(data.y_train), tuning["rows"])
-    pick = lambda pool: pool[int(rng.integers(len(pool)))]  # noqa: E731
-    learning_rates = [pick(tuning["weak_learning_rates"]), pick(tuning["strong_learning_rates"])]
-    sizes = [pick(tuning["weak_sizes"]), pick(tuning["strong_sizes"])]
-    order = lambda pair: [pair[i] for i in rng.permutation(2)]  # noqa: E731
+    rows = tuning_rows(rows_seed, len(data.y_train), tuning.rows)
+    pick = lambda pool: pool[int(rng.integers(len(pool)))]
+    learning_rates = [pick(tuning.weak_learning_rates), pick(tuning.strong_learning_rates)]
+    sizes = [pick(tuning.weak_sizes), pick(tuning.strong_sizes)]
+    order = lambda pair: [pair[i] for i in rng.permutation(2)]
     return {"X": data.X_train.reshape(len(data.X_train), -1)[rows], "y": data.y_train[rows],
             "rows_seed": rows_seed, "seed": int(rng.integers(0, 100)),
             "learning_rates": order(learning_rates), "sizes": order(sizes)}
@@ -569,9 +570,9 @@ def tuning_rows(rows_seed: int, n_rows: int, n_chosen: int) -> np.ndarray:
 def clear_winner(inputs: dict) -> tuple[float, list[int]]:
     """The strong learning rate and the strong size of a drawn grid (never sent to the kernel:
     the probe receives the inputs only)."""
-    tuning = setting(ASSIGNMENT, "tuning")
-    learning_rate = next(r for r in inputs["learning_rates"] if r in tuning["strong_learning_rates"])
-    size = next(list(s) for s in inputs["sizes"] if list(s) in tuning["strong_sizes"])
+    tuning = config(ASSIGNMENT).tuning
+    learning_rate = next(r for r in inputs["learning_rates"] if r in tuning.strong_learning_rates)
+    size = next(list(s) for s in inputs["sizes"] if list(s) in tuning.strong_sizes)
     return learning_rate, size
 
 
@@ -584,7 +585,7 @@ def tuning_winner(inputs: dict) -> dict[str, Any]:
 @SUITE.check("q5_tuning", probe=probes.notebook_cells, gate=True)
 def test_set_not_used_for_tuning(inputs: None, answers: dict, expected: None) -> None:
     judge_test_set_use(answers["cells"], "q5_tuning", leaked_into="tuning",
-                       reported_models=setting(ASSIGNMENT, "leakage", "reported_models"),
+                       reported_models=config(ASSIGNMENT).leakage.reported_models,
                        advice="Tune on a validation split carved from the training data, and use the test "
                               "set once, for final_mlp only.")
 
@@ -608,7 +609,7 @@ def the_notebook_ran_no_test_leak(inputs: None, answers: dict, expected: None) -
              f"({', '.join(answers['tampered'])}), so what it did with the test set cannot be told. "
              "Its points wait for a TA; remove that code and submit again, or ask your TA.")
     findings = ledger_findings(answers, test_fingerprints(),
-                               excluded=[*setting(ASSIGNMENT, "leakage", "reported_models"), FINAL_MODEL])
+                               excluded=[*config(ASSIGNMENT).leakage.reported_models, FINAL_MODEL])
     if findings:
         fail("while your notebook ran, the grader saw the test set used where it may not be, which costs "
              "all of q5_tuning's points:\n" + "\n".join(f"  • {finding}" for finding in findings)
@@ -778,10 +779,10 @@ def final_mlp_refit_on_all_training_data(inputs: None, answers: dict, expected: 
         fail(f"final_mlp was fitted on {n_features} features per image; fit it on X_train_flat (784).")
     if final["solver"] in ("adam", "sgd") and final["n_iter"]:
         rows = final["samples_seen"] / final["n_iter"]
-        expected = rows_trained_on(len(data.y_train), final)
-        if rows != expected:
-            aside = (f" (early stopping keeps {count(len(data.y_train) - expected)} of them aside for its "
-                     f"own validation, so {count(expected)} is what a refit on all of them trains on)"
+        whole = rows_trained_on(len(data.y_train), final)
+        if rows != whole:
+            aside = (f" (early stopping keeps {count(len(data.y_train) - whole)} of them aside for its "
+                     f"own validation, so {count(whole)} is what a refit on all of them trains on)"
                      if final.get("early_stopping") else "")
             fail(f"final_mlp was trained on {count(rows)} rows, but the training set has "
                  f"{count(len(data.y_train))}{aside}. After tuning, refit on all of X_train_flat, "

@@ -110,7 +110,7 @@ def tuning_runs(env: Env, inputs: dict) -> dict[str, Outcome]:
 
 def kernel_ledger(env: Env, inputs: None) -> dict:
     """Outside the split runner's kernel (the Otter runner, in-process tests) there is no
-    ledger: the split runner's kernel answers this probe itself (``kernel_bootstrap``)."""
+    ledger: the split runner's kernel answers this probe itself (``grade.kernel.bootstrap``)."""
     return {"installed": False, "tampered": [], "entries": [], "models": {}}
 
 

@@ -1,4 +1,5 @@
-"""Grade one submission in a child process (``grade_in_child``), whichever runner judges it.
+"""Grade one submission in a child process, the *grading child* (``grade_in_child``),
+whichever runner (``runners``) judges it.
 
 The code that drives a kernel (nbclient, Otter's runner, our judges) must not share the
 grader's process: a submission that hangs its kernel, or a crash in Otter, would take the
@@ -6,13 +7,13 @@ grader down with it. So each grading runs in a child process in its own session,
 (rlimits, a cgroup), killed with its whole process group and cgroup when it runs out of
 time, and it reports back through a JSON file, never through pickles.
 
-The split runner's child is forked from a *zygote* (``zygote.py``) that imported the
+The split runner's child is forked from a *zygote* (``zygote``) that imported the
 judges' libraries once (Keras alone costs about 4 s of CPU per process); the child is still
 a new process per submission, in its own session, confined before it reads anything of the
 submission, and the student's code runs in the jailed kernel it starts, forked from a
 template of the child made before it read anything (``kernel_template``). Where a zygote
-cannot be used (a daemonic worker, such as Dask's), the child is a fresh interpreter, and so
-is its kernel.
+cannot be used (a daemonic worker, such as Dask's), the child is a fresh interpreter
+(``python -m autograder.grade.runners RUNNER SUBMISSION ZIP REPORT``), and so is its kernel.
 """
 
 from __future__ import annotations
@@ -29,28 +30,31 @@ import threading
 import time
 import zipfile
 from collections.abc import Callable
-from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
+from autograder.bundle import Bundle
 from autograder.data import DATASET_ENV_VAR
-from autograder.grade import zygote
-from autograder.grade.environment import CELL_TIMEOUT_ENV_VAR, THREAD_VARIABLES
-from autograder.grade.sandbox import PARENT_NETNS_ENV_VAR, Limits, ProcessCgroup, confine, network_namespace
-from autograder.grade.shipped import autograder_files, zip_manifest
+from autograder.grade import runners
+from autograder.grade.isolation.cgroups import ProcessCgroup
+from autograder.grade.isolation.limits import THREAD_VARIABLES, Limits, confine
+from autograder.grade.isolation.namespaces import PARENT_NETNS_ENV_VAR, network_namespace
+from autograder.grade.processes import zygote
+from autograder.grade.processes.requests import ChildJob
+from autograder.grade.runners import DEFAULT_RUNNER, choose_runner
+from autograder.grade.runners.otter import CELL_TIMEOUT_ENV_VAR
 from autograder.results import GradingOutcome
 
 KERNEL_START_ATTEMPTS = 3  # gradings whose kernel failed to start (GradingOutcome.retryable) are retried
 
-RUNNERS = {"split": "autograder.grade.split_runner", "otter": "autograder.grade.otter_runner"}
-
 
 def grade_in_child(submission: Path, autograder_zip: Path, *, timeout: float | None = None,
                    dataset: str | None = None, threads: int | None = None,
-                   limits: Limits = Limits(), runner: str = "otter",
+                   limits: Limits = Limits(), runner: str = DEFAULT_RUNNER,
                    from_zygote: bool = False) -> GradingOutcome:
     """Grade ``submission`` (a notebook or an Otter export zip) in a child process, with the
-    split runner or ``otter run`` (``runner``, see RUNNERS).
+    split runner or ``otter run`` (``runner``: a name of ``runners.RUNNERS``, or ``auto``,
+    chosen by the zip, see ``runners.choose_runner``).
 
     ``threads`` caps the numeric libraries' thread pools in the child (see THREAD_VARIABLES).
     ``from_zygote``: fork the split runner's child from this grader's zygote, which pays the judges'
@@ -83,13 +87,14 @@ def child_environment(dataset: str | None, threads: int | None, limits: Limits) 
 def _grade_once(submission: Path, autograder_zip: Path, timeout: float | None, dataset: str | None,
                 threads: int | None, limits: Limits, runner: str, from_zygote: bool) -> GradingOutcome:
     started = time.monotonic()
+    runner = choose_runner(autograder_zip, runner)
     with tempfile.TemporaryDirectory(prefix="grading-child-") as tmp:
         report = Path(tmp) / "grade.json"
-        forked = from_zygote and runner == "split"
+        forked = from_zygote and runner == zygote.RUNNER
         if forked:  # the zygote keeps its requests' bytes: let them name no student (kernel_template)
             submission = _task_copy(Path(submission), Path(tmp))
         arguments = [str(Path(submission).resolve()), str(Path(autograder_zip).resolve()), str(report)]
-        job = ChildJob(RUNNERS[runner], arguments, child_environment(dataset, threads, limits), tmp, limits,
+        job = ChildJob(runner, arguments, child_environment(dataset, threads, limits), tmp, limits,
                        from_zygote=forked, preload=judges_libraries(autograder_zip) if forked else ())
         returncode, output, timed_out = _run_in_own_session(job, timeout, threads)
         if timed_out:
@@ -112,27 +117,10 @@ def _task_copy(submission: Path, folder: Path) -> Path:
     return copy
 
 
-@dataclass(frozen=True)
-class ChildJob:
-    """What one grading child runs: ``python -m module *arguments`` in ``cwd`` with ``env``."""
-
-    module: str
-    arguments: list[str]
-    env: dict[str, str]
-    cwd: str
-    limits: Limits
-    from_zygote: bool = False      # forked from the grader's zygote (the split runner only)
-    preload: tuple[str, ...] = ()  # the judges' libraries, imported once by that zygote
-
-    @property
-    def log(self) -> Path:
-        return Path(self.cwd) / "child.log"
-
-
 def judges_libraries(autograder_zip: Path) -> tuple[str, ...]:
     """What the zip's judges import (its manifest's ``preload``); none for older zips."""
     try:
-        manifest = zip_manifest(autograder_files(Path(autograder_zip)))
+        manifest = Bundle.read(Path(autograder_zip)).manifest
     except (OSError, ValueError, zipfile.BadZipFile):
         return ()  # the child reports what is wrong with the zip
     return manifest.preload if manifest else ()
@@ -196,10 +184,10 @@ def _run_in_own_session(job: ChildJob, timeout: float | None, threads: int | Non
 
 
 def start_child(job: ChildJob, cgroup: ProcessCgroup | None) -> Child:
-    """Start ``job``: forked from the zygote (if the job asks, for the split runner, where
-    usable), else a fresh interpreter; in a session of its own, confined, in ``cgroup``."""
+    """Start ``job``: forked from the zygote (if the job asks, for the runner the zygote forks,
+    where usable), else a fresh interpreter; in a session of its own, confined, in ``cgroup``."""
     note = b""
-    if job.from_zygote and job.module == RUNNERS["split"] and zygote.usable():
+    if job.from_zygote and job.runner == zygote.RUNNER and zygote.usable():
         try:
             pid, parent = zygote.fork(job, cgroup)
             return Child(pid, lambda timeout: parent.wait(pid, timeout))
@@ -208,7 +196,8 @@ def start_child(job: ChildJob, cgroup: ProcessCgroup | None) -> Child:
     with open(job.log, "wb") as log:
         log.write(note)
         log.flush()
-        popen = subprocess.Popen([sys.executable, "-m", job.module, *job.arguments], cwd=job.cwd, env=job.env,
+        popen = subprocess.Popen([sys.executable, "-m", runners.__name__, job.runner, *job.arguments],
+                                 cwd=job.cwd, env=job.env,
                                  stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
                                  preexec_fn=partial(confine, job.limits, cgroup, os.getpid()))
 

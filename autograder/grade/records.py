@@ -49,13 +49,13 @@ def from_grading(assignment: str, submission: Submission, graded: GradingOutcome
 
 def limit_notes(reached: list[str], assignment: str) -> list[str]:
     """What the student reads when a limit stopped part of the notebook (grading.toml's values)."""
-    from autograder.config import setting
-    limits = setting(assignment, "limits")
+    from autograder.config import config
+    limits = config(assignment).limits
     sentences = {
-        "memory": f"Your notebook reached the memory limit ({limits.get('memory_mb')} MB for all its "
+        "memory": f"Your notebook reached the memory limit ({limits.memory_mb} MB for all its "
                   "processes together): an allocation failed or a process was stopped. Use smaller "
                   "arrays or models, and free what you no longer need.",
-        "processes": f"Your notebook reached the limit of {limits.get('max_processes')} processes and "
+        "processes": f"Your notebook reached the limit of {limits.max_processes} processes and "
                      "threads: starting another one failed. Do not start processes in a loop.",
     }
     return [sentences[name] for name in reached if name in sentences]

@@ -37,18 +37,19 @@ import random
 import select
 import signal
 import sys
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import NoReturn
+from dataclasses import asdict, dataclass, field
+from typing import Any, NoReturn
 
-from autograder.grade import jail
-from autograder.grade.sandbox import die_with_parent, end_forked_process
+from autograder.config import PACKAGE_DIR
+from autograder.grade.isolation import jail
+from autograder.grade.isolation.jail import JailSettings
+from autograder.grade.isolation.limits import die_with_parent, end_forked_process
+from autograder.grade.isolation.namespaces import join_namespaces_of
 
 LAUNCHER = ("-m", "ipykernel_launcher")  # the kernelspec's command this template can start in-process
 ANSWER_SECONDS = 30.0                    # for the template to join the namespaces and confine itself
 EXIT_TEMPLATE_FAILED = 71
 _PR_SET_DUMPABLE = 4
-_NAMESPACES = (("user", 0x10000000), ("mnt", 0x00020000), ("net", 0x40000000))  # user first
 
 
 class TemplateUnavailable(RuntimeError):
@@ -102,6 +103,27 @@ class ForkedKernel:
         self.send_signal(signal.SIGTERM)
 
 
+@dataclass(frozen=True)
+class LaunchRequest:
+    """What the grading child sends its template, over a pipe, to have it become the kernel:
+    the kernel's command (``starts_in_process``), environment and folder, and the jail it
+    runs in (what ``student_kernel.jail_command`` gives the exec'd jail)."""
+
+    command: list[str]
+    env: dict[str, str]
+    cwd: str
+    jail: JailSettings
+
+    def to_json(self) -> bytes:
+        return json.dumps(asdict(self)).encode()
+
+    @classmethod
+    def from_json(cls, data: bytes) -> LaunchRequest:
+        values: dict[str, Any] = json.loads(data)
+        return cls(command=list(values["command"]), env=dict(values["env"]), cwd=str(values["cwd"]),
+                   jail=JailSettings.from_dict(values["jail"]))
+
+
 @dataclass
 class KernelTemplate:
     """The grading child's handle on its template: one ``launch``, or ``discard``."""
@@ -131,19 +153,18 @@ class KernelTemplate:
         os.close(answer_write)
         return cls(pid, go_write, answer_read)
 
-    def launch(self, command: list[str], env: dict[str, str], cwd: str, settings: dict) -> ForkedKernel:
-        """Have the template become the kernel ``command`` in the jail of ``settings`` (what
-        ``jail_command`` takes); returns once it is confined. Raises TemplateUnavailable
-        (the template is then gone) if it cannot."""
+    def launch(self, request: LaunchRequest) -> ForkedKernel:
+        """Have the template become the kernel ``request.command`` in the jail of
+        ``request.jail``; returns once it is confined. Raises TemplateUnavailable (the
+        template is then gone) if it cannot."""
         if self.used:
             raise TemplateUnavailable("this template already started a kernel")
         self.used = True
-        if not starts_in_process(command):
+        if not starts_in_process(request.command):
             self._end()
-            raise TemplateUnavailable(f"not a kernel this template can start: {command[:3]}")
-        request = json.dumps({"command": command, "env": env, "cwd": cwd, "settings": settings}).encode()
+            raise TemplateUnavailable(f"not a kernel this template can start: {request.command[:3]}")
         try:
-            _write_all(self.go, request)
+            _write_all(self.go, request.to_json())
             os.close(self.go)
             self.go = -1  # end of the request: the template reads to it
             answer = _read_line(self.answer, ANSWER_SECONDS)
@@ -202,22 +223,22 @@ def _wait_for_launch(go: int, answer: int, parent: int) -> NoReturn:
     try:
         die_with_parent(parent)
         _close_descriptors(keep={0, 1, 2, go, answer})
-        request = json.loads(_read_all(go))
+        request = LaunchRequest.from_json(_read_all(go))
         os.close(go)
         os.setsid()
         join_namespaces_of(os.getppid())
         os.environ.clear()
-        os.environ.update(request["env"])
-        os.chdir(request["cwd"])
-        jail.confine_to(request["settings"])
-    except BaseException as error:  # noqa: BLE001 (reported to the judge, which starts a fresh kernel)
+        os.environ.update(request.env)
+        os.chdir(request.cwd)
+        jail.confine_to(request.jail)
+    except BaseException as error:  # reported to the judge, which starts a fresh kernel
         try:
             _write_all(answer, f"{type(error).__name__}: {error}\n".encode())
         finally:
             os._exit(EXIT_TEMPLATE_FAILED)
     _write_all(answer, b"ok\n")
     os.close(answer)
-    jail.run_confined(request["settings"], request["command"], start_kernel_here)
+    jail.run_confined(request.jail, request.command, start_kernel_here)
 
 
 def _read_all(fd: int) -> bytes:
@@ -225,22 +246,6 @@ def _read_all(fd: int) -> bytes:
     while chunk := os.read(fd, 1 << 16):
         data += chunk
     return data
-
-
-def join_namespaces_of(pid: int) -> None:
-    """Enter ``pid``'s user, mount and network namespaces where they are not already ours
-    (the user namespace first: it gives the rights over the two others)."""
-    libc = ctypes.CDLL(None, use_errno=True)
-    for name, flag in _NAMESPACES:
-        if os.readlink(f"/proc/{pid}/ns/{name}") == os.readlink(f"/proc/self/ns/{name}"):
-            continue
-        fd = os.open(f"/proc/{pid}/ns/{name}", os.O_RDONLY)
-        try:
-            if libc.setns(fd, flag) != 0:
-                raise OSError(ctypes.get_errno(), f"cannot join the grading child's {name} namespace: "
-                              + os.strerror(ctypes.get_errno()))
-        finally:
-            os.close(fd)
 
 
 def start_kernel_here(command: list[str], env: dict[str, str]) -> NoReturn:
@@ -267,7 +272,7 @@ def start_kernel_here(command: list[str], env: dict[str, str]) -> NoReturn:
         status = 0
     except SystemExit as stop:
         status = stop.code if isinstance(stop.code, int) else 1
-    except BaseException as error:  # noqa: BLE001 (the judge sees the kernel die)
+    except BaseException as error:  # the judge sees the kernel die
         print(f"the kernel failed to start: {type(error).__name__}: {error}", file=sys.stderr)
     finally:
         end_forked_process(status)
@@ -312,7 +317,7 @@ def _forget_the_grader() -> None:
     kernel, and nothing of the grader's package; ``sys.path`` is a new interpreter's."""
     for name in [name for name in sys.modules if name == "autograder" or name.startswith("autograder.")]:
         del sys.modules[name]
-    grader = str(Path(__file__).resolve().parents[2])
+    grader = str(PACKAGE_DIR.parent)
     # as ``ipykernel_launcher`` leaves it: the interpreter's own paths, without sys.path[0] (the
     # folder the zygote started in, the kernel's folder for a fresh one); IPython's init_path
     # then puts '' before site-packages, so a student's ``random.py`` never shadows the stdlib

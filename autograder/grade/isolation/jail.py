@@ -1,8 +1,9 @@
-"""Start a command confined: ``python -m autograder.grade.jail CONFIG -- COMMAND…``.
+"""The jail: start a command confined, ``python -m autograder.grade.isolation.jail SETTINGS -- COMMAND…``.
 
 Jupyter starts kernels itself, so the confinement is applied by this small program in
-between. It applies the limits of ``sandbox`` to itself (cgroup, rlimits, network
-namespace, death with its parent) and, when CONFIG asks for a ``view``, puts the command
+between. It applies the limits of ``limits`` to itself (its cgroup, rlimits, network
+namespace, death with its parent) and, when SETTINGS (``JailSettings``, as JSON) asks for a
+``view`` (``View``), puts the command
 in a world of its own before it runs, as PrairieLearn's and bubblewrap's sandboxes do:
 
 * a mount namespace whose root is a fresh tmpfs holding only what Python needs, read
@@ -39,19 +40,14 @@ import select
 import signal
 import sys
 from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
-from autograder.grade import seccomp
-from autograder.grade.sandbox import (
-    EXIT_PARENT_GONE,
-    Limits,
-    ProcessCgroup,
-    confine,
-    die_with_parent,
-    gain_namespace_rights,
-    unshare_as_user,
-)
+from autograder.grade.isolation import seccomp
+from autograder.grade.isolation.cgroups import ProcessCgroup
+from autograder.grade.isolation.limits import EXIT_PARENT_GONE, Limits, confine, die_with_parent
+from autograder.grade.isolation.namespaces import gain_namespace_rights, unshare_as_user
 
 _CLONE_NEWNS, _CLONE_NEWPID = 0x00020000, 0x20000000
 _CLONE_NEWIPC, _CLONE_NEWUTS = 0x08000000, 0x04000000
@@ -87,54 +83,79 @@ def exec_command(command: list[str], env: dict[str, str]) -> NoReturn:
     os.execve(command[0], command, env)
 
 
+@dataclass(frozen=True)
+class View:
+    """The world of its own the command runs in: an empty folder of the caller's to build the
+    new root on, the folder the command works in (same path inside), the size of /tmp, the
+    user it runs as (None: keep the caller's), and extra paths it may read besides the system
+    and the interpreter. ``namespaces=False`` skips the view (as where the system refuses
+    namespaces), keeping the user and the dropped privileges."""
+
+    root: str
+    workdir: str
+    disk_mb: int | None = None
+    uid: int | None = None
+    readable: tuple[str, ...] = ()
+    namespaces: bool = True
+
+
+@dataclass(frozen=True)
+class JailSettings:
+    """What the jail is given: on its command line as JSON (``python -m …jail SETTINGS``), or
+    by the kernel template's launch request. ``cgroup``: ``ProcessCgroup.paths()``;
+    ``parent``: the PID of the process that starts the jail, which ends the jail at once if it
+    is already gone."""
+
+    limits: Limits = field(default_factory=Limits)
+    cgroup: tuple[str, ...] | None = None
+    view: View | None = None
+    parent: int | None = None
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self))
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> JailSettings:
+        view = values.get("view")
+        return cls(limits=Limits(**values.get("limits", {})),
+                   cgroup=tuple(values["cgroup"]) if values.get("cgroup") else None,
+                   view=View(**{**view, "readable": tuple(view.get("readable", ()))}) if view else None,
+                   parent=values.get("parent"))
+
+    @classmethod
+    def from_json(cls, text: str | bytes) -> JailSettings:
+        return cls.from_dict(json.loads(text))
+
+
 def main(argv: list[str]) -> None:
-    config, separator, *command = argv
+    text, separator, *command = argv
     if separator != "--" or not command:
-        raise SystemExit("usage: python -m autograder.grade.jail CONFIG -- COMMAND…")
-    settings = json.loads(config)
+        raise SystemExit("usage: python -m autograder.grade.isolation.jail SETTINGS -- COMMAND…")
+    settings = JailSettings.from_json(text)
     confine_to(settings)
     run_confined(settings, command)
 
 
-def confine_to(settings: dict) -> None:
-    """The limits of CONFIG on this process (and what it starts): cgroup, rlimits, death with
-    its parent (CONFIG's ``parent``: the PID of the process that starts the jail, which ends
-    the jail at once if it is already gone)."""
-    cgroup = ProcessCgroup.from_paths(settings["cgroup"]) if settings.get("cgroup") else None
-    confine(Limits(**settings["limits"]), cgroup, parent=settings.get("parent"))
+def confine_to(settings: JailSettings) -> None:
+    """The limits of ``settings`` on this process (and what it starts): cgroup, rlimits, death
+    with its parent."""
+    cgroup = ProcessCgroup.from_paths(list(settings.cgroup)) if settings.cgroup else None
+    confine(settings.limits, cgroup, parent=settings.parent)
 
 
-def run_confined(settings: dict, command: list[str], start: Start = exec_command) -> NoReturn:
-    """Start ``command`` in CONFIG's view (where one is asked for and can be made): this
+def run_confined(settings: JailSettings, command: list[str], start: Start = exec_command) -> NoReturn:
+    """Start ``command`` in the settings' view (where one is asked for and can be made): this
     process stays outside and relays the command's exit status."""
-    view = settings.get("view")
-    if view:
-        _run_in_view(view, command, start, settings.get("parent"))
+    if settings.view is not None:
+        _run_in_view(settings.view, command, start, settings.parent)
     start(command, dict(os.environ))
 
 
 def view_config(root: Path, workdir: Path, disk_mb: int | None, uid: int | None,
-                readable: list[str], *, namespaces: bool = True) -> dict:
-    """What ``main`` expects under CONFIG's ``view``: an empty folder of the caller's to build
-    the new root on, the folder the command works in (same path inside), the size of /tmp,
-    the user it runs as (None: keep the caller's), and extra paths it may read besides the
-    system and the interpreter. ``namespaces=False`` skips the view (as where the system
-    refuses namespaces), keeping the user and the dropped privileges."""
-    return {"root": str(root), "workdir": str(workdir), "disk_mb": disk_mb, "uid": uid,
-            "readable": readable, "namespaces": namespaces}
-
-
-def own_namespaces(pid: int) -> frozenset[str]:
-    """The namespaces (``ipc``, ``mnt``, ``net``, ``uts``, ...) in which the process ``pid`` is
-    not where this process is, read from outside."""
-    differ = set()
-    for name in ("ipc", "mnt", "net", "uts", "user"):
-        try:
-            if os.readlink(f"/proc/{pid}/ns/{name}") != os.readlink(f"/proc/self/ns/{name}"):
-                differ.add(name)
-        except OSError:
-            continue
-    return frozenset(differ)
+                readable: list[str], *, namespaces: bool = True) -> View:
+    """The ``View`` of a kernel in ``workdir``, built on the empty folder ``root``."""
+    return View(root=str(root), workdir=str(workdir), disk_mb=disk_mb, uid=uid, readable=tuple(readable),
+                namespaces=namespaces)
 
 
 def isolation_of(pid: int) -> str:
@@ -182,8 +203,8 @@ def unmount(folder: Path) -> None:
 
 # Outside: the namespaces, then relay --------------------------------------------------------
 
-def _run_in_view(view: dict, command: list[str], start: Start, parent: int | None) -> NoReturn:
-    if not _enter_namespaces(view):
+def _run_in_view(view: View, command: list[str], start: Start, parent: int | None) -> NoReturn:
+    if not _enter_namespaces(view.namespaces):
         _run_as_user_only(view, command, start, parent)
     lifeline, held = os.pipe()  # held open by this process only, for as long as it lives
     init = os.fork()
@@ -196,10 +217,10 @@ def _run_in_view(view: dict, command: list[str], start: Start, parent: int | Non
     os._exit(os.waitstatus_to_exitcode(status) & 0xFF)
 
 
-def _enter_namespaces(view: dict) -> bool:
+def _enter_namespaces(wanted: bool = True) -> bool:
     """Mount, PID, IPC and UTS namespaces: directly as root, or as a caller that already holds
     CAP_SYS_ADMIN in a user namespace of its own; otherwise through a new user namespace."""
-    if not view.get("namespaces", True):
+    if not wanted:
         return False
     namespaces = VIEW_NAMESPACES
     if os.geteuid() != 0:
@@ -213,7 +234,7 @@ def namespaces_available() -> bool:
     child = os.fork()
     if child == 0:
         try:
-            os._exit(0 if _enter_namespaces({}) else 1)
+            os._exit(0 if _enter_namespaces() else 1)
         except BaseException:
             os._exit(1)
     _, status = os.waitpid(child, 0)
@@ -271,37 +292,37 @@ def make_interpreter_reachable() -> list[Path]:
     return changed
 
 
-def _run_as_user_only(view: dict, command: list[str], start: Start, parent: int | None) -> NoReturn:
+def _run_as_user_only(view: View, command: list[str], start: Start, parent: int | None) -> NoReturn:
     """Where no namespace can be made (a container that forbids them): no view, but still a
     user of its own without capabilities when we are root, so only what everyone may read is
     readable (the grader keeps its own files in 0700 folders; see gradescope.py)."""
     print("jail: no mount/PID namespaces here: the command runs without a private view"
-          + (f", as user {view['uid']}" if view.get("uid") is not None and os.geteuid() == 0 else ""),
+          + (f", as user {view.uid}" if view.uid is not None and os.geteuid() == 0 else ""),
           file=sys.stderr, flush=True)
     try:
-        _drop_privileges(view.get("uid"), Path(view["workdir"]))
+        _drop_privileges(view.uid, Path(view.workdir))
         die_with_parent(parent)  # after the user change, which clears it
-        os.chdir(view["workdir"])
+        os.chdir(view.workdir)
     except OSError as error:
         _fail(str(error))
     seccomp.install_filter(_note)  # last, as in ``_init``: the command starts under it
     start(command, dict(os.environ))
 
 
-def _init(view: dict, command: list[str], start: Start, lifeline: int) -> NoReturn:
+def _init(view: View, command: list[str], start: Start, lifeline: int) -> NoReturn:
     """PID 1 of the new namespace: build the view, give up privileges, start the command,
     reap every orphan, and end (taking the whole namespace with it) when the command ends."""
     try:
         die_with_parent()  # a fork does not inherit it
         _build_root(view)
-        _drop_privileges(view.get("uid"), Path(view["workdir"]))
+        _drop_privileges(view.uid, Path(view.workdir))
         die_with_the_jail(lifeline)  # after the user change, which clears it
     except OSError as error:
         print(f"jail: {error}", file=sys.stderr, flush=True)
         os._exit(EXIT_VIEW_FAILED)
     child = os.fork()
     if child == 0:
-        os.chdir(view["workdir"])
+        os.chdir(view.workdir)
         # last, in the command's process only: building the view took calls it refuses
         seccomp.install_filter(_note)
         # Jupyter names its own PID, which ipykernel would watch and, finding that the
@@ -334,11 +355,11 @@ def _ignore_group_signals() -> None:
 
 # The view ----------------------------------------------------------------------------------
 
-def _build_root(view: dict) -> None:
-    workdir = Path(view["workdir"])
-    disk = tmpfs_size(view.get("disk_mb"))
+def _build_root(view: View) -> None:
+    workdir = Path(view.workdir)
+    disk = tmpfs_size(view.disk_mb)
     _mount(None, "/", None, _MS_REC | _MS_PRIVATE)
-    root = Path(view["root"])  # an empty folder of the caller's; only this namespace mounts on it
+    root = Path(view.root)  # an empty folder of the caller's; only this namespace mounts on it
     _mount("tmpfs", root, "tmpfs", _MS_NOSUID, f"size={SMALL_TMPFS_MB}m,mode=0755", make=True)
     # the writable places first: the read-only paths and the folder may lie below them (a
     # virtual environment in a checkout under /tmp or the home folder)
@@ -347,7 +368,7 @@ def _build_root(view: dict) -> None:
     if not (root / home.relative_to("/")).is_mount():
         _mount("tmpfs", root / home.relative_to("/"), "tmpfs", _MS_NOSUID | _MS_NODEV,
                f"size={SMALL_TMPFS_MB}m,mode=0777", make=True)
-    for path in (*_SYSTEM_PATHS, *interpreter_paths(), *view.get("readable", ())):
+    for path in (*_SYSTEM_PATHS, *interpreter_paths(), *view.readable):
         _expose_read_only(root, Path(path))
     _mount(str(workdir), root / workdir.relative_to("/"), None, _MS_BIND | _MS_REC, make=True)
     _build_dev(root)
@@ -430,7 +451,7 @@ def _mount(source: str | None, target: Path | str, fstype: str | None, flags: in
             target.touch(exist_ok=True)
         else:
             target.mkdir(parents=True, exist_ok=True)
-    encode = lambda value: value.encode() if value is not None else None  # noqa: E731
+    encode = lambda value: value.encode() if value is not None else None
     if _libc().mount(encode(source), str(target).encode(), encode(fstype), flags, encode(data)) != 0:
         raise JailError(f"mount {source or ''} on {target} failed (errno {ctypes.get_errno()})")
 

@@ -15,13 +15,15 @@ thread pool is copied half-held.
 The zygote dies with the grader (``PR_SET_PDEATHSIG`` from a thread that lives as long as
 the grader's process, and end of file on its requests), and its children with it.
 
-    python -m autograder.grade.zygote [MODULE …]   # started by Zygote(); JSON lines in and out
+    python -m autograder.grade.processes.zygote [MODULE …]   # started by Zygote()
+
+Its requests (``requests.ForkRequest``) and replies (``Forked``, ``ForkRefused``,
+``ChildExited``) are JSON lines on its standard input and output.
 """
 
 from __future__ import annotations
 
 import atexit
-import json
 import logging
 import os
 import queue
@@ -32,21 +34,28 @@ import sys
 import tempfile
 import threading
 from collections.abc import Iterable
-from dataclasses import asdict
 from functools import partial
-from typing import IO, TYPE_CHECKING, Any
+from pathlib import Path
+from typing import IO
 
-from autograder.grade.environment import THREAD_VARIABLES
-from autograder.grade.sandbox import end_forked_process
+from autograder.grade.isolation.cgroups import ProcessCgroup
+from autograder.grade.isolation.limits import THREAD_VARIABLES, confine, die_with_parent, end_forked_process
+from autograder.grade.processes.requests import (
+    ChildExited,
+    ChildJob,
+    Forked,
+    ForkRefused,
+    ForkRequest,
+    ZygoteReply,
+    reply_from_json,
+    reply_to_json,
+)
+from autograder.grade.runners import runner_for
 
-if TYPE_CHECKING:
-    from autograder.grade.child import ChildJob
-    from autograder.grade.sandbox import ProcessCgroup
-
-# what every split runner child imports: its own module (nbclient, jupyter_client, the jail);
-# and, named by the zip's manifest, the judges' libraries (Keras, scikit-learn); never the
-# judges themselves, whose settings are the zip's
-RUNNER_MODULE = "autograder.grade.split_runner"
+# The runner whose grading children the zygote forks, and imports in advance: its own module
+# (nbclient, jupyter_client, the jail); and, named by the zip's manifest, the judges' libraries
+# (Keras, scikit-learn); never the judges themselves, whose settings are the zip's
+RUNNER = "split"
 # what each child's kernel template starts (kernel_template): the app, the kernel class, and
 # what ``IPKernelApp.initialize`` imports on its first call (IPython's debugger, completer,
 # history and magics): none starts a thread or changes the process when imported. Not
@@ -92,7 +101,7 @@ class Zygote:
         with os.fdopen(descriptor, "wb") as log:
             self.process = _start_from_a_lasting_thread(env, preload, log)
         self._requests = threading.Lock()   # one request, one reply at a time
-        self._replies: queue.Queue[dict[str, Any]] = queue.Queue()
+        self._replies: queue.Queue[Forked | ForkRefused] = queue.Queue()
         self._exits: dict[int, int] = {}
         self._changed = threading.Condition()
         self.dead = False
@@ -102,24 +111,23 @@ class Zygote:
 
     def fork(self, job: ChildJob, cgroup: ProcessCgroup | None) -> int:
         """The pid of a new child running ``job``."""
-        request = {"module": job.module, "arguments": job.arguments, "env": job.env, "cwd": job.cwd,
-                   "limits": asdict(job.limits), "cgroup": cgroup.paths() if cgroup else None}
+        request = ForkRequest.for_job(job, cgroup.paths() if cgroup else None)
         with self._changed:
             self.running += 1  # counted from the request on, so that a retiring zygote waits for it
         with self._requests:
             stdin = self.process.stdin
             assert stdin is not None
             try:
-                stdin.write(json.dumps(request).encode() + b"\n")
+                stdin.write(request.to_json())
                 stdin.flush()
                 reply = self._replies.get(timeout=REPLY_TIMEOUT)
             except (OSError, ValueError, queue.Empty) as error:  # ValueError: its requests were closed
                 self._not_started()
                 raise ZygoteError(f"the zygote did not start the child ({error!r}); see {self.log}") from error
-        if "pid" not in reply:
+        if not isinstance(reply, Forked):
             self._not_started()
-            raise ZygoteError(f"{reply.get('error', 'the zygote gave no pid')}; see {self.log}")
-        return int(reply["pid"])
+            raise ZygoteError(f"{reply.error or 'the zygote gave no pid'}; see {self.log}")
+        return reply.pid
 
     def _not_started(self) -> None:
         with self._changed:
@@ -154,10 +162,10 @@ class Zygote:
         stdout = self.process.stdout
         assert stdout is not None
         for line in stdout:
-            message = json.loads(line)
-            if "exit" in message:
+            message = reply_from_json(line)
+            if isinstance(message, ChildExited):
                 with self._changed:
-                    self._exits[int(message["exit"])] = int(message["code"])
+                    self._exits[message.pid] = message.code
                     self.running -= 1
                     self._end_if_idle()
                     self._changed.notify_all()
@@ -166,7 +174,7 @@ class Zygote:
         with self._changed:
             self.dead = True
             self._changed.notify_all()
-        self._replies.put({"error": "the zygote ended"})
+        self._replies.put(ForkRefused("the zygote ended"))
 
     def _forget_log(self) -> None:
         if not self.failed:
@@ -186,12 +194,11 @@ def _start_from_a_lasting_thread(env: dict[str, str], preload: tuple[str, ...], 
     started: queue.Queue[subprocess.Popen | BaseException] = queue.Queue()
 
     def keeper() -> None:
-        from autograder.grade.sandbox import die_with_parent
         try:
             started.put(subprocess.Popen([sys.executable, "-m", __name__, *preload], stdin=subprocess.PIPE,
                                          stdout=subprocess.PIPE, stderr=log, env=env,
                                          start_new_session=True, preexec_fn=partial(die_with_parent, os.getpid())))
-        except BaseException as error:  # noqa: BLE001 (handed to the caller)
+        except BaseException as error:  # handed to the caller
             started.put(error)
             return
         threading.Event().wait()  # keep this thread, and so the zygote, alive with the grader
@@ -247,15 +254,15 @@ def serve(requests: IO[bytes], replies: int) -> None:
             buffered += chunk
             while b"\n" in buffered:
                 line, buffered = buffered.split(b"\n", 1)
-                _send(replies, _fork_child(json.loads(line), (wake_read, wake_write)))
+                _send(replies, _fork_child(ForkRequest.from_json(line), (wake_read, wake_write)))
 
 
-def _fork_child(request: dict[str, Any], wake: tuple[int, int]) -> dict[str, Any]:
+def _fork_child(request: ForkRequest, wake: tuple[int, int]) -> ZygoteReply:
     zygote = os.getpid()
     try:
         pid = os.fork()
     except OSError as error:
-        return {"error": f"fork failed: {error}"}
+        return ForkRefused(f"fork failed: {error}")
     if pid == 0:
         signal.set_wakeup_fd(-1)
         for fd in wake:
@@ -263,7 +270,7 @@ def _fork_child(request: dict[str, Any], wake: tuple[int, int]) -> dict[str, Any
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
         signal.signal(signal.SIGINT, signal.default_int_handler)
         _run_child(request, zygote)  # never returns
-    return {"pid": pid}
+    return Forked(pid)
 
 
 def _report_exits(replies: int) -> None:
@@ -274,40 +281,39 @@ def _report_exits(replies: int) -> None:
             return
         if pid == 0:
             return
-        _send(replies, {"exit": pid, "code": os.waitstatus_to_exitcode(status)})
+        _send(replies, ChildExited(pid, os.waitstatus_to_exitcode(status)))
 
 
-def _send(replies: int, message: dict[str, Any]) -> None:
-    data = json.dumps(message).encode() + b"\n"
+def _send(replies: int, message: ZygoteReply) -> None:
+    data = reply_to_json(message)
     while data:
         data = data[os.write(replies, data):]
 
 
-def _run_child(request: dict[str, Any], zygote: int) -> None:
-    """In the forked child: become what ``python -m <runner> …`` started by Popen would be (a
-    session of its own, the job's environment, folder and log, confined), then grade and exit
-    without the interpreter's shutdown."""
+def _run_child(request: ForkRequest, zygote: int) -> None:
+    """In the forked child: become what ``python -m autograder.grade.runners RUNNER …`` started
+    by Popen would be (a session of its own, the job's environment, folder and log, confined),
+    then grade and exit without the interpreter's shutdown."""
     status = 1
     try:
-        from autograder.grade.sandbox import Limits, ProcessCgroup, confine
         os.setsid()
-        os.chdir(request["cwd"])
+        os.chdir(request.cwd)
         os.environ.clear()
-        os.environ.update(request["env"])
-        log = os.open(os.path.join(request["cwd"], "child.log"), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        os.environ.update(request.env)
+        log = os.open(os.path.join(request.cwd, "child.log"), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         os.dup2(log, 1)
         os.dup2(log, 2)
         os.close(log)
         os.close(0)
         os.open(os.devnull, os.O_RDONLY)  # fd 0: not the zygote's requests
-        cgroup = ProcessCgroup.from_paths(request["cgroup"]) if request["cgroup"] else None
-        confine(Limits(**request["limits"]), cgroup, parent=zygote)
-        if request["module"] != RUNNER_MODULE:
-            raise ZygoteError(f"the zygote runs the split runner only, not {request['module']}")
-        from autograder.grade.split_runner import child_main
-        child_main(*request["arguments"], kernel_template=True)
+        cgroup = ProcessCgroup.from_paths(request.cgroup) if request.cgroup else None
+        confine(request.limits, cgroup, parent=zygote)
+        if request.runner != RUNNER:
+            raise ZygoteError(f"the zygote runs the {RUNNER} runner only, not {request.runner}")
+        submission, autograder_zip, report = map(Path, request.arguments)
+        runner_for(RUNNER).grade_into(submission, autograder_zip, report, from_zygote=True)
         status = 0
-    except BaseException as error:  # noqa: BLE001 (reported in the log the grader reads)
+    except BaseException as error:  # reported in the log the grader reads
         print(f"the grading child failed: {type(error).__name__}: {error}", file=sys.stderr)
     finally:
         end_forked_process(status)
@@ -318,7 +324,7 @@ def import_all(modules: Iterable[str]) -> None:
     for module in modules:
         try:
             __import__(module)
-        except Exception:  # noqa: BLE001 (the child, or the kernel, that needs it reports the failure)
+        except Exception:  # the child, or the kernel, that needs it reports the failure
             pass
 
 
@@ -340,9 +346,19 @@ def forget_packages(packages: tuple[str, ...]) -> None:
         del loggers[name]
 
 
+def import_the_runner() -> None:
+    """The runner's own module, with what it imports (a missing library is reported by the
+    child that needs it)."""
+    try:
+        runner_for(RUNNER)
+    except Exception:  # the child reports the failure
+        pass
+
+
 def main(preload: list[str]) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the grader decides when children stop
-    import_all([RUNNER_MODULE, *preload])
+    import_the_runner()
+    import_all(preload)
     import_for_the_kernels()
     replies = os.dup(1)
     os.dup2(2, 1)  # a library's print must not corrupt the replies

@@ -1,4 +1,5 @@
-"""The grading child for plain Otter tests: ``otter run`` (started by ``child.grade_in_child``).
+"""The runner for plain Otter tests: ``otter run`` in the grading child
+(``processes.grading_child.grade_in_child``).
 
 Otter's results.json gives one row per question; the child reads the per-case results
 instead, so every hidden check keeps its own points and message.
@@ -8,23 +9,34 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 from pathlib import Path
 from typing import Any
 
-from autograder.grade.environment import CELL_TIMEOUT_ENV_VAR, KERNEL_START_FAILURE
-from autograder.grade.sandbox import network_isolated
-from autograder.grade.shipped import autograder_files, zip_manifest
+from autograder.bundle import Bundle
+from autograder.grade.isolation.namespaces import network_isolated
 from autograder.results import CaseResult, GradingOutcome
 
 FAILURE_PREFIXES = ("CheckFailed: ", "AssertionError: ")
+# seconds per notebook cell, given to this runner's grading child in its environment (the
+# split runner reads its limits from the zip's grading.toml)
+CELL_TIMEOUT_ENV_VAR = "AUTOGRADER_CELL_TIMEOUT"
+
+
+class OtterRunner:
+    """Otter's own runner, for an autograder zip of plain Otter tests."""
+
+    name = "otter"
+    exits_at_once = False
+
+    def grade_into(self, submission: Path, autograder_zip: Path, report: Path, *, from_zygote: bool = False) -> None:
+        child_main(str(submission), str(autograder_zip), str(report))
 
 
 # Child side ------------------------------------------------------------------------------
 
 def _apply_cell_timeout() -> None:
     """Give every notebook execution a per-cell limit of CPU time that interrupts the cell, as
-    the split runner's (``student_kernel.CpuWatch``): the same notebook gets the same grade on
+    the split runner's (``kernel.student_kernel.CpuWatch``): the same notebook gets the same grade on
     an idle machine and a busy one. Wall time stops only a cell that waits without computing,
     at ``WALL_BACKSTOP`` times the limit, stretched by the time the cell waited for a CPU.
 
@@ -40,8 +52,8 @@ def _apply_cell_timeout() -> None:
     import nbconvert.preprocessors as preprocessors
     from traitlets import Bool, Integer
 
-    from autograder.grade.sandbox import process_tree_cpu_seconds, process_tree_run_queue_waits
-    from autograder.grade.student_kernel import FAR_GUARD, WALL_BACKSTOP, CpuWatch
+    from autograder.grade.isolation.cgroups import process_tree_cpu_seconds, process_tree_run_queue_waits
+    from autograder.grade.kernel.student_kernel import FAR_GUARD, WALL_BACKSTOP, CpuWatch
     limit = float(seconds)
 
     class CellTimeLimitedPreprocessor(preprocessors.ExecutePreprocessor):
@@ -67,9 +79,11 @@ def _apply_cell_timeout() -> None:
     preprocessors.ExecutePreprocessor = CellTimeLimitedPreprocessor  # type: ignore[misc]  # deliberate monkeypatch
 
 
-def _child_main(submission: str, autograder_zip: str, report: str) -> None:
+def child_main(submission: str, autograder_zip: str, report: str) -> None:
     _apply_cell_timeout()
     import otter.run
+
+    from autograder.grade.kernel.student_kernel import KERNEL_START_FAILURE
     try:
         results = otter.run.main(submission, autograder=autograder_zip, output_dir=None,
                                  no_logo=True)
@@ -89,7 +103,7 @@ def test_function_names(autograder_zip: Path) -> dict[str, list[str]]:
     hidden check) are what a person reading the gradebook recognises. Zips built before
     manifests keep Otter's names.
     """
-    manifest = zip_manifest(autograder_files(autograder_zip))
+    manifest = Bundle.read(autograder_zip).manifest
     return manifest.test_functions() if manifest else {}
 
 
@@ -123,6 +137,3 @@ def student_message(otter_message: str) -> str:
     lines = [line for line in otter_message.splitlines() if line.strip()]
     return lines[-1].strip() if lines else "failed"
 
-
-if __name__ == "__main__":
-    _child_main(*sys.argv[1:4])

@@ -27,7 +27,7 @@ from collections.abc import Callable
 from typing import Any
 
 
-def __autograder_snapshot__() -> "Callable[..., str]":  # noqa: C901 (one closure, sent as one cell)
+def __autograder_snapshot__() -> "Callable[..., str]":  # one closure, sent as one cell
     import builtins
     import json
     import os
@@ -169,7 +169,7 @@ def __autograder_snapshot__() -> "Callable[..., str]":  # noqa: C901 (one closur
 LEDGER_PROBE = "kernel_ledger"  # answered by the snapshot's ledger itself, not by a probe module
 
 
-def start_ledger(shell: "Any") -> "dict[str, Any]":  # noqa: C901 (one closure, sent with the snapshot)
+def start_ledger(shell: "Any") -> "dict[str, Any]":  # one closure, sent with the snapshot
     """The ledger: while the notebook's cells run, every fit, score, evaluate and predict of a
     scikit-learn MLP or a Keras model is recorded with the model's identity, the call, the
     cell (its first line) and the fingerprints of the rows it was given (and of Keras'

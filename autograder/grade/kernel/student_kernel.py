@@ -1,7 +1,8 @@
 """The student's process: a Jupyter kernel that runs the submission and answers probes.
 
 The kernel is the only process that ever runs student code. It starts through
-``autograder.grade.jail`` (the OS limits of ``sandbox``, in a cgroup of its own), in a
+the jail (``isolation.jail``: the limits of ``isolation.limits``, a cgroup of its own, a view
+of its own), or from the kernel template (``processes.kernel_template``) in the same jail, in a
 folder that holds the submitted notebook and nothing of the grader. The grader drives it
 from outside: first the notebook's cells, one by one with a time limit each, then, only
 once they have all run, the probe code and the hidden inputs, one probe at a time.
@@ -19,11 +20,12 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from pathlib import Path
 from queue import Empty
+from types import MappingProxyType
 from typing import Any, cast
 
 import nbformat
@@ -34,11 +36,12 @@ from nbclient import NotebookClient
 from nbclient.exceptions import DeadKernelError
 
 from autograder.config import PACKAGE_DIR
-from autograder.grade.environment import KERNEL_START_FAILURE
-from autograder.grade.jail import isolation_of, own_namespaces
-from autograder.grade.kernel_template import ForkedKernel, KernelTemplate, TemplateUnavailable
-from autograder.grade.sandbox import Limits, ProcessCgroup, process_tree_cpu_seconds, process_tree_run_queue_waits
-from autograder.grade.seccomp import seccomp_filtered
+from autograder.grade.isolation.cgroups import ProcessCgroup, process_tree_cpu_seconds, process_tree_run_queue_waits
+from autograder.grade.isolation.jail import JailSettings, View, isolation_of
+from autograder.grade.isolation.limits import Limits
+from autograder.grade.isolation.namespaces import own_namespaces
+from autograder.grade.isolation.seccomp import seccomp_filtered
+from autograder.grade.processes.kernel_template import ForkedKernel, KernelTemplate, LaunchRequest, TemplateUnavailable
 
 OUTPUT_BUDGET = 2 << 20  # characters of output kept per cell; the rest is counted, not stored
 PROCESS_OUTPUT_BUDGET = 1 << 20  # bytes of what the kernel process writes to its stdout and stderr
@@ -59,6 +62,11 @@ INTERRUPT_GRACE = 10.0
 # The code of ``evaluate``'s requests (nbclient skips a request whose code is empty): a comment
 # that only the pre- and post-execute events see, which the first request resets.
 GRADER_REQUEST = "# the grader's request"
+# A kernel that dies before answering kernel_info never ran student code (two kernels started
+# at once can race for the same TCP ports): the grading child marks its outcome ``retryable``
+# (set where the start failed, never read from this text, which a notebook could print) and
+# the grader grades again. Otter's runner knows it by this message, jupyter_client's own.
+KERNEL_START_FAILURE = "Kernel died before replying to kernel_info"
 
 
 # The jail starts as root in the kernel's folder, which the student's code can write: with
@@ -66,12 +74,12 @@ GRADER_REQUEST = "# the grader's request"
 # a module that the next kernel start runs as root. Isolated mode (-I: no current folder, no
 # PYTHON* variables, no user site) and the grader's own package folder, named explicitly.
 JAIL_LAUNCHER = ("import sys; sys.path.insert(0, sys.argv.pop(1)); "
-                 "from autograder.grade.jail import main; main(sys.argv[1:])")
+                 "from autograder.grade.isolation.jail import main; main(sys.argv[1:])")
 
 
-def jail_command(config: dict, command: list[str]) -> list[str]:
-    """The command that runs ``command`` inside the jail described by ``config``."""
-    return [sys.executable, "-I", "-c", JAIL_LAUNCHER, str(PACKAGE_DIR.parent), json.dumps(config),
+def jail_command(settings: JailSettings, command: list[str]) -> list[str]:
+    """The command that runs ``command`` inside the jail described by ``settings``."""
+    return [sys.executable, "-I", "-c", JAIL_LAUNCHER, str(PACKAGE_DIR.parent), settings.to_json(),
             "--", *command]
 
 
@@ -81,14 +89,14 @@ class JailedKernelManager(AsyncKernelManager):
     the same jail. Asynchronous, as nbclient expects: with a blocking manager, nbclient's wait
     for output would block the event loop and never notice a kernel that died."""
 
-    jail_config: dict = {}
+    jail_settings: JailSettings = JailSettings()
     template: KernelTemplate | None = None
     template_failure: str = ""  # why the template could not start the kernel, if it could not
-    _kernel_command: list[str] = []
+    _kernel_command: Sequence[str] = ()
 
     def format_kernel_cmd(self, extra_arguments: list[str] | None = None) -> list[str]:
         self._kernel_command = super().format_kernel_cmd(extra_arguments)
-        return jail_command(self.jail_config, self._kernel_command)
+        return jail_command(self.jail_settings, list(self._kernel_command))
 
     async def _async_launch_kernel(self, kernel_cmd: list[str], **kw: Any) -> None:
         template, self.template = self.template, None
@@ -98,7 +106,8 @@ class JailedKernelManager(AsyncKernelManager):
         provisioner = cast(LocalProvisioner, self.provisioner)
         env = {**(kw.get("env") or os.environ), "JPY_PARENT_PID": str(os.getpid())}  # as launch_kernel sets it
         try:
-            process = template.launch(self._kernel_command, env, str(kw.get("cwd") or os.getcwd()), self.jail_config)
+            process = template.launch(LaunchRequest(list(self._kernel_command), env, str(kw.get("cwd") or os.getcwd()),
+                                                    self.jail_settings))
         except TemplateUnavailable as error:
             self.template_failure = str(error)
             return await super()._async_launch_kernel(kernel_cmd, **kw)
@@ -130,7 +139,7 @@ class PromptKernelClient(AsyncKernelClient):
     poll_seconds = 0.02
     # what the next execute request carries besides its code (``StudentKernel.evaluate``):
     # nbclient sends every request itself and knows no other options
-    next_request: dict[str, Any] = {}
+    next_request: Mapping[str, Any] = MappingProxyType({})
 
     def execute(self, code: str, *args: Any, **kwargs: Any) -> str:
         options, self.next_request = self.next_request, {}
@@ -175,10 +184,10 @@ class BoundedOutputClient(NotebookClient):
         self.replies: dict[int, dict] = {}      # execute_reply content per cell (ours when unanswered)
         self.on_cell_executed = self._keep_reply
 
-    def _keep_reply(self, cell, cell_index: int, execute_reply: dict) -> None:  # noqa: ANN001
+    def _keep_reply(self, cell, cell_index: int, execute_reply: dict) -> None:
         self.replies[cell_index] = (execute_reply or {}).get("content", {})
 
-    def output(self, outs, msg, display_id, cell_index):  # noqa: ANN001 (nbclient's signature)
+    def output(self, outs, msg, display_id, cell_index):  # nbclient's signature
         size = len(json.dumps(msg.get("content", {}), default=str))
         used = self._output_used.get(cell_index, 0) + size
         self._output_used[cell_index] = used
@@ -316,7 +325,7 @@ class StudentKernel:
     limits: Limits
     env: dict[str, str]
     cgroup: ProcessCgroup | None = None
-    view: dict | None = None  # jail.view_config: the kernel's own root, PID namespace and user
+    view: View | None = None  # the kernel's own root, PID namespace and user (jail.view_config)
     cells: list[str] = field(default_factory=list)  # sources run so far (for a replay)
     restarts: int = 0
     client: BoundedOutputClient | None = None
@@ -331,11 +340,11 @@ class StudentKernel:
                                       connection_file=str(self.workdir / ".kernel.json"))
         manager.template, self.template = self.template, None  # one kernel per template, never again
         # the network namespace is the judge's, which the kernel shares: they talk over its
-        # loopback (the judge isolates itself first, see split_runner)
-        manager.jail_config = {"limits": {**self.limits.__dict__, "network": True},
-                               "cgroup": self.cgroup.paths() if self.cgroup else None,
-                               "view": self.view,
-                               "parent": os.getpid()}  # Jupyter starts the jail from this process
+        # loopback (the judge isolates itself first, see runners.split)
+        manager.jail_settings = JailSettings(limits=replace(self.limits, network=True),
+                                             cgroup=tuple(self.cgroup.paths()) if self.cgroup else None,
+                                             view=self.view,
+                                             parent=os.getpid())  # Jupyter starts the jail from this process
         notebook = nbformat.v4.new_notebook()
         # the backstop is CpuWatch's, stretched by the load; nbclient's own timeout is only a far
         # guard, for a kernel whose processes cannot be read
@@ -435,7 +444,8 @@ class StudentKernel:
     def _responsive(self, seconds: float) -> bool:
         """Does the kernel answer a request within ``seconds``? Requests are handled in order,
         so a kernel still busy with an interrupted cell cannot."""
-        assert self.client is not None and self.client.kc is not None
+        assert self.client is not None
+        assert self.client.kc is not None
         client = cast(AsyncKernelClient, self.client.kc)  # nbclient types kc as the sync KernelClient
 
         async def ask() -> None:

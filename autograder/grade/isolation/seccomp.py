@@ -49,7 +49,7 @@ try:  # loads libseccomp now, as the jail starts, not in the view after the priv
 
     _LIBSECCOMP: Any = _libseccomp
     _MISSING = ""
-except Exception as error:  # noqa: BLE001 (absent package, absent library: no filter)
+except Exception as error:  # absent package, absent library: no filter
     _LIBSECCOMP, _MISSING = None, f"{type(error).__name__}: {error}"
 
 REFUSED = (
@@ -86,7 +86,7 @@ def install_filter(note: Callable[[str], object] | None = None) -> bool:
     ``note`` why, where it cannot be installed; this never raises."""
     try:
         reason = _install()
-    except Exception as error:  # noqa: BLE001 (best effort: the caller goes on without it)
+    except Exception as error:  # best effort: the caller goes on without it
         reason = f"{type(error).__name__}: {error}"
     if reason and note is not None:
         note(f"no seccomp filter ({reason})")
