@@ -461,17 +461,3 @@ def grading_dataset(assignment: str) -> str:
 def threshold(assignment: str, dataset: str, name: str) -> float:
     """Accuracy thresholds are per dataset: MNIST and digits do not reach the same scores."""
     return config(assignment).threshold(dataset, name)
-
-
-def setting(assignment: str, *keys: str) -> Any:
-    """Deprecated: read ``config(assignment)``'s attributes, which mypy checks
-    (``setting(a, "tuning")["rows"]`` is ``config(a).tuning.rows``).
-
-    One value by its path, e.g. ``setting("nn_foundations", "grading", "dataset")``, from
-    :meth:`AssignmentConfig.as_toml` (so an override in :data:`config_overrides` is seen here too)."""
-    node: Any = config(assignment).as_toml()
-    for depth, key in enumerate(keys):
-        if not isinstance(node, dict) or key not in node:
-            raise ConfigError(f"{config(assignment).path} has no [{'.'.join(keys[:depth + 1])}]")
-        node = node[key]
-    return node

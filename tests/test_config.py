@@ -14,7 +14,6 @@ from autograder.config import (
     config,
     config_overrides,
     grading_dataset,
-    setting,
     threshold,
 )
 
@@ -56,7 +55,7 @@ def load(tmp_path, monkeypatch, name: str, text: str) -> dict:
 
 def test_a_valid_file_loads_and_its_settings_are_read(tmp_path, monkeypatch):
     assert load(tmp_path, monkeypatch, "cfg_valid", VALID)["limits"]["cell_timeout"] == 20
-    assert setting("cfg_valid", "thresholds", "digits", "mlp_16x16_accuracy") == 0.85
+    assert config("cfg_valid").threshold("digits", "mlp_16x16_accuracy") == 0.85
 
 
 @pytest.mark.parametrize("assignment", ["nn_foundations", "keras_networks"])
@@ -243,15 +242,12 @@ def test_the_grading_dataset_is_the_forced_one_else_grading_tomls(monkeypatch):
         grading_dataset("nn_foundations")
 
 
-def test_the_deprecated_string_paths_read_the_typed_configuration(monkeypatch):
-    assert setting("nn_foundations", "tuning")["rows"] == config("nn_foundations").tuning.rows
-    assert setting("keras_networks", "training", "judge_cpu_seconds", "mnist") == 900
-    assert setting("keras_networks", "limits") == assignment_config("keras_networks")["limits"]
+def test_an_override_is_validated_and_read_through_the_typed_configuration(monkeypatch):
     with pytest.raises(ConfigError, match=r"has no \[tuning\]"):
-        setting("keras_networks", "tuning", "rows")
+        _ = config("keras_networks").tuning.rows
     changed = config("keras_networks").with_values("training", batch_size=32)
     monkeypatch.setitem(config_overrides, "keras_networks", changed)
-    assert config("keras_networks").training.batch_size == setting("keras_networks", "training", "batch_size") == 32
+    assert config("keras_networks").training.batch_size == 32
     assert config("keras_networks").training.cnn_epochs == 5
     with pytest.raises(ConfigError, match="must be of type int"):
         changed.with_values("training", batch_size="32")
