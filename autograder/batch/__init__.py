@@ -34,6 +34,7 @@ from pathlib import Path
 
 from autograder.batch.executors import GradingTask, open_executor, run_grading_task
 from autograder.batch.journal import Journal
+from autograder.checks.training_store import create_store
 from autograder.config import config, grading_dataset
 from autograder.grade.intake import MAX_NOTEBOOK_MB, Submission, collect_submissions
 from autograder.grade.processes.grading_child import stop_grading_children
@@ -42,6 +43,7 @@ from autograder.grade.runners import DEFAULT_RUNNER, choose_runner
 from autograder.results import GradeRun, GradingOutcome, SubmissionResult
 
 LOCK_FILE = ".autograder.lock"
+TRAINING_STORE_DIR = ".trainings"  # the grader's training results, shared by the batch's children
 
 
 class GradingSetupError(RuntimeError):
@@ -129,7 +131,8 @@ def grade_submissions(assignment: str, paths: list[Path], out_dir: Path, *, dist
             else:
                 to_grade.append((submission, content))
         local_jobs = (jobs or os.cpu_count() or 1) if executor == "local" else None
-        task_for = _task_factory(assignment, zip_bytes, timeout, local_jobs, runner, len(to_grade))
+        store = create_store(Path(out_dir) / TRAINING_STORE_DIR) if to_grade and local_jobs else None
+        task_for = _task_factory(assignment, zip_bytes, timeout, local_jobs, runner, len(to_grade), store)
         with open_executor(executor, jobs=jobs, scheduler=scheduler) as pool:
             futures = {pool.submit(run_grading_task, task_for(s, data)): s for s, data in to_grade}
             try:
@@ -236,10 +239,12 @@ def batch_lock(out_dir: Path) -> Iterator[None]:
 
 
 def _task_factory(assignment: str, zip_bytes: bytes, timeout: float | None, local_jobs: int | None,
-                  runner: str, count: int) -> Callable[[Submission, bytes], GradingTask]:
+                  runner: str, count: int, training_store: Path | None) -> Callable[[Submission, bytes], GradingTask]:
     """The grading settings of ``assignment`` packed with each submission into a task. Local
     workers fork the children of a batch of several from a zygote, which imports the judges'
-    libraries once for all; a single submission is faster in a fresh interpreter."""
+    libraries once for all; a single submission is faster in a fresh interpreter. Local
+    workers share the batch's training store (``checks.training_store``), so the grader
+    trains each distinct architecture once per batch."""
     dataset = grading_dataset(assignment)
     timeout = timeout or float(config(assignment).grading.submission_timeout)
     limits = config(assignment).limits
@@ -250,7 +255,8 @@ def _task_factory(assignment: str, zip_bytes: bytes, timeout: float | None, loca
     def task_for(submission: Submission, content: bytes) -> GradingTask:
         return GradingTask(file_name=submission.path.name, submission=content,
                            autograder_zip=zip_bytes, timeout=timeout, dataset=dataset,
-                           limits=limits, threads=threads, runner=runner, from_zygote=from_zygote)
+                           limits=limits, threads=threads, runner=runner, from_zygote=from_zygote,
+                           training_store=str(training_store) if local_jobs and training_store else None)
     return task_for
 
 

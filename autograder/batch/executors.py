@@ -44,6 +44,7 @@ class GradingTask:
     threads: int | None = None  # None: this worker's share of its machine's cores
     runner: str = DEFAULT_RUNNER  # a name of grade.runners.RUNNERS, or "auto" (grade.runners.choose_runner)
     from_zygote: bool = False   # fork the child from the worker's zygote: the batch grades several
+    training_store: str | None = None  # the batch's checks.training_store folder (this machine's workers)
 
 
 def run_grading_task(task: GradingTask) -> GradingOutcome:
@@ -57,7 +58,8 @@ def run_grading_task(task: GradingTask) -> GradingOutcome:
         graded = grade_in_child(submission, autograder_zip, timeout=task.timeout,
                                   dataset=task.dataset, threads=task.threads or threads,
                                   limits=task.limits, runner=task.runner,
-                                  from_zygote=task.from_zygote)
+                                  from_zygote=task.from_zygote,
+                                  training_store=Path(task.training_store) if task.training_store else None)
     graded.worker = worker
     return graded
 

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import itertools
 import json
 import math
 from collections.abc import Callable, Iterator, Sequence
@@ -108,10 +109,86 @@ USE_BUILT_IN_LAYERS = ("Use only built-in Keras layers (Dense, Conv2D, MaxPoolin
 
 
 def architecture_fingerprint(config_json: str) -> str:
-    """What makes two configurations train identically: the whole configuration, with the
-    names Keras numbers per session (``dense_7``, ``input_layer_187``) replaced by their order
-    of appearance. Any other difference (an initializer, a rate, a regularizer) changes it."""
+    """The same for the same network, whatever its spelling; different for anything that can
+    change how it trains.
+
+    A model that is a plain chain of layers (``Sequential``, or a functional model written as
+    one: each layer's only input the previous layer's output) is its input layer and its layers
+    in order, each as its kind (Keras serialises an alias, ``MaxPool2D``, as the class it names,
+    ``MaxPooling2D``) and its whole configuration but its name: units, filters, kernel sizes,
+    strides, padding, activations (a function, ``tf.nn.relu``, is serialised by its name),
+    rates, initializers, regularizers, constraints, dtypes, input shape. Left out: how it was
+    built, the names, ``tf.keras`` or ``keras``, an ``Input`` layer or ``input_shape=``.
+    Rebuilt from either configuration and trained under one seed, two such spellings train to
+    identical weights (``tests/test_models.py`` shows it), which is what makes a cache keyed
+    on this sound. Any other model (branches, several inputs, a subclass) is its whole
+    configuration, with the names Keras numbers per session replaced by their order."""
     config = _parse_config(config_json)
+    chain = _layer_chain(config)
+    payload = {"chain": chain} if chain is not None else {"graph": _names_numbered(config)}
+    text = json.dumps(payload, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _layer_chain(config: Any) -> list[dict] | None:
+    """The model's layers as a chain, the input layer first; None if it is not one."""
+    if not isinstance(config, dict) or config.get("class_name") not in MODEL_CLASSES:
+        return None
+    body = config.get("config")
+    if not isinstance(body, dict):
+        return None
+    layers = body.get("layers")
+    if not isinstance(layers, list) or not layers or not all(isinstance(layer, dict) for layer in layers):
+        return None
+    if config["class_name"] != "Sequential" and not _is_functional_chain(body, layers):
+        return None
+    trainable = body.get("trainable", True)
+    return [{"model_trainable": trainable}] + [
+        {"class_name": layer.get("class_name"),
+         "config": {key: value for key, value in (layer.get("config") or {}).items() if key != "name"}}
+        for layer in layers]
+
+
+def _is_functional_chain(body: dict, layers: list[dict]) -> bool:
+    """A functional model whose first layer is its one input, each next layer called once on
+    the previous layer's output alone (no other argument), and whose last layer is its one
+    output: the graph a ``Sequential`` of the same layers has."""
+    names = [layer.get("name") for layer in layers]
+    if layers[0].get("class_name") != "InputLayer" or len(set(names)) != len(names):
+        return False
+    if _endpoint(body.get("input_layers")) != names[0] or _endpoint(body.get("output_layers")) != names[-1]:
+        return False
+    for previous, layer in itertools.pairwise(layers):
+        nodes = layer.get("inbound_nodes")
+        if not isinstance(nodes, list) or len(nodes) != 1 or not isinstance(nodes[0], dict):
+            return False
+        args, kwargs = nodes[0].get("args"), nodes[0].get("kwargs")
+        # a functional call records `training=False` on layers that take it (Dropout): the model's
+        # own training flag still rules them, as in Sequential (the weights test shows it)
+        if kwargs not in ({}, None, {"training": False}) or not isinstance(args, list) or len(args) != 1:
+            return False
+        tensor = args[0]
+        if not isinstance(tensor, dict) or tensor.get("class_name") != "__keras_tensor__":
+            return False
+        history = (tensor.get("config") or {}).get("keras_history")
+        if history != [previous.get("name"), 0, 0]:
+            return False
+    return True
+
+
+def _endpoint(value: Any) -> str | None:
+    """The one layer named by ``input_layers``/``output_layers`` (``[name, 0, 0]`` or a list
+    of one of those); None for several, or anything else."""
+    if isinstance(value, list) and len(value) == 1 and isinstance(value[0], list):
+        value = value[0]
+    if isinstance(value, list) and len(value) == 3 and value[1:] == [0, 0] and isinstance(value[0], str):
+        return value[0]
+    return None
+
+
+def _names_numbered(config: Any) -> Any:
+    """The whole configuration, with the names Keras numbers per session (``dense_7``,
+    ``input_layer_187``) replaced by their order of appearance."""
     names: dict[str, str] = {}
 
     def collect(node: Any) -> None:
@@ -132,8 +209,7 @@ def architecture_fingerprint(config_json: str) -> str:
         return names.get(node, node) if isinstance(node, str) else node
 
     collect(config)
-    text = json.dumps(canonical(config), sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(text.encode()).hexdigest()
+    return canonical(config)
 
 
 def rebuild_model(config_json: str, *, weights: bool = True) -> keras.Model:

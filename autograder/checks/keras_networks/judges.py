@@ -139,16 +139,20 @@ def recorded_trainings() -> dict[str, float]:
 
 def trained_accuracy(config_json: str, epochs: int) -> float:
     """The grader's accuracy for an architecture: recorded by the build when it is a reference
-    architecture exactly (same configuration, budget, seed, dataset, versions), else trained
-    once per grading process. The training is seeded, so both give the same figure.
+    architecture, in any spelling (same fingerprint, budget, seed, dataset, versions), else
+    trained once per batch (the batch's ``TrainingStore``, shared by its grading children) or,
+    without one, once per grading process. The training is seeded, so all give the same figure.
 
     Raises :class:`OverBudget` (nothing trained) or :class:`OutOfCpuTime` (training stopped)."""
+    from autograder.checks.training_store import TrainingStore
     require_within_budget(config_json)
     key = training_key(config_json, epochs)
     if key in recorded_trainings():
         return recorded_trainings()[key]
     if key not in _accuracy_by_training:
-        _accuracy_by_training[key] = train_and_score(config_json, epochs)
+        store = TrainingStore.from_environment()
+        train = functools.partial(train_and_score, config_json, epochs)
+        _accuracy_by_training[key] = store.accuracy(key, train) if store else train()
     return _accuracy_by_training[key]
 
 
@@ -167,7 +171,14 @@ SUITE = Suite(ASSIGNMENT, preload=("keras",), submission_probes=(probes.notebook
 
 
 def train_and_score(config_json: str, epochs: int) -> float:
-    """Rebuild the architecture (safe mode), train it with the grader's budget, score it:
+    """The grader's accuracy for the architecture: trained (:func:`trained_model`), then
+    scored on the test images."""
+    data = grading_data(ASSIGNMENT)
+    return float(trained_model(config_json, epochs).evaluate(data.X_test, data.y_test, verbose=0)[1])
+
+
+def trained_model(config_json: str, epochs: int) -> Any:
+    """Rebuild the architecture (safe mode) and train it with the grader's budget and seed:
     within the parameter and multiply-add budget only, and stopped when the run has used
     the dataset's ``judge_cpu_seconds`` (:class:`OutOfCpuTime`)."""
     from autograder.checks.models import rebuild_model
@@ -182,7 +193,7 @@ def train_and_score(config_json: str, epochs: int) -> float:
               shuffle=True, verbose=0, callbacks=[limit])
     if limit.exceeded:
         raise OutOfCpuTime(limit.seconds, data.name, epoch=limit.epoch + 1, epochs=epochs)
-    return float(model.evaluate(data.X_test, data.y_test, verbose=0)[1])
+    return model
 
 
 # What the grader agrees to train ---------------------------------------------------------------

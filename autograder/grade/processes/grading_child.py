@@ -34,6 +34,7 @@ from functools import partial
 from pathlib import Path
 
 from autograder.bundle import Bundle
+from autograder.checks.training_store import TRAINING_STORE_ENV_VAR
 from autograder.data import DATASET_ENV_VAR
 from autograder.grade import runners
 from autograder.grade.isolation.cgroups import ProcessCgroup
@@ -51,7 +52,7 @@ KERNEL_START_ATTEMPTS = 3  # gradings whose kernel failed to start (GradingOutco
 def grade_in_child(submission: Path, autograder_zip: Path, *, timeout: float | None = None,
                    dataset: str | None = None, threads: int | None = None,
                    limits: Limits = Limits(), runner: str = DEFAULT_RUNNER,
-                   from_zygote: bool = False) -> GradingOutcome:
+                   from_zygote: bool = False, training_store: Path | None = None) -> GradingOutcome:
     """Grade ``submission`` (a notebook or an Otter export zip) in a child process, with the
     split runner or ``otter run`` (``runner``: a name of ``runners.RUNNERS``, or ``auto``,
     chosen by the zip, see ``runners.choose_runner``).
@@ -60,20 +61,28 @@ def grade_in_child(submission: Path, autograder_zip: Path, *, timeout: float | N
     ``from_zygote``: fork the split runner's child from this grader's zygote, which pays the judges'
     imports once for all the submissions it forks; for a single submission a fresh interpreter
     is faster (its imports overlap the student's cells instead of preceding them). A kernel
-    that failed to start is started again (KERNEL_START_ATTEMPTS in all).
+    that failed to start is started again (KERNEL_START_ATTEMPTS in all). ``training_store``:
+    the batch's ``checks.training_store`` folder, given to the split runner's child only (the
+    judge side; the Otter runner runs student code in the judges' process).
     """
     for attempt in range(1, KERNEL_START_ATTEMPTS + 1):
-        grade = _grade_once(submission, autograder_zip, timeout, dataset, threads, limits, runner, from_zygote)
+        grade = _grade_once(submission, autograder_zip, timeout, dataset, threads, limits, runner, from_zygote,
+                            training_store)
         if not grade.retryable or attempt == KERNEL_START_ATTEMPTS:
             return grade
         time.sleep(random.uniform(0.5, 2.0))  # let the other kernel take its ports first
     return grade
 
 
-def child_environment(dataset: str | None, threads: int | None, limits: Limits) -> dict[str, str]:
+def child_environment(dataset: str | None, threads: int | None, limits: Limits,
+                      training_store: Path | None = None) -> dict[str, str]:
     """The grading child's environment: the grader's, with the dataset, the thread share,
-    the cell limit and the grader's network namespace (to tell whether the child left it)."""
+    the cell limit, the batch's training store (or none) and the grader's network namespace (to
+    tell whether the child left it)."""
     env = dict(os.environ)
+    env.pop(TRAINING_STORE_ENV_VAR, None)  # only the batch gives one, and only to a judge
+    if training_store:
+        env[TRAINING_STORE_ENV_VAR] = str(training_store)
     if dataset:
         env[DATASET_ENV_VAR] = dataset
     if threads:
@@ -85,16 +94,18 @@ def child_environment(dataset: str | None, threads: int | None, limits: Limits) 
 
 
 def _grade_once(submission: Path, autograder_zip: Path, timeout: float | None, dataset: str | None,
-                threads: int | None, limits: Limits, runner: str, from_zygote: bool) -> GradingOutcome:
+                threads: int | None, limits: Limits, runner: str, from_zygote: bool,
+                training_store: Path | None) -> GradingOutcome:
     started = time.monotonic()
     runner = choose_runner(autograder_zip, runner)
+    store = training_store if runner == "split" else None
     with tempfile.TemporaryDirectory(prefix="grading-child-") as tmp:
         report = Path(tmp) / "grade.json"
         forked = from_zygote and runner == zygote.RUNNER
         if forked:  # the zygote keeps its requests' bytes: let them name no student (kernel_template)
             submission = _task_copy(Path(submission), Path(tmp))
         arguments = [str(Path(submission).resolve()), str(Path(autograder_zip).resolve()), str(report)]
-        job = ChildJob(runner, arguments, child_environment(dataset, threads, limits), tmp, limits,
+        job = ChildJob(runner, arguments, child_environment(dataset, threads, limits, store), tmp, limits,
                        from_zygote=forked, preload=judges_libraries(autograder_zip) if forked else ())
         returncode, output, timed_out = _run_in_own_session(job, timeout, threads)
         if timed_out:
