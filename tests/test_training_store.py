@@ -78,9 +78,9 @@ def test_a_run_that_fails_records_nothing(tmp_path):
 
 
 def test_only_a_split_runners_child_is_given_the_store_and_never_its_kernel(tmp_path, monkeypatch):
+    from autograder.config import Limits
     from autograder.grade.processes.grading_child import child_environment
     from autograder.grade.runners.split import kernel_environment
-    from autograder.config import Limits
     monkeypatch.setenv(TRAINING_STORE_ENV_VAR, "/somewhere/a/notebook/set")
     judge = child_environment(None, None, Limits(), tmp_path)
     assert judge[TRAINING_STORE_ENV_VAR] == str(tmp_path)
