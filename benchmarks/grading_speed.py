@@ -14,6 +14,7 @@ per process):
 
     .venv/bin/python benchmarks/grading_speed.py [--submissions 12] [--rounds 1] [--skip-otter]
                                                  [--profile] [--dist DIR]
+                                                 [--corpus samples|spellings] [--batch-of N]
 
 ``--rounds N`` measures (b), (c), (a) N times in turn and prints each round and the median of
 the ratios: this machine's speed drifts by 15-20 % over minutes, so one round's ratio can land
@@ -23,12 +24,28 @@ a few hundredths either side of a target, while a round's three runs share its d
 where its time goes (``GradingOutcome.phases``: kernel start, the student's cells, the probes
 calling student code, the judges, clean-up).
 
+``--corpus spellings`` grades instead a class as it writes (issue 25): the hand-written
+submissions of ``benchmarks/spellings.toml`` (each the solutions notebook with named edits,
+made by ``autograder.build.variants.apply_edits``; correct ones in other spellings, and wrong
+ones), (a) by ``otter run`` one at a time and (b) by ``autograder grade`` (one command per
+assignment, default workers). It checks each result against the file (a correct spelling has
+full marks; a wrong one loses points on its own question only), and prints both wall times,
+b/a, the trainings the batch paid (``*.json`` records in ``<out>/.trainings/``: one per
+distinct architecture the grader trained), then each submission graded alone (one
+``autograder grade -j 1`` per submission, so each figure is that submission's alone) and each
+correct spelling's grading time over its assignment's reference's.
+
+``--batch-of N`` grades N submissions cycled from the ``keras_networks`` spellings (copies
+named distinctly) in one ``autograder grade`` command and prints its wall time, the seconds
+per submission and the trainings it paid.
+
 Without ``--dist`` the assignments are built first (``--no-verify``) into a temporary folder.
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import os
 import shutil
@@ -37,8 +54,11 @@ import subprocess
 import sys
 import tempfile
 import time
+import tomllib
 from dataclasses import dataclass
 from pathlib import Path
+
+from autograder.build.variants import Edit, write_variants
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "benchmarks"))
@@ -128,9 +148,11 @@ def floor_one(notebook: Path, work: Path) -> tuple[float, Peak]:
     return seconds, peak
 
 
-def autograder_grade(assignment: str, folder: Path, dist: Path, out: Path) -> tuple[float, Peak, list[float]]:
+def autograder_grade(assignment: str, folder: Path, dist: Path, out: Path,
+                     jobs: int | None = None) -> tuple[float, Peak, list[float]]:
+    workers = ["-j", str(jobs)] if jobs else []
     seconds, peak, status = run_timed([sys.executable, "-m", "autograder.cli", "grade", assignment,
-                                       str(folder), "--out", str(out), "--dist", str(dist)])
+                                       str(folder), "--out", str(out), "--dist", str(dist), *workers])
     if status != 0:
         raise SystemExit(f"autograder grade {assignment} failed (exit {status})")
     per = [json.loads(p.read_text())["result"]["seconds"] for p in sorted((out / ".journal").glob("*.json"))]
@@ -212,6 +234,190 @@ def report(rounds: list[Round], cores: int) -> None:
         print(f"median over {len(rounds)} rounds: " + "; ".join(medians))
 
 
+# --- a class as it writes (issue 25): benchmarks/spellings.toml -------------------------------
+
+SPELLINGS_FILE = ROOT / "benchmarks" / "spellings.toml"
+REFERENCE = "reference"  # the solutions notebook itself, one per assignment
+KERAS = "keras_networks"
+
+
+@dataclass(frozen=True)
+class Spelling:
+    """One hand-written submission: the solutions notebook with ``edits``, correct (full marks)
+    or wrong (points lost on ``question`` only)."""
+
+    name: str
+    assignment: str
+    correct: bool
+    spelling: str
+    edits: tuple[Edit, ...]
+    question: str = ""
+
+
+def load_spellings(path: Path = SPELLINGS_FILE) -> list[Spelling]:
+    corpus = [Spelling(name=e["name"], assignment=e["assignment"], correct=bool(e["correct"]),
+                       spelling=e["spelling"], question=e.get("question", ""),
+                       edits=tuple(Edit(x["find"], x["replace"]) for x in e.get("edit", ())))
+              for e in tomllib.loads(path.read_text())["submission"]]
+    for assignment in ASSIGNMENTS:
+        names = [s.name for s in corpus if s.assignment == assignment]
+        references = [s for s in corpus if s.assignment == assignment and s.name == REFERENCE]
+        if len(set(names)) != len(names) or len(references) != 1 or references[0].edits or not references[0].correct:
+            raise SystemExit(f"{path}: {assignment} needs distinct names and one correct `{REFERENCE}` without edits")
+    if bad := [s.name for s in corpus if s.assignment not in ASSIGNMENTS or (not s.correct and not s.question)]:
+        raise SystemExit(f"{path}: unknown assignment, or wrong without a `question`: {bad}")
+    return corpus
+
+
+def write_spellings(corpus: list[Spelling], dist: Path, folder: Path) -> dict[str, Path]:
+    """Each assignment's spellings as notebooks ``<folder>/<assignment>/<name>.ipynb``, made from
+    its solutions notebook by the build's own find/replace (``variants.write_variants``)."""
+    folders = {}
+    for assignment in ASSIGNMENTS:
+        folders[assignment] = fresh_folder(folder / assignment)
+        write_variants([s for s in corpus if s.assignment == assignment],  # type: ignore[arg-type]
+                       dist / assignment / "solutions" / f"{assignment}.ipynb", folders[assignment])
+    return folders
+
+
+def trainings_paid(out: Path) -> int:
+    """Distinct architectures the grader trained in the batch written to ``out``: the training
+    store's records (``batch.TRAINING_STORE_DIR``)."""
+    return len(list((out / ".trainings").glob("*.json")))
+
+
+def gradebook(out: Path) -> dict[str, dict[str, str]]:
+    with (out / "gradebook.csv").open(newline="") as stream:
+        return {row["submission"]: row for row in csv.DictReader(stream)}
+
+
+def score_text(row: dict[str, str] | None) -> str:
+    return "missing" if row is None else f"{float(row['total']):g}/{float(row['possible']):g}"
+
+
+def unexpected(book: dict[str, dict[str, str]], graded_as: dict[str, Spelling]) -> list[str]:
+    """Where the gradebook disagrees with the file: a correct spelling without full marks, a
+    wrong one that loses nothing, or loses on another question than its own. Full marks of a
+    question: the reference's score there (the reference must have full marks itself)."""
+    reference = next(book.get(row) for row, s in graded_as.items() if s.name == REFERENCE)
+    if reference is None or float(reference["total"]) != float(reference["possible"]):
+        return [f"the reference has {score_text(reference)}"]
+    questions = [q for q in reference if q not in ("submission", "status", "total", "possible") and reference[q]]
+    problems = []
+    for row_name, spelling in graded_as.items():
+        row = book.get(row_name)
+        if row is None or row["status"] != "graded":
+            problems.append(f"{row_name}: {row['status'] if row else 'not in the gradebook'}")
+            continue
+        lost = [q for q in questions if float(row[q] or 0) < float(reference[q])]
+        if spelling.correct and lost:
+            problems.append(f"{row_name} (correct): {score_text(row)}, lost on {', '.join(lost)}")
+        elif not spelling.correct and lost != [spelling.question]:
+            problems.append(f"{row_name} (wrong on {spelling.question}): {score_text(row)}, lost on "
+                            f"{', '.join(lost) or 'nothing'}")
+    return problems
+
+
+def kind(spelling: Spelling) -> str:
+    return "correct" if spelling.correct else f"wrong ({spelling.question})"
+
+
+@dataclass
+class Alone:
+    """One submission graded by itself: ``autograder grade -j 1`` on a folder holding it only."""
+
+    spelling: Spelling
+    wall: float     # the command, start to gradebook
+    seconds: float  # its grading, as journaled (result.seconds)
+    score: str
+    trainings: int
+
+
+def grade_alone(spelling: Spelling, notebook: Path, dist: Path, work: Path) -> Alone:
+    folder = fresh_folder(work / "alone" / spelling.assignment / spelling.name)
+    shutil.copy(notebook, folder / notebook.name)
+    out = fresh_folder(work / "alone-out" / spelling.assignment / spelling.name)
+    wall, _, per = autograder_grade(spelling.assignment, folder, dist, out, jobs=1)
+    return Alone(spelling, wall, per[0], score_text(gradebook(out).get(spelling.name)), trainings_paid(out))
+
+
+def spellings_corpus(dist: Path, work: Path, skip_otter: bool) -> None:
+    corpus = load_spellings()
+    folders = write_spellings(corpus, dist, work / "spellings")
+    by_assignment = {a: [s for s in corpus if s.assignment == a] for a in ASSIGNMENTS}
+    print(f"{len(corpus)} hand-written submissions ({SPELLINGS_FILE.relative_to(ROOT)}): "
+          + "; ".join(f"{a} {len(c)} ({sum(s.correct for s in c)} correct, {sum(not s.correct for s in c)} wrong)"
+                      for a, c in by_assignment.items()) + f"; {os.cpu_count()} cores")
+
+    b_wall, b_peaks, paid, problems, scores = 0.0, list[Peak](), {}, [], {}
+    for assignment, spellings in by_assignment.items():
+        out = fresh_folder(work / f"spellings-out-{assignment}")
+        seconds, peak, _ = autograder_grade(assignment, folders[assignment], dist, out)
+        b_wall, b_peaks, paid[assignment] = b_wall + seconds, [*b_peaks, peak], trainings_paid(out)
+        book = gradebook(out)
+        problems += [f"{assignment}/{p}" for p in unexpected(book, {s.name: s for s in spellings})]
+        scores |= {(assignment, s.name): score_text(book.get(s.name)) for s in spellings}
+    print(f"(b) autograder grade, one command per assignment, default workers: {b_wall:.1f} s wall "
+          f"({b_wall / len(corpus):.2f} s per submission); peak memory {gib(largest(b_peaks))}")
+    print("    trainings the batch paid (records in <out>/.trainings/): "
+          + ", ".join(f"{a} {n}" for a, n in paid.items()))
+    print("    every result as spellings.toml says" if not problems else
+          "    NOT as spellings.toml says:\n" + "\n".join(f"      {p}" for p in problems))
+
+    if not skip_otter:
+        a_runs = [otter_run_one(folders[s.assignment] / f"{s.name}.ipynb",
+                                dist / s.assignment / "autograder" / f"{s.assignment}-autograder.zip", work)
+                  for s in corpus]
+        a = runs(a_runs)
+        print(f"(a) otter run, one at a time: {a.wall:.1f} s wall ({a.wall / len(corpus):.2f} s per submission); "
+              f"peak memory {gib(a.peak)}")
+        print(f"b/a = {b_wall / a.wall:.3f}")
+
+    print("\nEach submission graded alone (its own `autograder grade -j 1` on a folder holding only it, so "
+          "its figure is its alone: no batch, no other submission's training shared):")
+    alone = [grade_alone(s, folders[s.assignment] / f"{s.name}.ipynb", dist, work) for s in corpus]
+    reference = {x.spelling.assignment: x for x in alone if x.spelling.name == REFERENCE}
+    print(f"  {'assignment':<15} {'spelling':<33} {'kind':<26} {'score':>7} {'wall s':>7} {'grading s':>9} "
+          f"{'trained':>7} {'÷ reference':>11}")
+    for x in alone:
+        s, ref = x.spelling, reference[x.spelling.assignment]
+        ratio = f"{x.seconds / ref.seconds:.2f}" if s.correct and s.name != REFERENCE else ""
+        print(f"  {s.assignment:<15} {s.name:<33} {kind(s):<26} {x.score:>7} {x.wall:7.1f} {x.seconds:9.1f} "
+              f"{x.trainings:7d} {ratio:>11}")
+        if x.score != scores[(s.assignment, s.name)]:
+            print(f"    ^ scored {scores[(s.assignment, s.name)]} in the batch")
+    print("  grading s: the submission's own grading time as journaled (result.seconds); wall s: the whole "
+          "command; ÷ reference: grading s of a correct spelling over its assignment's reference's")
+    for assignment in ASSIGNMENTS:
+        ratios_ = [x.seconds / reference[assignment].seconds for x in alone
+                   if x.spelling.assignment == assignment and x.spelling.correct and x.spelling.name != REFERENCE]
+        print(f"  {assignment}: correct spellings over the reference, grading s: median "
+              f"{statistics.median(ratios_):.2f}, range {min(ratios_):.2f}-{max(ratios_):.2f}")
+
+
+def batch_of(count: int, dist: Path, work: Path) -> None:
+    """``count`` keras_networks submissions cycled over its spellings, in one batch."""
+    corpus = [s for s in load_spellings() if s.assignment == KERAS]
+    source = write_spellings(load_spellings(), dist, work / "spellings")[KERAS]
+    folder = fresh_folder(work / "batch-of")
+    graded_as = {}
+    for index in range(count):
+        spelling = corpus[index % len(corpus)]
+        name = f"student_{index + 1:03d}_{spelling.name}"
+        shutil.copy(source / f"{spelling.name}.ipynb", folder / f"{name}.ipynb")
+        graded_as[name] = spelling
+    out = fresh_folder(work / "batch-of-out")
+    seconds, peak, per = autograder_grade(KERAS, folder, dist, out)
+    problems = unexpected(gradebook(out), graded_as)
+    print(f"--batch-of {count}: {count} {KERAS} submissions cycled over its {len(corpus)} spellings "
+          f"({sum(s.correct for s in corpus)} correct, {sum(not s.correct for s in corpus)} wrong), one "
+          f"`autograder grade`, default workers ({os.cpu_count()} cores): {seconds:.1f} s wall, "
+          f"{seconds / count:.2f} s per submission (median grading time {statistics.median(per):.1f} s); "
+          f"trainings paid: {trainings_paid(out)}; peak memory {gib(peak)}")
+    print("every result as spellings.toml says" if not problems else
+          "NOT as spellings.toml says:\n" + "\n".join(f"  {p}" for p in problems))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--submissions", type=int, default=12, help="in all, split between the assignments")
@@ -219,6 +425,12 @@ def main() -> None:
     parser.add_argument("--skip-otter", action="store_true", help="leave out (a), the slowest")
     parser.add_argument("--rounds", type=int, default=1, help="measure b, c and a this many times in turn")
     parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--corpus", choices=("samples", "spellings"), default="samples",
+                        help="samples: the solutions and known-wrong ones (b, c, a); spellings: "
+                             "benchmarks/spellings.toml, a class as it writes (a, b, each alone)")
+    parser.add_argument("--batch-of", type=int, default=None, metavar="N",
+                        help="grade N keras_networks spellings (cycled, copies named distinctly) in one "
+                             "autograder grade (with the default corpus: this only)")
     args = parser.parse_args()
     cores = os.cpu_count() or 1
     with tempfile.TemporaryDirectory(prefix="bench-speed-") as tmp:
@@ -226,6 +438,12 @@ def main() -> None:
         dist = args.dist or work / "dist"
         if args.dist is None:
             build(dist)
+        if args.corpus == "spellings" or args.batch_of:
+            if args.corpus == "spellings":
+                spellings_corpus(dist, work, args.skip_otter)
+            if args.batch_of:
+                batch_of(args.batch_of, dist, work)
+            return
         per_assignment = max(1, args.submissions // len(ASSIGNMENTS))
         batches = {a: submissions_for(a, dist, per_assignment, work / "batches" / a) for a in ASSIGNMENTS}
         count = sum(len(b) for b in batches.values())

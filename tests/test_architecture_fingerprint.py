@@ -1,5 +1,8 @@
 """One network, one fingerprint, whatever its spelling: what lets the grader train it once.
 
+Found by the class-spellings benchmark: ``activation=tf.nn.softmax`` was refused as the
+student's own function (``softmax_v2``) and cost a correct answer 10 points.
+
 The grader keys the accuracy of a student's architecture on ``models.architecture_fingerprint``
 (``keras_networks/judges.training_key``): the build's recorded reference runs, and the runs a
 batch shares. That cache is sound only if two configurations with one fingerprint train to the
@@ -27,7 +30,8 @@ def _mlp_functional_tf_keras():
     x = tf.keras.layers.Flatten(name="unroll")(inputs)
     x = tf.keras.layers.Dense(16, activation=tf.nn.relu)(x)
     x = tf.keras.layers.Dense(16, activation=tf.nn.relu)(x)
-    return tf.keras.Model(inputs, tf.keras.layers.Dense(10, activation="softmax")(x), name="my_mlp")
+    # tf.nn.softmax is serialised by its Python name, softmax_v2, which Keras cannot load back
+    return tf.keras.Model(inputs, tf.keras.layers.Dense(10, activation=tf.nn.softmax)(x), name="my_mlp")
 
 
 def _mlp_input_shape_and_function_activations():

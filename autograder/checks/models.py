@@ -287,7 +287,27 @@ def _parse_config(config_json: str) -> dict:
         described = str(config.get("class_name")) if isinstance(config, dict) else type(config).__name__
         raise UnsafeModelError(f"the configuration describes {_article(described)} {described}, not a Keras model: "
                                "return a keras.Sequential or keras.Model and pass model.to_json().")
-    return config
+    return _tensorflow_functions_named(config)
+
+
+#: TensorFlow's functions that Keras does not resolve to its own activations, and serialises by
+#: their Python names (``tf.nn.softmax`` is ``softmax_v2``): the same computation as the Keras
+#: activation named here, which is what the grader rebuilds them as.
+TENSORFLOW_FUNCTIONS = {"softmax_v2": "softmax", "log_softmax_v2": "log_softmax", "swish": "silu", "silu": "silu"}
+
+
+def _tensorflow_functions_named(node: Any) -> Any:
+    """The configuration with TensorFlow's activation functions (``activation=tf.nn.softmax``)
+    replaced by the names of the Keras activations they compute, as Keras writes
+    ``activation="softmax"``: a correct model spelled with ``tf.nn`` is the same network."""
+    if isinstance(node, dict):
+        if (node.get("module") == "builtins" and node.get("class_name") == "function"
+                and node.get("config") in TENSORFLOW_FUNCTIONS):
+            return TENSORFLOW_FUNCTIONS[node["config"]]
+        return {key: _tensorflow_functions_named(value) for key, value in node.items()}
+    if isinstance(node, list):
+        return [_tensorflow_functions_named(item) for item in node]
+    return node
 
 
 def _refuse_custom_code(model_config: dict) -> None:
