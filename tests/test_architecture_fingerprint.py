@@ -53,6 +53,13 @@ def _mlp_added_one_by_one():
     return model
 
 
+def _mlp_with_activation_layers():
+    import keras
+    from keras import layers
+    return keras.Sequential([keras.Input(IMAGE), layers.Flatten(), layers.Dense(16), layers.ReLU(),
+                             layers.Dense(16), layers.Activation("relu"), layers.Dense(10), layers.Softmax()])
+
+
 def _cnn_functional_aliases():
     import tensorflow as tf
     inputs = tf.keras.Input(IMAGE)
@@ -75,7 +82,7 @@ def _cnn_input_shape():
 
 SPELLINGS = {
     "mlp_16x16": (judges.mlp_16x16, [_mlp_functional_tf_keras, _mlp_input_shape_and_function_activations,
-                                     _mlp_added_one_by_one]),
+                                     _mlp_added_one_by_one, _mlp_with_activation_layers]),
     "lesson_cnn": (judges.lesson_cnn, [_cnn_functional_aliases, _cnn_input_shape]),
 }
 
@@ -127,6 +134,14 @@ CHANGES = {
     "input shape": lambda layers: _layer(layers, "InputLayer").update(batch_shape=[None, 28, 28, 3]),
     "input dtype": lambda layers: _layer(layers, "InputLayer").update(dtype="float64"),
     "layer order": lambda layers: layers.insert(len(layers) - 2, layers.pop(len(layers) - 3)),
+    "an activation layer after one that has its own": lambda layers: layers.insert(
+        2, {"module": "keras.layers", "class_name": "ReLU", "registered_name": None, "name": "re_lu",
+            "config": {"name": "re_lu", "max_value": None, "negative_slope": 0.0, "threshold": 0.0},
+            "build_config": {"input_shape": [None, 26, 26, 32]}}),
+    "a leaky ReLU layer": lambda layers: (_layer(layers, "Conv2D").update(activation="linear"), layers.insert(
+        2, {"module": "keras.layers", "class_name": "ReLU", "registered_name": None, "name": "re_lu",
+            "config": {"name": "re_lu", "max_value": None, "negative_slope": 0.1, "threshold": 0.0},
+            "build_config": {"input_shape": [None, 26, 26, 32]}})),
 }
 
 

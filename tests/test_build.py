@@ -159,14 +159,14 @@ def test_a_prompt_states_the_limit_grading_toml_sets_and_follows_it_when_it_chan
                 "Set `answer` to six times seven. This cell may run for {{ limits.cell_timeout }} s.")
     first = build_assignment("toy", tmp_path / "first", verify=False)
     config = toy_dir / "grading.toml"
-    config.write_text(config.read_text().replace("cell_timeout = 20", "cell_timeout = 45"))
+    config.write_text(config.read_text().replace("cell_timeout = 10", "cell_timeout = 45"))
     from autograder.config import clear_cache
     clear_cache()
     try:
         second = build_assignment("toy", tmp_path / "second", verify=False)
     finally:
         clear_cache()
-    assert "may run for 20 s." in student_markdown(first)
+    assert "may run for 10 s." in student_markdown(first)
     assert "may run for 45 s." in student_markdown(second)
     assert "{{" not in student_markdown(second)
 

@@ -300,8 +300,38 @@ def memory_needles(autograder_zip: Path, notebook) -> list[tuple[str, str]]:
             halves(control.encode())]
 
 
+# The corpus grades against a build whose cells may compute for CORPUS_CELL_LIMIT CPU-seconds
+# instead of the course's 60: many attacks run until a limit stops them (a probe that loops, a
+# cell that ignores the interrupt), and what they test is that the limit holds and what it
+# costs, not its value; the honest sample's cells take a few seconds.
+CORPUS_CELL_LIMIT = 15
+
+
 @pytest.fixture(scope="module")
-def split_graded(built, tmp_path_factory):
+def short_limit_course(tmp_path_factory) -> tuple[Path, Path, Path]:
+    """``nn_foundations`` built with CORPUS_CELL_LIMIT: (assignments folder, dist, zip)."""
+    import shutil
+
+    from autograder.build import build_assignment
+    from autograder.config import ASSIGNMENTS_DIR_ENV_VAR, clear_cache
+    root = tmp_path_factory.mktemp("short_limit")
+    shutil.copytree(_REPO / "assignments" / ASSIGNMENT, root / "assignments" / ASSIGNMENT)
+    settings = root / "assignments" / ASSIGNMENT / "grading.toml"
+    text = settings.read_text()
+    assert "cell_timeout = 60" in text
+    settings.write_text(text.replace("cell_timeout = 60", f"cell_timeout = {CORPUS_CELL_LIMIT}"))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(ASSIGNMENTS_DIR_ENV_VAR, str(root / "assignments"))
+        clear_cache()
+        built = build_assignment(ASSIGNMENT, root / "dist", verify=False)
+    clear_cache()
+    return root / "assignments", root / "dist", built.autograder_zip
+
+
+@pytest.fixture(scope="module")
+def split_graded(short_limit_course, tmp_path_factory):
+    from autograder.config import ASSIGNMENTS_DIR_ENV_VAR
+    assignments, dist, autograder_zip = short_limit_course
     if os.path.exists(PLANTED_MARKER):
         os.remove(PLANTED_MARKER)
     folder = tmp_path_factory.mktemp("attacks")
@@ -309,7 +339,7 @@ def split_graded(built, tmp_path_factory):
     nbformat.write(partial, folder / "honest.ipynb")
     nbformat.write(partial, folder / f"{CLASSMATE}.ipynb")
     listener = socket.create_server(("127.0.0.1", 0))  # reachable only from the machine's own loopback
-    needles = repr(memory_needles(built.autograder_zip, partial))
+    needles = repr(memory_needles(autograder_zip, partial))
     for name, attack in ATTACKS.items():
         attack = attack.replace(repr(HOST_PORT), str(listener.getsockname()[1])).replace(repr(NEEDLES), needles)
         notebook = nbformat.from_dict(partial)
@@ -320,9 +350,9 @@ def split_graded(built, tmp_path_factory):
         (folder / f"{name}.ipynb").write_text(write(nbformat.from_dict(partial)))
     out = tmp_path_factory.mktemp("split-out")
     done = subprocess.run([sys.executable, "-m", "autograder.cli", "grade", ASSIGNMENT, str(folder),
-                           "--out", str(out), "--dist", str(built.student_dir.parent.parent),
+                           "--out", str(out), "--dist", str(dist),
                            "--runner", "split", "-j", str(BATCH_JOBS)], capture_output=True, text=True, timeout=900,
-                          env={**os.environ, GRADER_TOKEN: "ta-token-0f1e2d"})
+                          env={**os.environ, GRADER_TOKEN: "ta-token-0f1e2d", ASSIGNMENTS_DIR_ENV_VAR: str(assignments)})
     listener.close()
     assert done.returncode == 0, done.stderr[-3000:]
     results = {}
@@ -437,7 +467,7 @@ def test_a_cell_that_ignores_the_interrupt_is_named_and_costs_nothing_else(split
     stopped = [note for note in result["notes"] if note.startswith("Cell 8 (`import signal`)")]
     assert stopped, result["notes"]
     assert "did not stop when interrupted" in stopped[0], result["notes"]
-    assert "60 s" in stopped[0], result["notes"]
+    assert f"{CORPUS_CELL_LIMIT} s" in stopped[0], result["notes"]
 
 
 def test_a_notebook_that_breaks_python_for_the_grader_is_told_so(split_graded):

@@ -143,10 +143,39 @@ def _layer_chain(config: Any) -> list[dict] | None:
     if config["class_name"] != "Sequential" and not _is_functional_chain(body, layers):
         return None
     trainable = body.get("trainable", True)
-    return [{"model_trainable": trainable}] + [
-        {"class_name": layer.get("class_name"),
-         "config": {key: value for key, value in (layer.get("config") or {}).items() if key != "name"}}
-        for layer in layers]
+    chain = [{"class_name": layer.get("class_name"),
+              "config": {key: value for key, value in (layer.get("config") or {}).items() if key != "name"}}
+             for layer in layers]
+    return [{"model_trainable": trainable}, *_activation_layers_folded(chain)]
+
+
+def _activation_layers_folded(chain: list[dict]) -> list[dict]:
+    """``Dense(16)`` then ``Activation("relu")`` (or ``ReLU()``, ``Softmax()``) as the one layer
+    ``Dense(16, activation="relu")`` they compute: an activation layer has no weights and draws
+    no random numbers, so the two train identically (``tests/test_architecture_fingerprint.py``)."""
+    folded: list[dict] = []
+    for layer in chain:
+        activation = _activation_layer_computes(layer)
+        previous = folded[-1] if folded else None
+        if activation and previous and previous["config"].get("activation") == "linear":
+            folded[-1] = {**previous, "config": {**previous["config"], "activation": activation}}
+        else:
+            folded.append(layer)
+    return folded
+
+
+def _activation_layer_computes(layer: dict) -> str | None:
+    """The activation a weightless activation layer applies with its settings, by its Keras
+    name; None for any other layer, or settings no named activation has."""
+    kind, config = layer.get("class_name"), layer.get("config") or {}
+    if kind == "Activation" and isinstance(config.get("activation"), str):
+        return str(config["activation"])
+    if (kind == "ReLU" and config.get("max_value") is None and config.get("negative_slope") in (0, 0.0)
+            and config.get("threshold") in (0, 0.0)):
+        return "relu"
+    if kind == "Softmax" and config.get("axis") in (-1, [-1]):
+        return "softmax"
+    return None
 
 
 def _is_functional_chain(body: dict, layers: list[dict]) -> bool:
