@@ -239,7 +239,8 @@ def batch_lock(out_dir: Path) -> Iterator[None]:
 
 
 def _task_factory(assignment: str, zip_bytes: bytes, timeout: float | None, local_jobs: int | None,
-                  runner: str, count: int, training_store: Path | None) -> Callable[[Submission, bytes], GradingTask]:
+                  runner: str, count: int,
+                  training_store: Path | None = None) -> Callable[[Submission, bytes], GradingTask]:
     """The grading settings of ``assignment`` packed with each submission into a task. Local
     workers fork the children of a batch of several from a zygote, which imports the judges'
     libraries once for all; a single submission is faster in a fresh interpreter. Local
