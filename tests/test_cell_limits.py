@@ -126,3 +126,31 @@ def test_run_queue_waits_are_read_for_the_whole_process_tree():
     waits = process_tree_run_queue_waits(os.getpid())
     assert os.getpid() in waits
     assert all(isinstance(value, int) and value >= 0 for value in waits.values())
+
+
+def test_the_otter_runner_stops_a_runaway_cell_at_its_cpu_limit(monkeypatch):
+    """Found by timing the suite: the Otter runner's CPU watch was never called (nbclient binds
+    its synchronous ``execute_cell`` to its own coroutine), so a runaway cell ran until the far
+    guard, 20 times its limit in wall time. Here the watch must stop the loop itself."""
+    import nbconvert.preprocessors
+    import nbformat
+
+    from autograder.grade.kernel import student_kernel
+    from autograder.grade.runners import otter
+    watches: list[CpuWatch] = []
+
+    class RecordedWatch(CpuWatch):
+        def __enter__(self):
+            watches.append(self)
+            return super().__enter__()
+    monkeypatch.setattr(student_kernel, "CpuWatch", RecordedWatch)
+    monkeypatch.setattr(nbconvert.preprocessors, "ExecutePreprocessor", nbconvert.preprocessors.ExecutePreprocessor)
+    monkeypatch.setenv(otter.CELL_TIMEOUT_ENV_VAR, "1")
+    otter._apply_cell_timeout()
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x = 1"),
+                                               nbformat.v4.new_code_cell("while True:\n    pass"),
+                                               nbformat.v4.new_code_cell("y = x + 1")])
+    executed, _ = nbconvert.preprocessors.ExecutePreprocessor(allow_errors=True).preprocess(notebook)
+    assert len(watches) == 3, "every cell runs under the CPU watch"
+    assert [watch.interrupted for watch in watches] == [False, True, False]
+    assert "KeyboardInterrupt" in str(executed.cells[1].outputs)

@@ -50,6 +50,7 @@ def _apply_cell_timeout() -> None:
     if not seconds:
         return
     import nbconvert.preprocessors as preprocessors
+    from nbclient.util import run_sync
     from traitlets import Bool, Integer
 
     from autograder.grade.isolation.cgroups import process_tree_cpu_seconds, process_tree_run_queue_waits
@@ -75,6 +76,11 @@ def _apply_cell_timeout() -> None:
             with CpuWatch(limit, lambda: process_tree_cpu_seconds(pid), interrupt, kill_after=None,
                           backstop=limit * WALL_BACKSTOP, run_queue_waits=lambda: process_tree_run_queue_waits(pid)):
                 return await super().async_execute_cell(cell, cell_index, execution_count, store_history)
+
+        # nbclient binds its synchronous `execute_cell` (what nbconvert's preprocess_cell calls)
+        # to its own coroutine when the class is made: without this line the override above is
+        # never called, and only the far guard (nbclient's timeout) stops a runaway cell
+        execute_cell = run_sync(async_execute_cell)
 
     preprocessors.ExecutePreprocessor = CellTimeLimitedPreprocessor  # type: ignore[misc]  # deliberate monkeypatch
 
