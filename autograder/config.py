@@ -74,7 +74,7 @@ def assignment_file(assignment: str, name: str) -> Path | None:
 # Lists stay lists and tables stay dicts (typed Sequence and Mapping: mypy refuses a write to them).
 
 #: The datasets the grader can load (autograder.data.DATASETS).
-DatasetName = Literal["digits", "mnist"]
+DatasetName = Literal["digits", "mnist", "fashion_mnist"]
 
 
 @dataclass(frozen=True)
@@ -82,7 +82,7 @@ class Grading:
     """``[grading]``: what every submission of the assignment is graded with."""
 
     dataset: DatasetName = field(metadata={
-        "description": "what the grader loads when MNIST is not requested (digits, mnist)"})
+        "description": "what the grader loads when MNIST is not requested (digits, mnist, fashion_mnist)"})
     seed: int = field(metadata={
         "description": "seed_everything() before every probe and the grader's own training"})
     submission_timeout: float = field(metadata={

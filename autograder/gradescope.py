@@ -21,6 +21,7 @@ from pathlib import Path
 
 from autograder.assignment import Question
 from autograder.data import DATASET_ENV_VAR
+from autograder.grade.isolation.limits import numeric_thread_environment
 from autograder.grade.records import submission_result
 from autograder.results import GradingOutcome, SubmissionResult
 
@@ -71,6 +72,7 @@ def run(root: Path) -> dict:
     dataset = tomllib.loads(grading_toml).get("grading", {}).get("dataset")
     if dataset:  # the dataset the checks were written for, as `autograder grade` forces it
         os.environ[DATASET_ENV_VAR] = dataset
+    os.environ.update(numeric_thread_environment())  # the kernel inherits them (see NUMERIC_THREADS)
     submission = find_submission(root / "submission")
     started = time.monotonic()
     if submission is None:

@@ -154,3 +154,18 @@ def test_the_otter_runner_stops_a_runaway_cell_at_its_cpu_limit(monkeypatch):
     assert len(watches) == 3, "every cell runs under the CPU watch"
     assert [watch.interrupted for watch in watches] == [False, True, False]
     assert "KeyboardInterrupt" in str(executed.cells[1].outputs)
+
+
+def test_every_grading_child_runs_one_thread_per_numeric_pool_whatever_its_share_of_cores():
+    """Spinning thread pools make CPU time grow with the machine's load (NUMERIC_THREADS): a
+    child given two cores still runs one thread per pool, and its kernel inherits that; the
+    share itself goes to the cgroup's quota."""
+    from autograder.grade.isolation.limits import CPU_SHARE_ENV_VAR, NUMERIC_THREADS, THREAD_VARIABLES
+    from autograder.grade.processes.grading_child import child_environment
+    child = child_environment("digits", 2, Limits())
+    assert NUMERIC_THREADS == 1
+    assert {name: child.get(name) for name in THREAD_VARIABLES} == dict.fromkeys(THREAD_VARIABLES, "1")
+    assert child[CPU_SHARE_ENV_VAR] == "2"
+    kernel = kernel_environment(child)
+    assert {name: kernel.get(name) for name in THREAD_VARIABLES} == dict.fromkeys(THREAD_VARIABLES, "1")
+    assert CPU_SHARE_ENV_VAR not in kernel

@@ -112,7 +112,7 @@ def test_the_bundled_assignments_read_as_typed_attributes():
     assert (nn.tuning.rows, nn.tuning.strong_sizes) == (600, [[48], [64]])
     assert (nn.tolerance("hand_trace"), nn.threshold("mnist", "mlp_16x16_accuracy")) == (0.005, 0.90)
     assert nn.leakage.reported_models == ["mlp_16x16"]
-    assert keras.training.judge_cpu_seconds == {"digits": 60, "mnist": 900}
+    assert keras.training.judge_cpu_seconds == {"digits": 60, "mnist": 900, "fashion_mnist": 900}
     assert (keras.training.optimizer, keras.training.batch_size, keras.training.cnn_epochs) == ("adam", 64, 5)
     assert keras.thresholds["mnist"]["cnn_accuracy"] == 0.97
     assert threshold("keras_networks", "digits", "cnn_accuracy") == 0.85
@@ -220,7 +220,7 @@ def test_the_dataset_names_are_the_loaders():
     ("cfg_models", VALID + "[leakage]\nreported_models = [\"mlp\", 2]\n",
      "[leakage] reported_models = ['mlp', 2] must be of type list of str (models other questions"),
     ("cfg_dataset", VALID.replace('"digits"', '"cifar"'),
-     "[grading] dataset = 'cifar' must be one of 'digits', 'mnist' (what the grader loads"),
+     "[grading] dataset = 'cifar' must be one of 'digits', 'mnist', 'fashion_mnist' (what the grader loads"),
 ])
 def test_a_typo_or_a_wrong_value_in_any_section_is_an_error(tmp_path, monkeypatch, name, text, says):
     with pytest.raises(ConfigError) as caught:

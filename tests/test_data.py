@@ -8,6 +8,7 @@ subject) a stand-in ``keras`` module, so TensorFlow is never imported.
 from __future__ import annotations
 
 import dataclasses
+import gzip
 import json
 import os
 import pathlib
@@ -71,26 +72,28 @@ def mnist_file(mnist_arrays) -> pathlib.Path:
 
 @pytest.fixture
 def fake_keras(monkeypatch):
-    """Stand-in for keras.datasets.mnist that records calls instead of downloading."""
+    """Stand-in for keras.datasets.mnist and keras.datasets.fashion_mnist that records
+    calls ("mnist.load_data", "fashion_mnist.load_data") instead of downloading."""
     calls = []
     arrays = small_mnist_arrays(seed=1)
-
-    def load_data():
-        calls.append("load_data")
-        if fake_module.fail_with is not None:
-            raise fake_module.fail_with
-        return (arrays["x_train"], arrays["y_train"]), (arrays["x_test"], arrays["y_test"])
-
     fake_module = types.SimpleNamespace(calls=calls, arrays=arrays, fail_with=None)
-    mnist_module = types.ModuleType("keras.datasets.mnist")
-    mnist_module.load_data = load_data
     datasets_module = types.ModuleType("keras.datasets")
-    datasets_module.mnist = mnist_module
     keras_module = types.ModuleType("keras")
     keras_module.datasets = datasets_module
     monkeypatch.setitem(sys.modules, "keras", keras_module)
     monkeypatch.setitem(sys.modules, "keras.datasets", datasets_module)
-    monkeypatch.setitem(sys.modules, "keras.datasets.mnist", mnist_module)
+    for name in ("mnist", "fashion_mnist"):
+
+        def load_data(name=name):
+            calls.append(f"{name}.load_data")
+            if fake_module.fail_with is not None:
+                raise fake_module.fail_with
+            return (arrays["x_train"], arrays["y_train"]), (arrays["x_test"], arrays["y_test"])
+
+        module = types.ModuleType(f"keras.datasets.{name}")
+        module.load_data = load_data
+        setattr(datasets_module, name, module)
+        monkeypatch.setitem(sys.modules, f"keras.datasets.{name}", module)
     return fake_module
 
 
@@ -304,7 +307,7 @@ def test_missing_file_is_not_downloaded_unless_asked(fake_keras):
 
 def test_download_true_fetches_a_missing_file_through_keras(fake_keras):
     dataset = data.load_mnist(download=True)
-    assert fake_keras.calls == ["load_data"]
+    assert fake_keras.calls == ["mnist.load_data"]
     assert dataset.source == str(data.mnist_path())
     np.testing.assert_array_equal(dataset.y_test, fake_keras.arrays["y_test"])
     np.testing.assert_array_equal(
@@ -334,9 +337,10 @@ def test_download_cannot_fill_a_custom_path(fake_keras, tmp_path):
     assert fake_keras.calls == []
 
 
-def test_load_dataset_never_downloads(fake_keras, monkeypatch):
-    monkeypatch.setenv(data.DATASET_ENV_VAR, "mnist")
-    with pytest.raises(DatasetError, match="does not exist"):
+@pytest.mark.parametrize(("name", "says"), [("mnist", "does not exist"), ("fashion_mnist", "Fashion-MNIST not found")])
+def test_load_dataset_never_downloads(fake_keras, monkeypatch, name, says):
+    monkeypatch.setenv(data.DATASET_ENV_VAR, name)
+    with pytest.raises(DatasetError, match=says):
         data.load_dataset()
     assert fake_keras.calls == []
 
@@ -393,7 +397,7 @@ def test_unknown_environment_value_names_the_variable(monkeypatch):
 
 
 def test_public_constants():
-    assert data.DATASETS == ("mnist", "digits")
+    assert data.DATASETS == ("mnist", "digits", "fashion_mnist")
     assert data.DATASET_ENV_VAR == "AUTOGRADER_DATASET"
     assert data.DIGITS_TEST_SIZE == 0.2
     assert data.DIGITS_SPLIT_RANDOM_STATE == 0
@@ -634,6 +638,366 @@ def test_resample_rejects_a_single_image():
         data.resample_to_mnist_frame(np.zeros((8, 8)))
 
 
+# -------------------------------------------------------------------- fashion_mnist
+
+FASHION_FILES = data.FASHION_MNIST_FILES
+
+
+def idx_bytes(array: np.ndarray, magic: int | None = None) -> bytes:
+    """An IDX file as the original ones are: magic 2049 (labels) or 2051 (images), the
+    sizes as big-endian 32-bit integers, then the unsigned bytes."""
+    magic = 0x0800 | array.ndim if magic is None else magic
+    sizes = b"".join(int(side).to_bytes(4, "big") for side in array.shape)
+    return magic.to_bytes(4, "big") + sizes + np.ascontiguousarray(array, dtype=np.uint8).tobytes()
+
+
+def write_fashion_files(folder: pathlib.Path, arrays: dict[str, np.ndarray], **contents: bytes) -> pathlib.Path:
+    """The four .gz files; ``contents`` replaces a file's bytes (by its array's key)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for key, name in FASHION_FILES.items():
+        (folder / name).write_bytes(contents.get(key, gzip.compress(idx_bytes(arrays[key]))))
+    return folder
+
+
+@pytest.fixture
+def fashion_arrays() -> dict[str, np.ndarray]:
+    return small_mnist_arrays(seed=2)
+
+
+@pytest.fixture
+def fashion_folder(fashion_arrays) -> pathlib.Path:
+    """Small but well-formed Fashion-MNIST files exactly where Keras would cache them."""
+    return write_fashion_files(data.fashion_mnist_path(), fashion_arrays)
+
+
+def test_fashion_mnist_path_is_keras_cache_subfolder(tmp_path):
+    assert data.fashion_mnist_path() == tmp_path / "keras_home" / "datasets" / "fashion-mnist"
+    assert list(FASHION_FILES.values()) == [
+        "train-labels-idx1-ubyte.gz",
+        "train-images-idx3-ubyte.gz",
+        "t10k-labels-idx1-ubyte.gz",
+        "t10k-images-idx3-ubyte.gz",
+    ]
+
+
+def test_fashion_mnist_path_defaults_to_dot_keras_in_home(tmp_path, monkeypatch):
+    monkeypatch.delenv("KERAS_HOME")
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert data.fashion_mnist_path() == tmp_path / ".keras" / "datasets" / "fashion-mnist"
+
+
+def test_load_fashion_mnist_reads_the_four_cached_files(fashion_folder, fashion_arrays):
+    dataset = data.load_fashion_mnist()
+    assert dataset.name == "fashion_mnist"
+    assert dataset.source == str(fashion_folder)
+    assert dataset.split == "Fashion-MNIST's own split"
+    for part, n in (("train", N_TRAIN), ("test", N_TEST)):
+        images, labels = getattr(dataset, f"X_{part}"), getattr(dataset, f"y_{part}")
+        assert images.shape == (n, 28, 28, 1)
+        assert images.dtype == np.float32
+        assert labels.shape == (n,)
+        assert labels.dtype == np.int64
+        raw = fashion_arrays[f"x_{part}"]
+        np.testing.assert_array_equal(images[..., 0], raw.astype(np.float32) / np.float32(255))
+        np.testing.assert_array_equal(labels, fashion_arrays[f"y_{part}"])
+    assert dataset.X_train.min() == 0.0
+    assert dataset.X_train.max() == 1.0
+    assert set(np.unique(dataset.y_train)) == set(range(10))
+
+
+def test_load_fashion_mnist_arrays_are_writable_copies(fashion_folder):
+    """np.frombuffer gives read-only views; a notebook that normalises in place must work."""
+    dataset = data.load_fashion_mnist()
+    X_train = dataset.X_train
+    X_train /= 2
+    dataset.y_test[0] = 3
+    assert dataset.X_train.max() == 0.5
+
+
+def test_load_fashion_mnist_accepts_an_explicit_folder(tmp_path, fashion_arrays):
+    folder = write_fashion_files(tmp_path / "elsewhere", fashion_arrays)
+    dataset = data.load_fashion_mnist(str(folder))
+    assert dataset.source == str(folder)
+    np.testing.assert_array_equal(dataset.y_test, fashion_arrays["y_test"])
+
+
+def test_fashion_summary_and_describe(fashion_folder):
+    dataset = data.load_fashion_mnist()
+    summary = dataset.summary()
+    assert json.loads(json.dumps(summary)) == summary
+    assert summary == {
+        "name": "fashion_mnist",
+        "source": str(fashion_folder),
+        "split": "Fashion-MNIST's own split",
+        "n_train": N_TRAIN,
+        "n_test": N_TEST,
+        "image_shape": [28, 28, 1],
+        "n_classes": 10,
+    }
+    assert dataset.describe().startswith("fashion_mnist: 50 training and 20 test images of 28×28×1")
+
+
+def test_fashion_reader_matches_keras_own_loading_code(tmp_path, fashion_arrays):
+    """The same files through keras.datasets.fashion_mnist.load_data() (in a fresh process,
+    where Keras reads KERAS_HOME, with downloading made impossible) give the same arrays:
+    so the folder, the names and the reading are Keras' own."""
+    keras_home = tmp_path / "real_keras_home"
+    folder = write_fashion_files(keras_home / "datasets" / "fashion-mnist", fashion_arrays)
+    script = textwrap.dedent(
+        """
+        import json, sys, urllib.request
+
+        def no_network(*args, **kwargs):
+            raise RuntimeError("the test tried to download " + repr(args[:1]))
+
+        urllib.request.urlretrieve = no_network
+        urllib.request.urlopen = no_network
+        from keras.datasets import fashion_mnist
+
+        (x_train, y_train), (x_test, y_test) = fashion_mnist.load_data()
+        print(json.dumps({key: [str(value.dtype), value.ravel().tolist(), list(value.shape)]
+                          for key, value in (("x_train", x_train), ("y_train", y_train),
+                                             ("x_test", x_test), ("y_test", y_test))}))
+        """
+    )
+    env = {**os.environ, "KERAS_HOME": str(keras_home), "TF_CPP_MIN_LOG_LEVEL": "3"}
+    result = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    from_keras = json.loads(result.stdout.strip().splitlines()[-1])
+    ours = data.load_fashion_mnist(folder)
+    for part in ("train", "test"):
+        dtype, values, shape = from_keras[f"x_{part}"]
+        assert dtype == "uint8"
+        keras_images = np.array(values, dtype=np.uint8).reshape(shape)
+        np.testing.assert_array_equal(getattr(ours, f"X_{part}")[..., 0] * 255, keras_images)
+        np.testing.assert_array_equal(keras_images, fashion_arrays[f"x_{part}"])
+        dtype, values, shape = from_keras[f"y_{part}"]
+        np.testing.assert_array_equal(getattr(ours, f"y_{part}"), np.array(values).reshape(shape))
+
+
+# A broken file: which array's file, its new bytes (from the good arrays), what the message says.
+def _gz(content: bytes) -> bytes:
+    return gzip.compress(content)
+
+
+def _truncated_gzip(arrays):
+    good = _gz(idx_bytes(arrays["x_train"]))
+    return good[: len(good) // 2]
+
+
+def _corrupt_gzip(arrays):
+    good = bytearray(_gz(idx_bytes(arrays["y_test"])))
+    good[-6] ^= 0xFF  # inside the CRC-32 trailer
+    return bytes(good)
+
+
+BROKEN_FASHION_FILES = {
+    "web page": ("x_test", lambda a: b"<html>404 Not Found</html>\n", ["is not a gzip file", "first bytes"]),
+    "uncompressed idx": ("y_train", lambda a: idx_bytes(a["y_train"]), ["is not a gzip file"]),
+    "truncated gzip": ("x_train", _truncated_gzip, ["is damaged", "truncated or corrupt", "EOFError"]),
+    "corrupt gzip": ("y_test", _corrupt_gzip, ["is damaged", "truncated or corrupt", "CRC"]),
+    "images with a label magic": (
+        "x_train",
+        lambda a: _gz(idx_bytes(a["x_train"], magic=2049)),
+        ["not a valid IDX file", "magic number is 2049", "expected 2051", "images"],
+    ),
+    "labels with an image magic": (
+        "y_test",
+        lambda a: _gz(idx_bytes(a["y_test"], magic=2051)),
+        ["magic number is 2051", "expected 2049", "labels"],
+    ),
+    "gzip of something else": (
+        "x_test",
+        lambda a: _gz(b"PK\x03\x04" + bytes(100)),
+        ["magic number is 1347093252", "expected 2051"],
+    ),
+    "short header": ("y_train", lambda a: _gz(b"\x00\x00\x08"), ["holds 3 bytes", "8-byte header"]),
+    "cut short inside the gzip": (
+        "x_test",
+        lambda a: _gz(idx_bytes(a["x_test"])[:-28]),
+        ["header announces 20 images of 28×28 (15,680 bytes) but 15,652 bytes follow", "cut short"],
+    ),
+    "header counts more labels": (
+        "y_train",
+        lambda a: _gz((2049).to_bytes(4, "big") + (51).to_bytes(4, "big") + a["y_train"].tobytes()),
+        ["header announces 51 labels (51 bytes) but 50 bytes follow"],
+    ),
+    "wrong image size": (
+        "x_train",
+        lambda a: _gz(idx_bytes(np.zeros((N_TRAIN, 32, 32), np.uint8))),
+        ["train-images-idx3-ubyte.gz has shape (50, 32, 32), expected (n, 28, 28)"],
+    ),
+    "fewer labels than images": (
+        "y_train",
+        lambda a: _gz(idx_bytes(a["y_train"][:-1])),
+        ["train-images-idx3-ubyte.gz has 50 images but train-labels-idx1-ubyte.gz has 49 labels"],
+    ),
+    "fewer test images than labels": (
+        "x_test",
+        lambda a: _gz(idx_bytes(a["x_test"][:-2])),
+        ["t10k-images-idx3-ubyte.gz has 18 images but t10k-labels-idx1-ubyte.gz has 20 labels"],
+    ),
+    "label out of range": (
+        "y_test",
+        lambda a: _gz(idx_bytes(set_first_label(10)(a["y_test"]))),
+        ["t10k-labels-idx1-ubyte.gz has labels outside 0..9", "10"],
+    ),
+    "no images": (
+        "x_test",
+        lambda a: _gz(idx_bytes(np.zeros((0, 28, 28), np.uint8))),
+        ["t10k-images-idx3-ubyte.gz holds no images"],
+    ),
+}
+
+
+@pytest.mark.parametrize(
+    ("key", "content", "expected"), BROKEN_FASHION_FILES.values(), ids=BROKEN_FASHION_FILES.keys()
+)
+def test_broken_fashion_file_names_the_file_the_problem_and_the_fix(fashion_arrays, key, content, expected):
+    folder = write_fashion_files(data.fashion_mnist_path(), fashion_arrays, **{key: content(fashion_arrays)})
+    with pytest.raises(DatasetError) as caught:
+        data.load_fashion_mnist()
+    message = str(caught.value)
+    assert str(folder) in message
+    assert FASHION_FILES[key] in message
+    for fragment in expected:
+        assert fragment in message
+    assert "Delete" in message
+    assert "keras.datasets.fashion_mnist.load_data()" in message
+    assert "load_dataset('digits')" in message
+
+
+@pytest.mark.parametrize("key", FASHION_FILES)
+def test_missing_fashion_file_is_named_with_how_to_get_it(fashion_arrays, fake_keras, key):
+    folder = write_fashion_files(data.fashion_mnist_path(), fashion_arrays)
+    (folder / FASHION_FILES[key]).unlink()
+    with pytest.raises(DatasetError) as caught:
+        data.load_fashion_mnist()
+    message = str(caught.value)
+    assert f"{folder} lacks {FASHION_FILES[key]} (1 of the four files" in message
+    for other in FASHION_FILES.values():
+        if other != FASHION_FILES[key]:
+            assert other not in message
+    assert "keras.datasets.fashion_mnist.load_data()" in message
+    assert "load_dataset('digits')" in message
+    assert fake_keras.calls == []
+
+
+def test_nothing_cached_lists_all_four_files(fake_keras):
+    with pytest.raises(DatasetError) as caught:
+        data.load_fashion_mnist()
+    message = str(caught.value)
+    assert str(data.fashion_mnist_path()) in message
+    assert ", ".join(FASHION_FILES.values()) + " (4 of the four files" in message
+    assert fake_keras.calls == []
+
+
+def test_fashion_download_true_fetches_through_keras(fake_keras):
+    dataset = data.load_fashion_mnist(download=True)
+    assert fake_keras.calls == ["fashion_mnist.load_data"]
+    assert dataset.name == "fashion_mnist"
+    assert dataset.source == str(data.fashion_mnist_path())
+    np.testing.assert_array_equal(dataset.y_train, fake_keras.arrays["y_train"])
+    np.testing.assert_array_equal(dataset.X_test[..., 0], fake_keras.arrays["x_test"].astype(np.float32) / 255)
+
+
+def test_fashion_download_true_reads_cached_files_without_keras(fake_keras, fashion_folder, fashion_arrays):
+    dataset = data.load_fashion_mnist(download=True)
+    assert fake_keras.calls == []
+    np.testing.assert_array_equal(dataset.y_test, fashion_arrays["y_test"])
+
+
+def test_fashion_download_checks_the_cached_files_keras_would_read_unchecked(fake_keras, fashion_arrays):
+    folder = write_fashion_files(data.fashion_mnist_path(), fashion_arrays, y_test=_corrupt_gzip(fashion_arrays))
+    (folder / FASHION_FILES["x_train"]).unlink()
+    with pytest.raises(DatasetError, match="is damaged") as caught:
+        data.load_fashion_mnist(download=True)
+    assert str(folder / FASHION_FILES["y_test"]) in str(caught.value)
+    assert fake_keras.calls == []
+
+
+def test_fashion_download_result_is_checked(fake_keras):
+    fake_keras.arrays["y_test"] = fake_keras.arrays["y_test"][:-1]
+    with pytest.raises(DatasetError, match=r"t10k-images-idx3-ubyte\.gz has 20 images but t10k-labels"):
+        data.load_fashion_mnist(download=True)
+
+
+def test_failed_fashion_download_becomes_a_dataset_error(fake_keras):
+    fake_keras.fail_with = OSError("no route to host")
+    with pytest.raises(DatasetError, match="no route to host") as caught:
+        data.load_fashion_mnist(download=True)
+    assert "keras.datasets.fashion_mnist.load_data() failed" in str(caught.value)
+    assert "load_dataset('digits')" in str(caught.value)
+    assert fake_keras.calls == ["fashion_mnist.load_data"]
+
+
+def test_fashion_download_cannot_fill_a_custom_folder(fake_keras, tmp_path):
+    folder = tmp_path / "custom"
+    with pytest.raises(DatasetError, match="only fill Keras' cache") as caught:
+        data.load_fashion_mnist(folder, download=True)
+    assert str(folder) in str(caught.value)
+    assert "load_fashion_mnist(download=True) without a path" in str(caught.value)
+    assert fake_keras.calls == []
+
+
+def test_load_dataset_fashion_mnist_by_name_prints_its_line(fashion_folder, capsys):
+    dataset = data.load_dataset(" Fashion_MNIST ")
+    assert dataset.name == "fashion_mnist"
+    assert capsys.readouterr().out == dataset.describe() + "\n"
+
+
+def test_the_grader_can_force_fashion_mnist(fashion_folder, mnist_file, monkeypatch, capsys):
+    monkeypatch.setenv(data.DATASET_ENV_VAR, "fashion_mnist")
+    assert data.forced_dataset() == "fashion_mnist"
+    assert data.load_dataset(verbose=False).name == "fashion_mnist"
+
+
+def test_cached_fashion_mnist_is_never_chosen_by_default(fashion_folder, capsys):
+    assert data.resolve_dataset_name() == "digits"
+    assert data.load_dataset().name == "digits"
+
+
+def test_cached_fashion_mnist_does_not_displace_mnist(fashion_folder, mnist_file):
+    assert data.resolve_dataset_name() == "mnist"
+
+
+def test_dataset_cache_paths_are_what_each_dataset_reads():
+    assert data.dataset_cache_paths("mnist") == [data.mnist_path()]
+    assert data.dataset_cache_paths(" Fashion_MNIST ") == [data.fashion_mnist_path()]
+    assert data.dataset_cache_paths("digits") == []
+    assert data.dataset_cache_paths("") == []
+
+
+def test_the_split_runner_lets_the_kernel_read_the_fashion_folder(tmp_path, monkeypatch):
+    from autograder.grade.isolation.limits import Limits
+    from autograder.grade.runners.split import kernel_view
+
+    def readable(dataset: str) -> tuple[str, ...]:
+        monkeypatch.setenv(data.DATASET_ENV_VAR, dataset)
+        return kernel_view(tmp_path / "private", tmp_path / "work", Limits(), None).readable
+
+    assert readable("fashion_mnist") == (str(data.fashion_mnist_path()),)
+    assert readable("mnist") == (str(data.mnist_path()),)
+    assert readable("digits") == ()
+
+
+def test_grading_toml_accepts_fashion_mnist(tmp_path, monkeypatch):
+    from autograder.config import AssignmentConfig, grading_dataset
+
+    values = {
+        "grading": {"dataset": "fashion_mnist", "seed": 0, "submission_timeout": 60},
+        "thresholds": {"fashion_mnist": {"mlp_16x16_accuracy": 0.8}, "digits": {"mlp_16x16_accuracy": 0.85}},
+    }
+    config = AssignmentConfig.from_toml(values, tmp_path / "grading.toml")
+    assert config.dataset() == "fashion_mnist"
+    assert config.threshold("fashion_mnist", "mlp_16x16_accuracy") == 0.8
+    monkeypatch.setenv(data.DATASET_ENV_VAR, "fashion_mnist")
+    assert grading_dataset("nn_foundations") == "fashion_mnist"
+
+
+
 # --------------------------------------------------------------- student package
 
 
@@ -655,10 +1019,11 @@ def test_student_package_imports_without_tensorflow_or_keras(tmp_path):
         import autograder.data as data
         after_import = heavy()
         data.load_dataset("digits", verbose=False)
-        try:
-            data.load_mnist()
-        except data.DatasetError:
-            pass
+        for load in (data.load_mnist, data.load_fashion_mnist):
+            try:
+                load()
+            except data.DatasetError:
+                pass
         print(json.dumps({"file": data.__file__, "after_import": after_import,
                           "after_loading": heavy()}))
         """

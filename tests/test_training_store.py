@@ -94,7 +94,7 @@ def test_the_otter_runner_never_receives_the_store(tmp_path, monkeypatch):
     from autograder.grade.processes import grading_child
     seen = {}
 
-    def run(job, timeout, threads):
+    def run(job, timeout, cpus):
         seen.update(job.env)
         return 0, "", False
     monkeypatch.setattr(grading_child, "_run_in_own_session", run)

@@ -261,7 +261,7 @@ def test_a_submission_graded_through_the_zygote_gets_its_kernel_from_its_childs_
     (as root), full marks for the solution."""
     from autograder.grade.processes.grading_child import grade_in_child
     build = builds(ASSIGNMENT)
-    grade = grade_in_child(build.solutions_notebook, build.autograder_zip, runner="split", from_zygote=True, threads=1,
+    grade = grade_in_child(build.solutions_notebook, build.autograder_zip, runner="split", from_zygote=True, cpus=1,
                            dataset="digits", limits=config(ASSIGNMENT).limits)
     assert (grade.error, grade.score) == (None, grade.possible), grade.log[-3000:]
     assert "kernel start (forked from the template)" in grade.phases, grade.phases
@@ -275,7 +275,7 @@ def test_the_zygotes_requests_name_no_student(tmp_path, monkeypatch):
     from autograder.grade.processes import grading_child as child
     jobs: list[ChildJob] = []
 
-    def capture(job, timeout, threads):
+    def capture(job, timeout, cpus):
         jobs.append(job)
         return 1, "", False
     monkeypatch.setattr(child, "_run_in_own_session", capture)

@@ -250,13 +250,13 @@ def _task_factory(assignment: str, zip_bytes: bytes, timeout: float | None, loca
     timeout = timeout or float(config(assignment).grading.submission_timeout)
     limits = config(assignment).limits
     # local workers share this machine's cores; a Dask worker works out its own share
-    threads = max(1, (os.cpu_count() or 1) // local_jobs) if local_jobs else None
+    cpus = max(1, (os.cpu_count() or 1) // local_jobs) if local_jobs else None
     from_zygote = bool(local_jobs) and count > 1
 
     def task_for(submission: Submission, content: bytes) -> GradingTask:
         return GradingTask(file_name=submission.path.name, submission=content,
                            autograder_zip=zip_bytes, timeout=timeout, dataset=dataset,
-                           limits=limits, threads=threads, runner=runner, from_zygote=from_zygote,
+                           limits=limits, cpus=cpus, runner=runner, from_zygote=from_zygote,
                            training_store=str(training_store) if local_jobs and training_store else None)
     return task_for
 

@@ -41,7 +41,7 @@ class GradingTask:
     timeout: float
     dataset: str
     limits: Limits
-    threads: int | None = None  # None: this worker's share of its machine's cores
+    cpus: int | None = None  # the child's share of the cores; None: this worker's share of its machine's
     runner: str = DEFAULT_RUNNER  # a name of grade.runners.RUNNERS, or "auto" (grade.runners.choose_runner)
     from_zygote: bool = False   # fork the child from the worker's zygote: the batch grades several
     training_store: str | None = None  # the batch's checks.training_store folder (this machine's workers)
@@ -49,14 +49,14 @@ class GradingTask:
 
 def run_grading_task(task: GradingTask) -> GradingOutcome:
     """Grade one submission where this runs, saying where (``worker``)."""
-    worker, threads = _where_am_i()
+    worker, cpus = _where_am_i()
     with tempfile.TemporaryDirectory(prefix="autograder-task-") as folder:
         submission = Path(folder) / task.file_name
         submission.write_bytes(task.submission)
         autograder_zip = Path(folder) / "autograder.zip"
         autograder_zip.write_bytes(task.autograder_zip)
         graded = grade_in_child(submission, autograder_zip, timeout=task.timeout,
-                                  dataset=task.dataset, threads=task.threads or threads,
+                                  dataset=task.dataset, cpus=task.cpus or cpus,
                                   limits=task.limits, runner=task.runner,
                                   from_zygote=task.from_zygote,
                                   training_store=Path(task.training_store) if task.training_store else None)

@@ -38,7 +38,7 @@ from autograder.checks.training_store import TRAINING_STORE_ENV_VAR
 from autograder.data import DATASET_ENV_VAR
 from autograder.grade import runners
 from autograder.grade.isolation.cgroups import ProcessCgroup
-from autograder.grade.isolation.limits import THREAD_VARIABLES, Limits, confine
+from autograder.grade.isolation.limits import CPU_SHARE_ENV_VAR, Limits, confine, numeric_thread_environment
 from autograder.grade.isolation.namespaces import PARENT_NETNS_ENV_VAR, network_namespace
 from autograder.grade.processes import zygote
 from autograder.grade.processes.requests import ChildJob
@@ -50,14 +50,15 @@ KERNEL_START_ATTEMPTS = 3  # gradings whose kernel failed to start (GradingOutco
 
 
 def grade_in_child(submission: Path, autograder_zip: Path, *, timeout: float | None = None,
-                   dataset: str | None = None, threads: int | None = None,
+                   dataset: str | None = None, cpus: int | None = None,
                    limits: Limits = Limits(), runner: str = DEFAULT_RUNNER,
                    from_zygote: bool = False, training_store: Path | None = None) -> GradingOutcome:
     """Grade ``submission`` (a notebook or an Otter export zip) in a child process, with the
     split runner or ``otter run`` (``runner``: a name of ``runners.RUNNERS``, or ``auto``,
     chosen by the zip, see ``runners.choose_runner``).
 
-    ``threads`` caps the numeric libraries' thread pools in the child (see THREAD_VARIABLES).
+    ``cpus``: the child's share of the cores (its cgroup's CPU quota; None: no quota); its numeric
+    libraries run ``NUMERIC_THREADS`` threads per pool whatever the share.
     ``from_zygote``: fork the split runner's child from this grader's zygote, which pays the judges'
     imports once for all the submissions it forks; for a single submission a fresh interpreter
     is faster (its imports overlap the student's cells instead of preceding them). A kernel
@@ -66,7 +67,7 @@ def grade_in_child(submission: Path, autograder_zip: Path, *, timeout: float | N
     judge side; the Otter runner runs student code in the judges' process).
     """
     for attempt in range(1, KERNEL_START_ATTEMPTS + 1):
-        grade = _grade_once(submission, autograder_zip, timeout, dataset, threads, limits, runner, from_zygote,
+        grade = _grade_once(submission, autograder_zip, timeout, dataset, cpus, limits, runner, from_zygote,
                             training_store)
         if not grade.retryable or attempt == KERNEL_START_ATTEMPTS:
             return grade
@@ -74,7 +75,7 @@ def grade_in_child(submission: Path, autograder_zip: Path, *, timeout: float | N
     return grade
 
 
-def child_environment(dataset: str | None, threads: int | None, limits: Limits,
+def child_environment(dataset: str | None, cpus: int | None, limits: Limits,
                       training_store: Path | None = None) -> dict[str, str]:
     """The grading child's environment: the grader's, with the dataset, the thread share,
     the cell limit, the batch's training store (or none) and the grader's network namespace (to
@@ -85,8 +86,10 @@ def child_environment(dataset: str | None, threads: int | None, limits: Limits,
         env[TRAINING_STORE_ENV_VAR] = str(training_store)
     if dataset:
         env[DATASET_ENV_VAR] = dataset
-    if threads:
-        env.update({name: str(threads) for name in THREAD_VARIABLES})
+    env.update(numeric_thread_environment())
+    env.pop(CPU_SHARE_ENV_VAR, None)
+    if cpus:
+        env[CPU_SHARE_ENV_VAR] = str(cpus)
     if limits.cell_timeout:
         env[CELL_TIMEOUT_ENV_VAR] = str(limits.cell_timeout)
     env[PARENT_NETNS_ENV_VAR] = network_namespace() or ""
@@ -94,7 +97,7 @@ def child_environment(dataset: str | None, threads: int | None, limits: Limits,
 
 
 def _grade_once(submission: Path, autograder_zip: Path, timeout: float | None, dataset: str | None,
-                threads: int | None, limits: Limits, runner: str, from_zygote: bool,
+                cpus: int | None, limits: Limits, runner: str, from_zygote: bool,
                 training_store: Path | None) -> GradingOutcome:
     started = time.monotonic()
     runner = choose_runner(autograder_zip, runner)
@@ -105,9 +108,9 @@ def _grade_once(submission: Path, autograder_zip: Path, timeout: float | None, d
         if forked:  # the zygote keeps its requests' bytes: let them name no student (kernel_template)
             submission = _task_copy(Path(submission), Path(tmp))
         arguments = [str(Path(submission).resolve()), str(Path(autograder_zip).resolve()), str(report)]
-        job = ChildJob(runner, arguments, child_environment(dataset, threads, limits, store), tmp, limits,
+        job = ChildJob(runner, arguments, child_environment(dataset, cpus, limits, store), tmp, limits,
                        from_zygote=forked, preload=judges_libraries(autograder_zip) if forked else ())
-        returncode, output, timed_out = _run_in_own_session(job, timeout, threads)
+        returncode, output, timed_out = _run_in_own_session(job, timeout, cpus)
         if timed_out:
             grade = GradingOutcome(error=f"grading stopped after {timeout:g} s (time limit)", timed_out=True)
         elif report.is_file():
@@ -173,8 +176,8 @@ def stop_grading_children() -> int:
     return len(running)
 
 
-def _run_in_own_session(job: ChildJob, timeout: float | None, threads: int | None) -> tuple[int, str, bool]:
-    cgroup = ProcessCgroup.create(job.limits.max_processes, memory_mb=job.limits.memory_mb, cpus=threads)
+def _run_in_own_session(job: ChildJob, timeout: float | None, cpus: int | None) -> tuple[int, str, bool]:
+    cgroup = ProcessCgroup.create(job.limits.max_processes, memory_mb=job.limits.memory_mb, cpus=cpus)
     child = start_child(job, cgroup)
     with _RUNNING_LOCK:
         _RUNNING[child.pid] = (child, cgroup)

@@ -216,7 +216,7 @@ _zygote_lock = threading.Lock()
 
 def fork(job: ChildJob, cgroup: ProcessCgroup | None) -> tuple[int, Zygote]:
     """Start ``job`` in a child forked from this grader's zygote, started on first use with
-    the job's libraries (the zip's judges') and the children's thread share in its environment
+    the job's libraries (the zip's judges') and the children's thread settings in its environment
     (OpenMP and OpenBLAS size their pools when they load, which happens in the zygote). A job
     that needs other libraries or another share gets a new zygote; the old one ends once its
     children have."""

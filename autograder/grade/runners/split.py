@@ -36,7 +36,7 @@ import nbformat
 from autograder.bundle import Bundle, ship_student_runtime
 from autograder.checks.judging import WITHHELD
 from autograder.config import ASSIGNMENTS_DIR_ENV_VAR
-from autograder.data import DATASET_ENV_VAR, mnist_path
+from autograder.data import DATASET_ENV_VAR, dataset_cache_paths
 from autograder.grade.intake import read_submitted_notebook
 from autograder.grade.isolation.cgroups import ProcessCgroup
 from autograder.grade.isolation.jail import (
@@ -48,7 +48,7 @@ from autograder.grade.isolation.jail import (
     unmount,
     view_config,
 )
-from autograder.grade.isolation.limits import THREAD_VARIABLES, Limits
+from autograder.grade.isolation.limits import CPU_SHARE_ENV_VAR, THREAD_VARIABLES, Limits
 from autograder.grade.isolation.namespaces import (
     gain_namespace_rights,
     isolate_network,
@@ -113,8 +113,9 @@ def prepare_kernel_folder(workdir: Path, limits: Limits) -> tuple[int | None, bo
 
 
 def kernel_view(private: Path, workdir: Path, limits: Limits, uid: int | None) -> View:
-    """The kernel sees the system, the interpreter and its folder; MNIST too when graded on it."""
-    readable = [str(mnist_path())] if os.environ.get(DATASET_ENV_VAR, "") == "mnist" else []
+    """The kernel sees the system, the interpreter and its folder; the cached dataset too
+    (MNIST's file, Fashion-MNIST's folder) when graded on it."""
+    readable = [str(path) for path in dataset_cache_paths(os.environ.get(DATASET_ENV_VAR, ""))]
     return view_config(private / "kernel-root", workdir, limits.disk_mb, uid, readable)
 
 
@@ -331,8 +332,8 @@ def withhold_gated_questions(cases: list[CaseResult], gates: dict[str, list[str]
 
 
 def _cpu_share() -> float:
-    """The kernel's cores: the share the batch gave this submission (see THREAD_VARIABLES)."""
-    return float(os.environ.get(THREAD_VARIABLES[0]) or os.cpu_count() or 1)
+    """The kernel's cores: the share the batch gave this submission (see NUMERIC_THREADS)."""
+    return float(os.environ.get(CPU_SHARE_ENV_VAR) or os.cpu_count() or 1)
 
 
 def _judged_data_summary(assignment: str) -> dict[str, Any]:
