@@ -36,6 +36,12 @@ SAMPLES = {
         "crash": Edit("def invert(images):", "invert_all = invert(X_train)\n\n\ndef invert(images):"),
         "leak": None,  # no question of this assignment tunes on held-out data
     },
+    "training_diagnostics": {
+        "answered": ("def one_hot", "def best_epoch", "def confusion"),
+        "crash": Edit("def first_layer_images(mlp):",
+                      "pictures_preview = first_layer_images(None)\n\n\ndef first_layer_images(mlp):"),
+        "leak": "q3_validates_on_the_test_set",
+    },
 }
 
 

@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 from helpers import (
     ASSIGNMENT,
+    ASSIGNMENTS,
     AUDIT_HOOK,
     AUDIT_HOOK_ATTACK,
     BATCH_JOBS,
@@ -35,6 +36,7 @@ from helpers import (
     PATCHES_COUNT_PARAMS,
     SAMPLES_DIR,
     SLOW_TRAINING_CELL,
+    SUITE_CELL_LIMIT,
     UNTOUCHED,
 )
 
@@ -49,6 +51,9 @@ os.environ.setdefault("AUTOGRADER_DATASET", "digits")  # the grader's dataset, e
 for _name, _value in numeric_thread_environment().items():
     os.environ.setdefault(_name, _value)
 
+
+
+REPO = Path(__file__).resolve().parent.parent
 
 
 # Run last: measured on this machine, the session's graded batches took 260 s instead of 192 s
@@ -101,16 +106,36 @@ def dist(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def builds(dist):
-    """``autograder build`` per assignment, on first use (no self-grading: the batches
-    below grade the same solutions notebooks)."""
+def suite_course(tmp_path_factory) -> Path:
+    """The bundled assignments folder with SUITE_CELL_LIMIT in each grading.toml: what the
+    session's builds are built from (``builds``)."""
+    course = tmp_path_factory.mktemp("course")
+    for assignment in ASSIGNMENTS:
+        shutil.copytree(REPO / "assignments" / assignment, course / assignment)
+        settings = course / assignment / "grading.toml"
+        text = settings.read_text()
+        assert text.count("cell_timeout = 60") == 1, f"{settings}: the suite expects cell_timeout = 60"
+        settings.write_text(text.replace("cell_timeout = 60", f"cell_timeout = {SUITE_CELL_LIMIT}"))
+    return course
+
+
+@pytest.fixture(scope="session")
+def builds(dist, suite_course):
+    """``autograder build`` per assignment, on first use, from ``suite_course`` (no
+    self-grading: the batches below grade the same solutions notebooks). Its zip's grading.toml
+    is what the judges and the kernel read; the grader's parent side reads the repository's."""
     from autograder.build import build_assignment
+    from autograder.config import ASSIGNMENTS_DIR_ENV_VAR, clear_cache
     cache: dict = {}
 
     def build(assignment: str):
         if assignment not in cache:
-            cache[assignment] = build_assignment(assignment, dist, verify=False,
-                                                 secret_file=dist / COURSE_SECRET_FILE)
+            with pytest.MonkeyPatch.context() as patch:
+                patch.setenv(ASSIGNMENTS_DIR_ENV_VAR, str(suite_course))
+                clear_cache()
+                cache[assignment] = build_assignment(assignment, dist, verify=False,
+                                                     secret_file=dist / COURSE_SECRET_FILE)
+            clear_cache()
         return cache[assignment]
     return build
 
@@ -177,8 +202,8 @@ def grade_batch(build, tmp_path_factory) -> GradeRun:
     for name, path in extras.items():
         shutil.copy(path, batch / f"{name}.ipynb")
     out = tmp_path_factory.mktemp(f"graded-{assignment}")
-    # one worker more than cores: a sample whose runaway cell waits out its 60 s limit holds a
-    # worker without using a core, and the others go on meanwhile
+    # one worker more than cores: while a worker waits on a child starting or ending, the others
+    # keep both cores busy
     return grade_submissions(assignment, [batch], out, dist=build.student_dir.parent.parent,
                              jobs=BATCH_JOBS)
 

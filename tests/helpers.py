@@ -15,7 +15,8 @@ import pytest
 
 ASSIGNMENT = "nn_foundations"
 KERAS = "keras_networks"
-ASSIGNMENTS = (ASSIGNMENT, KERAS)
+DIAGNOSTICS = "training_diagnostics"
+ASSIGNMENTS = (ASSIGNMENT, KERAS, DIAGNOSTICS)
 DETERMINISM_COPY = "q3_relu_forgotten"
 UNTOUCHED = "untouched_student_notebook"
 LEDGER_ATTACK = "scores_candidates_on_a_test_set_read_back_from_disk"
@@ -49,6 +50,12 @@ AUDIT_HOOK_ATTACK = (
     "sys.addaudithook(_audit)\n")
 COURSE_SECRET_FILE = ".course_secret"  # in the session's dist folder: made by the first build
 BATCH_JOBS = (os.cpu_count() or 1) + 1
+# The session's builds (conftest ``builds``) let a cell compute for SUITE_CELL_LIMIT CPU-seconds
+# instead of the course's 60: the bundled runaway samples and the corpus' attacks run until the
+# limit stops them (each burned 60 CPU-s), and what the tests check is that the limit holds and
+# what it costs, not its value; the slowest honest cell of the bundled solutions takes under 4
+# CPU-s (one thread).
+SUITE_CELL_LIMIT = 15
 SAMPLES_DIR = Path(__file__).resolve().parent.parent / "submissions"
 
 

@@ -186,9 +186,16 @@ def test_a_prompt_naming_a_setting_grading_toml_lacks_fails_the_build(toy_dir, t
                                   c.training.judge_cpu_seconds["digits"]]),
 ])
 def test_every_bundled_prompt_states_its_graded_conventions(builds, assignment, stated):
-    """The values the judges read are the ones the student reads, and no placeholder is left."""
-    from autograder.config import config
-    text = student_markdown(builds(assignment))
+    """The values the judges read (the zip's grading.toml) are the ones the student reads, and
+    no placeholder is left."""
+    import tomllib
+
+    from autograder.bundle import Bundle
+    from autograder.config import AssignmentConfig
+    build = builds(assignment)
+    text = student_markdown(build)
     assert "{{" not in text
-    for value in stated(config(assignment)):
+    judged = AssignmentConfig.from_toml(tomllib.loads(Bundle.read(build.autograder_zip).grading_toml),
+                                        Path("grading.toml"))
+    for value in stated(judged):
         assert str(value) in text, value

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from helpers import ASSIGNMENT, COURSE_SECRET_FILE, KERAS
+from helpers import ASSIGNMENT, ASSIGNMENTS, COURSE_SECRET_FILE, KERAS
 
 from autograder.build.variants import known_wrong
 from autograder.checks.judging import count, number_text, shape_text
@@ -139,7 +139,7 @@ def test_the_search_finds_an_expected_value_when_a_message_quotes_one():
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("assignment", [ASSIGNMENT, KERAS])
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
 def test_no_known_wrong_feedback_quotes_a_hidden_expected_value(assignment, builds, batch_results):
     results = batch_results(assignment)
     build = builds(assignment)

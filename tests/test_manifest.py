@@ -11,14 +11,13 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from helpers import ASSIGNMENTS
 
 from autograder.assignment import MANIFEST_FILE, Manifest, ManifestError, Question, TestCase, read_manifest
 from autograder.build import BuildError, checked_manifest
 from autograder.bundle import Bundle
 from autograder.checks.suite import load_suite
 from autograder.config import ASSIGNMENTS_DIR_ENV_VAR, assignments_dir
-
-ASSIGNMENTS = ("nn_foundations", "keras_networks")
 
 
 def master_of(assignment: str) -> Path:

@@ -37,9 +37,31 @@ PINNED = {
         "q3_keeps_the_test_set_apart": ("q3_cnn", 0), "q4_keeps_the_test_set_apart": ("q4_augment", 0),
         "q5_keeps_the_test_set_apart": ("q5_activations", 0),
     },
+    "training_diagnostics": {
+        "one_hot_matches_to_categorical": ("q1_outputs", 2), "predicted_classes_match_argmax": ("q1_outputs", 1),
+        "top_k_ranks_by_probability": ("q1_outputs", 2), "top_k_breaks_ties_to_the_lower_class": ("q1_outputs", 1),
+        "sigmoid_mlp_architecture": ("q2_sigmoid_mlp", 3), "sigmoid_mlp_optimizer": ("q2_sigmoid_mlp", 1),
+        "sigmoid_mlp_loss_and_metric": ("q2_sigmoid_mlp", 1), "sigmoid_mlp_trains_to_accuracy": ("q2_sigmoid_mlp", 2),
+        "best_epoch_random_histories": ("q3_history", 1), "generalization_gap_random_histories": ("q3_history", 1),
+        "is_overfitting_random_histories": ("q3_history", 2), "plot_history_axes_and_labels": ("q3_history", 1),
+        "plot_history_data": ("q3_history", 1),
+        "confusion_matches_sklearn": ("q4_confusion", 2), "per_class_recall_matches_sklearn": ("q4_confusion", 2),
+        "most_confused_with_ties": ("q4_confusion", 2),
+        "scale_pixels_random_batches": ("q5_bug_hunt", 2), "scale_pixels_leaves_input_unchanged": ("q5_bug_hunt", 1),
+        "fixed_deep_mlp_architecture": ("q5_bug_hunt", 2), "fixed_loss_matches_labels": ("q5_bug_hunt", 2),
+        "fixed_deep_mlp_trains_where_broken_does_not": ("q5_bug_hunt", 2), "bugs_exact_set": ("q5_bug_hunt", 2),
+        "first_layer_images_random_mlps": ("q6_weights", 2), "conv_kernels_random_cnns": ("q6_weights", 2),
+        "conv_kernels_find_the_first_conv2d": ("q6_weights", 1),
+        "fashion_classes_in_label_order": ("q7_fashion", 1), "label_names_random_labels": ("q7_fashion", 2),
+        "q1_keeps_the_test_set_apart": ("q1_outputs", 0), "q2_keeps_the_test_set_apart": ("q2_sigmoid_mlp", 0),
+        "q3_keeps_the_test_set_apart": ("q3_history", 0), "q4_keeps_the_test_set_apart": ("q4_confusion", 0),
+        "q5_keeps_the_test_set_apart": ("q5_bug_hunt", 0), "q6_keeps_the_test_set_apart": ("q6_weights", 0),
+        "q7_keeps_the_test_set_apart": ("q7_fashion", 0),
+    },
 }
-AUTOGRADED_TOTAL = {"nn_foundations": 29, "keras_networks": 26}  # the README's headings of the assignments
-MANUAL = {"nn_foundations": {"q6_reflection": 3}, "keras_networks": {"q6_reflection": 3}}
+AUTOGRADED_TOTAL = {"nn_foundations": 29, "keras_networks": 26, "training_diagnostics": 44}  # the README's headings of the assignments
+MANUAL = {"nn_foundations": {"q6_reflection": 3}, "keras_networks": {"q6_reflection": 3},
+          "training_diagnostics": {"q8_reflection": 3}}
 
 
 @pytest.mark.parametrize("assignment", sorted(PINNED))

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from helpers import ASSIGNMENT, BATCH_JOBS, SAMPLES_DIR
+from helpers import ASSIGNMENT, BATCH_JOBS, SAMPLES_DIR, SUITE_CELL_LIMIT
 
 pytestmark = pytest.mark.slow
 
@@ -300,32 +300,14 @@ def memory_needles(autograder_zip: Path, notebook) -> list[tuple[str, str]]:
             halves(control.encode())]
 
 
-# The corpus grades against a build whose cells may compute for CORPUS_CELL_LIMIT CPU-seconds
-# instead of the course's 60: many attacks run until a limit stops them (a probe that loops, a
-# cell that ignores the interrupt), and what they test is that the limit holds and what it
-# costs, not its value; the honest sample's cells take a few seconds.
-CORPUS_CELL_LIMIT = 15
-
-
+# The corpus grades against the session's build, whose cells may compute for SUITE_CELL_LIMIT
+# CPU-seconds instead of the course's 60 (conftest): many attacks run until a limit stops them (a
+# probe that loops, a cell that ignores the interrupt), and what they test is that the limit
+# holds and what it costs, not its value; the honest sample's cells take a few seconds.
 @pytest.fixture(scope="module")
-def short_limit_course(tmp_path_factory) -> tuple[Path, Path, Path]:
-    """``nn_foundations`` built with CORPUS_CELL_LIMIT: (assignments folder, dist, zip)."""
-    import shutil
-
-    from autograder.build import build_assignment
-    from autograder.config import ASSIGNMENTS_DIR_ENV_VAR, clear_cache
-    root = tmp_path_factory.mktemp("short_limit")
-    shutil.copytree(_REPO / "assignments" / ASSIGNMENT, root / "assignments" / ASSIGNMENT)
-    settings = root / "assignments" / ASSIGNMENT / "grading.toml"
-    text = settings.read_text()
-    assert "cell_timeout = 60" in text
-    settings.write_text(text.replace("cell_timeout = 60", f"cell_timeout = {CORPUS_CELL_LIMIT}"))
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv(ASSIGNMENTS_DIR_ENV_VAR, str(root / "assignments"))
-        clear_cache()
-        built = build_assignment(ASSIGNMENT, root / "dist", verify=False)
-    clear_cache()
-    return root / "assignments", root / "dist", built.autograder_zip
+def short_limit_course(suite_course, dist, builds) -> tuple[Path, Path, Path]:
+    """``nn_foundations`` built with SUITE_CELL_LIMIT: (assignments folder, dist, zip)."""
+    return suite_course, dist, builds(ASSIGNMENT).autograder_zip
 
 
 @pytest.fixture(scope="module")
@@ -467,7 +449,7 @@ def test_a_cell_that_ignores_the_interrupt_is_named_and_costs_nothing_else(split
     stopped = [note for note in result["notes"] if note.startswith("Cell 8 (`import signal`)")]
     assert stopped, result["notes"]
     assert "did not stop when interrupted" in stopped[0], result["notes"]
-    assert f"{CORPUS_CELL_LIMIT} s" in stopped[0], result["notes"]
+    assert f"{SUITE_CELL_LIMIT} s" in stopped[0], result["notes"]
 
 
 def test_a_notebook_that_breaks_python_for_the_grader_is_told_so(split_graded):

@@ -137,3 +137,12 @@ def judge_test_set_use(cells: Sequence[str | None], question: str, *, leaked_int
         fail(f"{WITHHELD}: {question}'s code reaches data in ways the leak analysis cannot follow:\n"
              f"{leak_evidence(reflection)}\nIts points wait for a TA, who reads this code. Name your "
              "variables directly and submit again, or ask your TA.")
+
+
+def judge_leaks_of_question(question: str, answers: dict, *, questions: Sequence[str],
+                            reported_models: Sequence[str], advice: str) -> None:
+    """:func:`judge_test_set_use` for one question of a notebook whose cells belong to questions
+    by their headings (``answers``: the ``notebook_cells`` probe's): a leak in one of that
+    question's cells costs its points, wherever the training it leaked into was run."""
+    judge_test_set_use(answers["cells"], question, leaked_into=f"{question}'s code", reported_models=reported_models,
+                       owners=question_of_each_cell(answers["markdown"], questions), advice=advice)

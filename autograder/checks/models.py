@@ -29,7 +29,9 @@ below must not pay seconds of import time.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
+import functools
 import hashlib
 import itertools
 import json
@@ -273,8 +275,9 @@ def _deserialize(config: dict) -> Any:
     from keras.src.saving.serialization_lib import SafeModeScope
     # The scope overrides `keras.config.enable_unsafe_deserialization()`, which would
     # otherwise win over safe_mode=True.
-    with SafeModeScope(True):
-        return keras.saving.deserialize_keras_object(config, safe_mode=True)
+    with SafeModeScope(True):  # on a copy: Keras pops keys out of the dicts it reads, and a failed
+        # attempt (the stateless one of _rebuild_without_weights) must not spoil the next
+        return keras.saving.deserialize_keras_object(copy.deepcopy(config), safe_mode=True)
 
 
 def _rebuild_without_weights(config: dict) -> keras.Model | None:
@@ -632,6 +635,155 @@ def _shapes(tensors: Any) -> list[Shape]:
 def _size(shape: Sequence[int | None]) -> int:
     """The number of values of a shape; an unknown dimension counts as one."""
     return math.prod(int(d) if d is not None else 1 for d in shape)
+
+
+def dense_stack(units: Sequence[int], activation: str = "relu") -> keras.Model:
+    """An MLP on the 784 flattened inputs: hidden layers of ``units`` with ``activation``, a
+    softmax output of 10 (the course's wide, deep and sigmoid MLPs)."""
+    import keras
+    from keras import layers
+    hidden = [layers.Dense(u, activation=activation) for u in units]
+    return keras.Sequential([keras.Input((784,)), *hidden, layers.Dense(10, activation="softmax")])
+
+
+# --- what the grader agrees to train, and its record of trainings ------------------------
+# Shared by the assignments whose judges train a student's architecture themselves
+# (keras_networks, training_diagnostics): each states its budget in grading.toml [training].
+
+#: grading.toml [training] keys that bound the grader's training run without changing its result.
+JUDGE_LIMITS = frozenset({"max_parameters", "max_flops_per_image", "judge_cpu_seconds"})
+#: ModelCost's measures: the budget's key in grading.toml, and how a message names the unit.
+BUDGETS = {"params": ("max_parameters", "parameters", "has"),
+           "flops_per_image": ("max_flops_per_image", "multiply-adds per image", "takes")}
+
+
+class TrainingLimit(Exception):
+    """The grader refused to train an architecture, or stopped training it."""
+
+
+class OverBudget(TrainingLimit):
+    """An architecture over a budget of grading.toml [training]: refused before any training."""
+
+    def __init__(self, cost: ModelCost, measure: str, limit: int) -> None:
+        self.cost, self.measure, self.limit = cost, measure, limit
+        key, self.unit, verb = BUDGETS[measure]
+        largest = cost.largest(measure)
+        # "has 41,000,000 parameters, 40,960,000 of them in layer `dense` (Dense)": completes "Your model ".
+        self.clause = (f"{verb} {count(getattr(cost, measure))} {self.unit}, "
+                       f"{count(getattr(largest, measure))} of them in layer `{largest.name}` ({largest.kind})")
+        super().__init__(f"{self.clause}; over the grader's {key} = {count(limit)}")
+
+
+class OutOfCpuTime(TrainingLimit):
+    """A training run stopped when it had used the CPU time grading.toml allows one run."""
+
+    def __init__(self, seconds: float, dataset: str, *, epoch: int, epochs: int) -> None:
+        self.seconds, self.dataset, self.epoch, self.epochs = seconds, dataset, epoch, epochs
+        super().__init__(f"stopped in epoch {epoch} of {epochs}, after the {seconds:g} CPU-seconds one training "
+                         f"run on {dataset} may use")
+
+
+def require_within_budget(config_json: str, training: Any) -> ModelCost:
+    """The architecture's cost, read from a rebuild without weights (milliseconds, whatever
+    its size); :class:`OverBudget` if ``training`` (an assignment's ``[training]``) does not
+    let the grader train it."""
+    cost = model_cost(rebuild_model(config_json, weights=False))
+    for measure, (key, _, _) in BUDGETS.items():
+        limit = int(getattr(training, key))
+        if getattr(cost, measure) > limit:
+            raise OverBudget(cost, measure, limit)
+    return cost
+
+
+def cpu_time_limit(seconds: float, clock: Callable[[], float] | None = None) -> Any:
+    """A Keras callback that stops training at the end of the first batch by which the
+    process has used ``seconds`` of CPU time since the callback was made (all threads: a
+    busy machine slows the wall clock, not this). ``exceeded`` then says so. It changes
+    nothing else, so an honest model, far under the limit, trains exactly as without it."""
+    import time
+    return _cpu_time_limit_class()(seconds, clock or time.process_time)
+
+
+@functools.cache
+def _cpu_time_limit_class() -> type:
+    import keras
+
+    class CpuTimeLimit(keras.callbacks.Callback):
+        def __init__(self, seconds: float, clock: Callable[[], float]) -> None:
+            super().__init__()
+            self.seconds, self.clock, self.start = seconds, clock, clock()
+            self.epoch, self.exceeded = 0, False
+
+        def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
+            self.epoch = epoch
+
+        def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
+            if self.clock() - self.start > self.seconds:
+                self.exceeded = True
+                self.model.stop_training = True
+
+    return CpuTimeLimit
+
+
+def training_key(config_json: str, *settings: Any) -> str:
+    """Everything a grader's training of an architecture depends on: the architecture (up to
+    the names Keras numbers), the run's ``settings`` (budget, optimizer, loss, seed, dataset:
+    JSON values) and the versions of Keras and TensorFlow."""
+    from importlib.metadata import version
+    tensorflow = "tensorflow-cpu" if _installed("tensorflow-cpu") else "tensorflow"
+    parts = [architecture_fingerprint(config_json), *settings, version("keras"), version(tensorflow)]
+    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
+
+
+def _installed(distribution: str) -> bool:
+    from importlib.metadata import PackageNotFoundError, version
+    try:
+        version(distribution)
+        return True
+    except PackageNotFoundError:
+        return False
+
+
+def train_rebuilt(config_json: str, *, compile_settings: dict[str, Any], X: Any, y: Any, epochs: int,
+                  batch_size: int, seed: int, cpu_seconds: float, dataset: str) -> keras.Model:
+    """Rebuild the architecture (safe mode) and train it with the grader's settings and seed,
+    stopped once the run has used ``cpu_seconds`` of CPU time (:class:`OutOfCpuTime`). Whether
+    the grader agrees to train it at all (:func:`require_within_budget`) is the caller's to ask
+    first."""
+    from autograder.seeding import seed_everything
+    seed_everything(seed)
+    limit = cpu_time_limit(cpu_seconds)  # from here: building, compiling, training
+    model = rebuild_model(config_json)
+    model.compile(**compile_settings)
+    model.fit(X, y, epochs=epochs, batch_size=batch_size, shuffle=True, verbose=0, callbacks=[limit])
+    if limit.exceeded:
+        raise OutOfCpuTime(limit.seconds, dataset, epoch=limit.epoch + 1, epochs=epochs)
+    return model
+
+
+#: The file beside grading.toml in the zip where the build records its reference trainings.
+REFERENCE_TRAINING_FILE = "reference_training.json"
+
+
+def read_recorded_trainings(assignment: str) -> dict[str, float]:
+    """The accuracies of the assignment's reference trainings, recorded by the build (its
+    suite's ``reference_trainings``) instead of trained once per submission; {} without."""
+    from autograder.config import assignment_file
+    path = assignment_file(assignment, REFERENCE_TRAINING_FILE)
+    return json.loads(path.read_text()) if path else {}
+
+
+def accuracy_once(key: str, train: Callable[[], float], recorded: dict[str, float], memo: dict[str, float]) -> float:
+    """The grader's accuracy for a training key: recorded by the build, else trained once per
+    batch (the batch's ``TrainingStore``, shared by its grading children) or, without one, once
+    per grading process (``memo``). The training is seeded, so all give the same figure."""
+    from autograder.checks.training_store import TrainingStore
+    if key in recorded:
+        return recorded[key]
+    if key not in memo:
+        store = TrainingStore.from_environment()
+        memo[key] = store.accuracy(key, train) if store else train()
+    return memo[key]
 
 
 # --- explaining the first difference -----------------------------------------------------

@@ -15,8 +15,6 @@ accuracy check with the count or the limit; the prompt states all three.
 from __future__ import annotations
 
 import functools
-import hashlib
-import json
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -24,18 +22,20 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from autograder.checks import models
 from autograder.checks.judging import (
     close,
     count,
     fail,
     grading_data,
-    judge_test_set_use,
+    judge_leaks_of_question,
     mismatch_text,
-    question_of_each_cell,
     require_input_unchanged,
     returned,
 )
 from autograder.checks.keras_networks import probes
+from autograder.checks.models import JUDGE_LIMITS, OutOfCpuTime, OverBudget, dense_stack
+from autograder.checks.models import REFERENCE_TRAINING_FILE as REFERENCE_TRAINING_FILE  # the build reads it here
 from autograder.checks.probing import Outcome
 from autograder.checks.suite import Suite
 from autograder.config import Training, config, grading_dataset
@@ -77,14 +77,6 @@ def portfolio_cnn():
                              layers.Dense(10, activation="softmax")])
 
 
-def dense_stack(units: list[int]):
-    """An MLP on the 784 flattened inputs: relu hidden layers, a softmax output of 10."""
-    import keras
-    from keras import layers
-    hidden = [layers.Dense(u, activation="relu") for u in units]
-    return keras.Sequential([keras.Input((784,)), *hidden, layers.Dense(10, activation="softmax")])
-
-
 COURSE_MODELS: dict[str, tuple[str, Callable[[], Any]]] = {
     "lesson_cnn_params": ("the lesson CNN", lesson_cnn),
     "portfolio_cnn_params": ("the portfolio CNN", portfolio_cnn),
@@ -102,58 +94,33 @@ def reference_summary(builder: Callable[[], Any]):
 # Grader-side training ------------------------------------------------------------------------
 
 _accuracy_by_training: dict[str, float] = {}
-REFERENCE_TRAINING_FILE = "reference_training.json"  # beside grading.toml in the zip (the build's)
 
 
 def training_key(config_json: str, epochs: int) -> str:
     """Everything the grader's training of an architecture depends on: the architecture (up to
     the names Keras numbers), the budget and settings, the seed, the dataset and Keras' version."""
-    from importlib.metadata import version
-
-    from autograder.checks.models import architecture_fingerprint
-    dataset = grading_dataset(ASSIGNMENT)
     settings = {key: value for key, value in asdict(config(ASSIGNMENT).training).items() if key not in JUDGE_LIMITS}
-    parts = [architecture_fingerprint(config_json), epochs, settings,
-             config(ASSIGNMENT).grading.seed, dataset, version("keras"), version("tensorflow-cpu")
-             if _installed("tensorflow-cpu") else version("tensorflow")]
-    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
-
-
-def _installed(distribution: str) -> bool:
-    from importlib.metadata import PackageNotFoundError, version
-    try:
-        version(distribution)
-        return True
-    except PackageNotFoundError:
-        return False
+    return models.training_key(config_json, epochs, settings, config(ASSIGNMENT).grading.seed,
+                               grading_dataset(ASSIGNMENT))
 
 
 @functools.cache
 def recorded_trainings() -> dict[str, float]:
     """The reference architectures' accuracies, trained once by the build (see
     ``reference_trainings``) instead of once per submission."""
-    from autograder.config import assignment_file
-    path = assignment_file(ASSIGNMENT, REFERENCE_TRAINING_FILE)
-    return json.loads(path.read_text()) if path else {}
+    return models.read_recorded_trainings(ASSIGNMENT)
 
 
 def trained_accuracy(config_json: str, epochs: int) -> float:
     """The grader's accuracy for an architecture: recorded by the build when it is a reference
     architecture, in any spelling (same fingerprint, budget, seed, dataset, versions), else
-    trained once per batch (the batch's ``TrainingStore``, shared by its grading children) or,
-    without one, once per grading process. The training is seeded, so all give the same figure.
+    trained once per batch or per grading process (``models.accuracy_once``).
 
     Raises :class:`OverBudget` (nothing trained) or :class:`OutOfCpuTime` (training stopped)."""
-    from autograder.checks.training_store import TrainingStore
     require_within_budget(config_json)
-    key = training_key(config_json, epochs)
-    if key in recorded_trainings():
-        return recorded_trainings()[key]
-    if key not in _accuracy_by_training:
-        store = TrainingStore.from_environment()
-        train = functools.partial(train_and_score, config_json, epochs)
-        _accuracy_by_training[key] = store.accuracy(key, train) if store else train()
-    return _accuracy_by_training[key]
+    return models.accuracy_once(training_key(config_json, epochs),
+                                functools.partial(train_and_score, config_json, epochs),
+                                recorded_trainings(), _accuracy_by_training)
 
 
 def reference_trainings() -> dict[str, float]:
@@ -181,103 +148,29 @@ def trained_model(config_json: str, epochs: int) -> Any:
     """Rebuild the architecture (safe mode) and train it with the grader's budget and seed:
     within the parameter and multiply-add budget only, and stopped when the run has used
     the dataset's ``judge_cpu_seconds`` (:class:`OutOfCpuTime`)."""
-    from autograder.checks.models import rebuild_model
-    from autograder.seeding import seed_everything
     require_within_budget(config_json)
     training, data = config(ASSIGNMENT).training, grading_data(ASSIGNMENT)
-    seed_everything(config(ASSIGNMENT).grading.seed)
-    limit = cpu_time_limit(judge_cpu_seconds(data.name))  # from here: building, compiling, training
-    model = rebuild_model(config_json)
-    model.compile(optimizer=training.optimizer, loss=training.loss, metrics=["accuracy"])
-    model.fit(data.X_train, data.y_train, epochs=epochs, batch_size=training.batch_size,
-              shuffle=True, verbose=0, callbacks=[limit])
-    if limit.exceeded:
-        raise OutOfCpuTime(limit.seconds, data.name, epoch=limit.epoch + 1, epochs=epochs)
-    return model
+    return models.train_rebuilt(config_json, compile_settings=dict(optimizer=training.optimizer, loss=training.loss,
+                                                                   metrics=["accuracy"]),
+                                X=data.X_train, y=data.y_train, epochs=epochs, batch_size=training.batch_size,
+                                seed=config(ASSIGNMENT).grading.seed, cpu_seconds=judge_cpu_seconds(data.name),
+                                dataset=data.name)
 
 
 # What the grader agrees to train ---------------------------------------------------------------
-
-#: grading.toml [training] keys that bound the grader's training run without changing its result.
-JUDGE_LIMITS = frozenset({"max_parameters", "max_flops_per_image", "judge_cpu_seconds"})
-#: ModelCost's measures: the budget's key in grading.toml, and how a message names the unit.
-BUDGETS = {"params": ("max_parameters", "parameters", "has"),
-           "flops_per_image": ("max_flops_per_image", "multiply-adds per image", "takes")}
-
-
-class TrainingLimit(Exception):
-    """The grader refused to train an architecture, or stopped training it."""
-
-
-class OverBudget(TrainingLimit):
-    """An architecture over a budget of grading.toml [training]: refused before any training."""
-
-    def __init__(self, cost: ModelCost, measure: str, limit: int) -> None:
-        self.cost, self.measure, self.limit = cost, measure, limit
-        key, self.unit, verb = BUDGETS[measure]
-        largest = cost.largest(measure)
-        # "has 41,000,000 parameters, 40,960,000 of them in layer `dense` (Dense)": completes "Your model ".
-        self.clause = (f"{verb} {count(getattr(cost, measure))} {self.unit}, "
-                       f"{count(getattr(largest, measure))} of them in layer `{largest.name}` ({largest.kind})")
-        super().__init__(f"{self.clause}; over the grader's {key} = {count(limit)}")
-
-
-class OutOfCpuTime(TrainingLimit):
-    """A training run stopped when it had used the CPU time grading.toml allows one run."""
-
-    def __init__(self, seconds: float, dataset: str, *, epoch: int, epochs: int) -> None:
-        self.seconds, self.dataset, self.epoch, self.epochs = seconds, dataset, epoch, epochs
-        super().__init__(f"stopped in epoch {epoch} of {epochs}, after the {seconds:g} CPU-seconds one training "
-                         f"run on {dataset} may use")
-
-
-def training_budget(measure: str) -> int:
-    return int(getattr(config(ASSIGNMENT).training, BUDGETS[measure][0]))
-
 
 def judge_cpu_seconds(dataset: str) -> float:
     return float(config(ASSIGNMENT).training.judge_cpu_seconds[dataset])
 
 
 def require_within_budget(config_json: str) -> ModelCost:
-    """The architecture's cost, read from a rebuild without weights (milliseconds, whatever
-    its size); :class:`OverBudget` if the grader must not train it."""
-    from autograder.checks.models import model_cost, rebuild_model
-    cost = model_cost(rebuild_model(config_json, weights=False))
-    for measure in BUDGETS:
-        limit = training_budget(measure)
-        if getattr(cost, measure) > limit:
-            raise OverBudget(cost, measure, limit)
-    return cost
+    """The architecture's cost; :class:`OverBudget` if the grader must not train it."""
+    return models.require_within_budget(config_json, config(ASSIGNMENT).training)
 
 
 def cpu_time_limit(seconds: float, clock: Callable[[], float] = time.process_time) -> Any:
-    """A Keras callback that stops training at the end of the first batch by which the
-    process has used ``seconds`` of CPU time since the callback was made (all threads: a
-    busy machine slows the wall clock, not this). ``exceeded`` then says so. It changes
-    nothing else, so an honest model, far under the limit, trains exactly as without it."""
-    return _cpu_time_limit_class()(seconds, clock)
-
-
-@functools.cache
-def _cpu_time_limit_class() -> type:
-    import keras
-
-    class CpuTimeLimit(keras.callbacks.Callback):
-        def __init__(self, seconds: float, clock: Callable[[], float]) -> None:
-            super().__init__()
-            self.seconds, self.clock, self.start = seconds, clock, clock()
-            self.epoch, self.exceeded = 0, False
-
-        def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
-            self.epoch = epoch
-
-        def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
-            if self.clock() - self.start > self.seconds:
-                self.exceeded = True
-                self.model.stop_training = True
-
-    return CpuTimeLimit
+    """The CPU-time limit of one training run (``models.cpu_time_limit``)."""
+    return models.cpu_time_limit(seconds, clock)
 
 
 # Architecture and accuracy (q1, q3) ------------------------------------------------------------
@@ -735,11 +628,10 @@ def _judge_activations(problem: dict, answer: Outcome, expected: list[np.ndarray
 # analysis reads the submitted file, every cell of it.
 
 def _judge_leaks_of(question: str, answers: dict) -> None:
-    judge_test_set_use(answers["cells"], question, leaked_into=f"{question}'s code",
-                       reported_models=config(ASSIGNMENT).leakage.reported_models,
-                       owners=question_of_each_cell(answers["markdown"], SUITE.questions()),
-                       advice="Watch training with validation_split=0.1 (or a validation set split off the "
-                              "training data), and evaluate each question's final model on the test set once.")
+    judge_leaks_of_question(question, answers, questions=SUITE.questions(),
+                            reported_models=config(ASSIGNMENT).leakage.reported_models,
+                            advice="Watch training with validation_split=0.1 (or a validation set split off the "
+                                   "training data), and evaluate each question's final model on the test set once.")
 
 
 @SUITE.check("q1_keras_mlp", probe=probes.notebook_cells, gate=True)
