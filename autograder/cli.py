@@ -147,6 +147,41 @@ def leaks(paths: tuple[Path, ...], output_format: str, final_models: tuple[str, 
         raise SystemExit(2)
 
 
+@main.command()
+@click.argument("assignment")
+@click.argument("out_dir", metavar="DIR", type=click.Path(path_type=Path, file_okay=False))
+@click.option("--roster", "roster", required=True, type=click.Path(path_type=Path, dir_okay=False),
+              help="canvas: the gradebook export; gradescope: the roster download; csv: columns `student` and `file`.")
+@click.option("--format", "export_format", required=True, type=click.Choice(["canvas", "gradescope", "csv"]),
+              help="The LMS: how files are matched to students and which import file is written.")
+@click.option("--out", "out", required=True, type=click.Path(path_type=Path, dir_okay=False),
+              help="The import file to write; what is unmatched goes to <out>.unmatched.csv beside it.")
+@click.option("--metadata", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="gradescope: the export's submission_metadata.yml (default: the one beside the graded folders).")
+@click.option("--column", default=None, metavar="TITLE",
+              help="The score column's title (canvas default: the roster's column titled like ASSIGNMENT; "
+                   "gradescope: Total Score; csv: ASSIGNMENT).")
+def export(assignment: str, out_dir: Path, roster: Path, export_format: str, out: Path,
+           metadata: Path | None, column: str | None) -> None:
+    """Write DIR's scores (an `autograder grade` folder) in an LMS's import format (SPEC §8).
+
+    Files are matched to students by Canvas' download names, Gradescope's
+    submission_metadata.yml, or the roster's `file` column. Files without a student and students
+    without a submission are printed and listed in <out>.unmatched.csv. A malformed roster stops
+    the command with its file and line, and nothing is written.
+    """
+    from autograder.course.export import export_scores
+    from autograder.course.roster import ExportError, ExportFormat
+    try:
+        report = export_scores(assignment, out_dir, roster, ExportFormat(export_format), out,
+                               metadata=metadata, column=column)
+    except ExportError as error:
+        raise click.ClickException(str(error)) from error
+    for line in report.lines():
+        click.echo(f"  {line}")
+    click.echo(report.summary())
+
+
 def _interrupt(number: int, frame: object) -> None:
     raise KeyboardInterrupt
 
