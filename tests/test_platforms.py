@@ -15,7 +15,7 @@ from pathlib import Path
 
 import platforms
 import pytest
-from helpers import ASSIGNMENT, SAMPLES_DIR
+from helpers import ASSIGNMENT, DIAGNOSTICS, SAMPLES_DIR
 from test_split_grading import ATTACKS, IPC_KEYS, honest_score
 
 pytestmark = [pytest.mark.slow,
@@ -122,12 +122,18 @@ def test_without_cap_sys_admin_grading_gets_full_marks_and_the_full_view(setpriv
     assert_the_attacks_cost_nothing_more(setpriv_graded)
 
 
-def test_the_gradescope_entry_point_without_cap_sys_admin(built, tmp_path):
-    root = gradescope_tree(built, tmp_path, built.solutions_notebook)
+@pytest.mark.parametrize("assignment", [ASSIGNMENT, DIAGNOSTICS])
+def test_the_gradescope_entry_point_without_cap_sys_admin(builds, assignment, tmp_path):
+    """The solutions get every autograded point of the zip's manifest, in the private view."""
+    from autograder.bundle import Bundle
+    build = builds(assignment)
+    root = gradescope_tree(build, tmp_path, build.solutions_notebook)
     run(platforms.setpriv_container([sys.executable, "-m", "autograder.gradescope", str(root)]),
         cwd=root / "source" / "files", env=_without_test_settings())
     results = json.loads((root / "results" / "results.json").read_text())
-    assert results["score"] == FULL_SCORE, results["output"]
+    possible = sum(points for _, _, points in Bundle.read(build.autograder_zip).hidden_checks())
+    assert possible > 0
+    assert results["score"] == possible, results["output"]
     assert results["extra_data"]["sandbox"] == "view"
     assert {VIEW, NO_NETWORK, "a user of its own"} <= set(results["extra_data"]["protections"])
 
@@ -138,7 +144,7 @@ def gradescope_tree(built, folder: Path, notebook: Path) -> Path:
     with zipfile.ZipFile(built.autograder_zip) as archive:
         archive.extractall(root / "source")
     (root / "submission").mkdir()
-    shutil.copy(notebook, root / "submission" / f"{ASSIGNMENT}.ipynb")
+    shutil.copy(notebook, root / "submission" / f"{built.assignment}.ipynb")
     return root
 
 
