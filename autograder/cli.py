@@ -182,6 +182,49 @@ def export(assignment: str, out_dir: Path, roster: Path, export_format: str, out
     click.echo(report.summary())
 
 
+@main.command()
+@click.argument("assignment")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--out", "out_dir", required=True, type=click.Path(path_type=Path, file_okay=False),
+              help="Folder for similarity.html, similarity.csv and similarity.json (the grading folder).")
+@click.option("--dist", type=click.Path(path_type=Path), default=Path("dist"), show_default=True,
+              help="Where `autograder build` wrote the student version, whose starter code is not counted.")
+@click.option("--threshold", type=click.FloatRange(0, 1, min_open=True), default=None,
+              help="List pairs where at least this share of one submission's own code is in the other's "
+                   "[default: 0.5]. Identical files are listed whatever it is.")
+def similarity(assignment: str, paths: tuple[Path, ...], out_dir: Path, dist: Path, threshold: float | None) -> None:
+    """Pairs of submissions in PATHS whose own code is unusually similar (SPEC §8).
+
+    Compares every pair of the notebooks and Otter zips found in PATHS, the student version's
+    starter code removed, and writes the pairs at or above the threshold, most similar first,
+    with the shared fragments side by side, to DIR/similarity.html (and .csv, .json). Files
+    that cannot be read are listed as skipped with the reason. Similar is not copied: read the
+    fragments.
+    """
+    from autograder.course.similarity import (
+        DEFAULT_THRESHOLD,
+        SimilaritySetupError,
+        find_similar_pairs,
+        write_similarity,
+    )
+    try:
+        run = find_similar_pairs(assignment, list(paths), dist=dist,
+                                 threshold=DEFAULT_THRESHOLD if threshold is None else threshold)
+    except SimilaritySetupError as error:
+        raise click.ClickException(str(error)) from error
+    try:
+        files = write_similarity(run, out_dir)
+    except OSError as error:
+        raise click.ClickException(f"could not write to {out_dir} ({error}); free space or choose another "
+                                   "--out, then run again") from error
+    for skipped in run.skipped:
+        click.echo(f"skipped {skipped.path}: {skipped.reason}", err=True)
+    identical = sum(1 for pair in run.pairs if pair.identical)
+    click.echo(f"{len(run.compared)} submissions compared ({len(run.skipped)} skipped) in {run.seconds:.0f} s; "
+               f"{len(run.pairs)} pairs at or above {run.threshold:g} or identical ({identical} identical); "
+               f"report: {files['similarity.html']}")
+
+
 def _interrupt(number: int, frame: object) -> None:
     raise KeyboardInterrupt
 

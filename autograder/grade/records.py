@@ -75,8 +75,9 @@ def _fill_scores(result: SubmissionResult, asked: tuple[Question, ...]) -> None:
     for question in asked:
         cases = [case for case in result.cases if case.question == question.name]
         ungraded = question.manual or (not cases and result.status != Status.GRADED)
-        result.question_scores[question.name] = None if ungraded else sum(c.score for c in cases)
-    result.score = sum(case.score for case in result.cases)
+        result.question_scores[question.name] = None if ungraded else sum((c.score for c in cases), 0.0)
+    # a float even with no case (a timeout): the gradebook writes 0.0 whatever the other rows hold
+    result.score = sum((case.score for case in result.cases), 0.0)
 
 
 def status_of(graded: GradingOutcome) -> Status:

@@ -639,7 +639,6 @@ def plot_history_axes_and_labels(inputs: dict, answers: Outcome, expected: list)
 def plot_history_data(inputs: dict, answers: Outcome, expected: list) -> None:
     tolerance = config(ASSIGNMENT).tolerance("history")
     axes = drawn_figure(answers, inputs["history"])
-    n = len(inputs["history"]["loss"])
     for ax, wanted in zip(axes, expected):
         drawn = labelled_lines(ax)
         for label, (x, y) in wanted.items():
@@ -648,11 +647,11 @@ def plot_history_data(inputs: dict, answers: Outcome, expected: list) -> None:
                      "lines on the first axes, the accuracy lines on the second).")
             line = drawn[label]
             if close(line["x"], x - 1, 0):
-                fail(f"The line {label!r} is drawn at x = 0 to {n - 1}: plot against the epochs 1 to {n} "
-                     "(np.arange(1, n + 1)), as Keras numbers them.")
+                fail(f"The line {label!r} is drawn at x = 0, 1, 2, …: the epochs start at 1, as Keras "
+                     "numbers them (np.arange(1, n + 1) for a history of n epochs).")
             if not close(line["x"], x, tolerance):
                 fail(f"The line {label!r} is drawn at x = {np.round(line['x'], 3).tolist()[:12]}; its x should be the "
-                     f"epochs 1 to {n}, one point per epoch.")
+                     "epochs 1, 2, …, n of a history of n epochs, one point per epoch.")
             if not close(line["y"], y, tolerance):
                 other = next((name for name, (_, values) in {**expected[0], **expected[1]}.items()
                               if close(line["y"], values, tolerance)), None)
