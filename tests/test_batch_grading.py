@@ -266,27 +266,35 @@ def test_a_failed_task_is_an_error_row_and_the_batch_goes_on(toy, batch, tmp_pat
 
 
 def test_a_fork_bomb_is_capped_and_every_process_it_made_is_killed(toy, tmp_path):
-    """The toy allows 512 tasks per submission: forking 600 sleepers fails part-way, and once
+    """The toy allows 512 tasks per submission: starting 600 sleepers fails part-way, and once
     the submission is over none of them is left, not even those that left the process group
     with setsid. The sleepers hold every task the submission may have, so what grading
     still needs cannot start either: the submission ends (here at its time limit) and the
-    one beside it is graded as usual."""
+    one beside it is graded as usual.
+
+    The sleepers are spawned (``posix_spawn``, a vfork) rather than forked: forking copies the
+    kernel's page tables 512 times, which on a loaded machine used the toy's whole 10 CPU-s cell
+    limit before the cap was reached, so the test could not see the cap it is about. Each PID is
+    written as it starts, and "capped" once a start is refused."""
     if not Path("/sys/fs/cgroup/pids").is_dir() and os.geteuid() == 0:
         pytest.skip("no pids cgroup and root ignores RLIMIT_NPROC")
     pids_file = tmp_path / "pids.txt"
     folder = tmp_path / "subs"
     submission(toy, folder, "forks", before=(
-        "import os, time\npids = []\ntry:\n    for _ in range(600):\n        pid = os.fork()\n"
-        "        if pid == 0:\n            os.setsid()\n            time.sleep(300)\n            os._exit(0)\n"
-        f"        pids.append(pid)\nexcept OSError:\n    pass\n"
-        f"open({str(pids_file)!r}, 'w').write(' '.join(map(str, pids)))"))
+        f"import os\nrecord = open({str(pids_file)!r}, 'w', buffering=1)\ntry:\n"
+        "    for _ in range(600):\n"
+        "        pid = os.posix_spawn('/bin/sleep', ['sleep', '300'], os.environ, setsid=True)\n"
+        "        record.write(f'{pid}\\n')\n"
+        "except OSError:\n    record.write('capped\\n')\nrecord.close()"))
     submission(toy, folder, "quick")
     out = tmp_path / "out"
     run_grade(toy, folder, out, "-j", "2", "--timeout", "25")
     rows = dict(line.split(",", 1) for line in gradebook(out).splitlines()[1:])
     assert rows["quick"] == "graded,2.0,2.0,2.0"
     assert rows["forks"].split(",")[0] in ("graded", "timeout"), rows
-    forked = [int(pid) for pid in pids_file.read_text().split()]
+    lines = pids_file.read_text().split()
+    assert lines[-1] == "capped", f"the sleepers were not refused a task: {len(lines)} started"
+    forked = [int(pid) for pid in lines[:-1]]
     assert 0 < len(forked) < 600
     assert not [pid for pid in forked if alive(pid)]
 
