@@ -20,7 +20,7 @@ from typing import Any
 import nbformat
 import yaml
 
-from autograder.config import assignments_dir
+from autograder.config import assignments_dir, config
 
 MANIFEST_FILE = "manifest.json"
 _TEST_CONFIG = '""" # BEGIN TEST CONFIG'
@@ -81,6 +81,18 @@ class Manifest:
         names a person reading the gradebook recognises (Otter calls them "q1 - 1", ...)."""
         return {question.name: [case.function.removeprefix("test_") for case in question.cases]
                 for question in self.questions if not question.manual}
+
+    def check_names(self) -> set[str]:
+        """What the results call the checks: a hidden check's name, or a test function's without
+        ``test_`` (plain Otter tests, and the otter runner's names)."""
+        return {name for question in self.questions for case in question.cases
+                for name in (case.check, case.function.removeprefix("test_")) if name}
+
+    def refuse_unknown_visibility(self) -> None:
+        """grading.toml's ``[visibility]`` names only this assignment's questions and checks
+        (``config.ConfigError`` otherwise, naming the file and the entry)."""
+        config(self.assignment).refuse_unknown_visibility(
+            self.assignment, [question.name for question in self.questions], sorted(self.check_names()))
 
     def autograded_points(self) -> float:
         return sum(question.points for question in self.questions if not question.manual)

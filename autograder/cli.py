@@ -68,12 +68,18 @@ def build(assignments: tuple[str, ...], dist: Path, no_verify: bool, secret_file
               help="split: the student's kernel only answers probes and the judges run in a process its "
                    "code never touches. otter: Otter runs the hidden tests in the student's kernel (for "
                    "plain Otter tests only). auto: split when the tests are probes and judges.")
+@click.option("--only", "only", multiple=True, metavar="QUESTION[,QUESTION…]",
+              help="Grade only these questions' checks again (after a judge was corrected and the assignment "
+                   "rebuilt), for every submission already graded into --out, keeping every other question's "
+                   "results; a submission without an earlier result is graded in full. With --force, also "
+                   "those whose record says these questions were graded by this autograder zip already.")
 def grade(assignment: str, paths: tuple[Path, ...], out_dir: Path, dist: Path, jobs: int | None,
-          timeout: float | None, force: bool, executor: str, scheduler: str | None, runner: str) -> None:
+          timeout: float | None, force: bool, executor: str, scheduler: str | None, runner: str,
+          only: tuple[str, ...]) -> None:
     """Grade the notebooks and Otter zips found in PATHS for ASSIGNMENT.
 
     Interrupted? Run the same command again: results already in --out for unchanged files
-    are kept, and only the rest is graded.
+    are kept, and only the rest is graded (with --only too: only what is not merged yet).
     """
     from tqdm import tqdm
 
@@ -97,7 +103,7 @@ def grade(assignment: str, paths: tuple[Path, ...], out_dir: Path, dist: Path, j
             run = grade_submissions(assignment, list(paths), out_dir, dist=dist, jobs=jobs,
                                     timeout=timeout, force=force, executor=executor,
                                     scheduler=scheduler, runner=runner, on_result=advance,
-                                    on_start=start)
+                                    on_start=start, only=only)
         except (GradingSetupError, ExecutorSetupError, OutputWriteError) as error:
             raise click.ClickException(str(error)) from error
         except BatchInterrupted as error:
@@ -106,8 +112,17 @@ def grade(assignment: str, paths: tuple[Path, ...], out_dir: Path, dist: Path, j
             raise SystemExit(130) from None
     counts = ", ".join(f"{n} {status}" for status, n in sorted(run.counts().items()))
     resumed = f", {run.resumed} kept from an earlier run" if run.resumed else ""
+    if run.only:  # the kept ones: their record says these questions were graded by this zip already
+        full = len(run.results) - run.resumed - run.regraded
+        resumed += (f"; --only {','.join(run.only)}: {run.regraded} regraded with their other questions kept, "
+                    f"{full} graded in full (no earlier graded result to keep)")
     click.echo(f"{len(run.results)} submissions ({counts}{resumed}) in {time.monotonic() - started:.0f} s; "
                f"gradebook: {out_dir / 'gradebook.csv'}; report: {out_dir / 'report.html'}")
+    if run.earlier_zip_questions and not run.only:
+        older = sorted({question for names in run.earlier_zip_questions.values() for question in names})
+        click.echo(f"note: {len(run.earlier_zip_questions)} result(s) kept from an earlier run hold "
+                   f"{', '.join(older)} as an earlier autograder zip judged them (an --only run regraded "
+                   "the other questions with this one); --force grades them again in full", err=True)
     weaker = sorted({r.sandbox for r in run.results if r.sandbox and r.sandbox != "view"})
     if weaker:
         click.echo(f"note: student code ran without a private view here (isolation: {', '.join(weaker)}); "
@@ -223,6 +238,36 @@ def similarity(assignment: str, paths: tuple[Path, ...], out_dir: Path, dist: Pa
     click.echo(f"{len(run.compared)} submissions compared ({len(run.skipped)} skipped) in {run.seconds:.0f} s; "
                f"{len(run.pairs)} pairs at or above {run.threshold:g} or identical ({identical} identical); "
                f"report: {files['similarity.html']}")
+
+
+@main.command()
+@click.argument("assignment")
+@click.argument("out_dir", metavar="DIR", type=click.Path(path_type=Path, file_okay=False))
+@click.option("--names", is_flag=True,
+              help="Label each answer with its submission's name instead of an anonymous id.")
+@click.option("--dist", type=click.Path(path_type=Path), default=Path("dist"), show_default=True,
+              help="Where `autograder build` wrote the student version, which says where each answer is.")
+def manual(assignment: str, out_dir: Path, names: bool, dist: Path) -> None:
+    """Gather the answers to ASSIGNMENT's manual questions in DIR for a TA to score (SPEC §8).
+
+    DIR is the folder `autograder grade … --out DIR` wrote. Writes DIR/manual/<question>.html
+    (every submission's answer and the figures near it, labelled by an anonymous id unless
+    --names) and adds a row with empty points to DIR/manual_scores.csv for each submission and
+    question it lacks, never changing a row already there. Fill in `points` and `comment`, then
+    run `autograder grade` on DIR again.
+    """
+    from autograder.course.manual import ManualSetupError, write_manual_pages
+    try:
+        run = write_manual_pages(assignment, out_dir, dist=dist, names=names)
+    except ManualSetupError as error:
+        raise click.ClickException(str(error)) from error
+    except OSError as error:
+        raise click.ClickException(f"could not write to {out_dir} ({error.strerror or error}); free space "
+                                   "there, then run again") from error
+    for question in run.pages:
+        click.echo(f"  {run.summary(question)}")
+    click.echo(f"{run.scores_file}: {run.appended} row{'' if run.appended == 1 else 's'} added "
+               "(points empty); fill in points and comment, then run `autograder grade` on the folder again")
 
 
 def _interrupt(number: int, frame: object) -> None:

@@ -8,7 +8,8 @@ is looked up first, so a zip always grades with the settings it was built with.
 
 The file is typed: one frozen dataclass per section (:class:`Grading`, :class:`Limits`,
 :class:`Training`, :class:`Leakage`, :class:`Tuning`; ``[tolerances]`` and
-``[thresholds.<dataset>]`` are tables of numbers), each key with its description, gathered
+``[thresholds.<dataset>]`` are tables of numbers, ``[visibility]`` one of questions and
+checks), each key with its description, gathered
 in an :class:`AssignmentConfig`. The validation schema (:data:`SCHEMA`) is derived from those
 dataclasses, so a key declared is a key checked, and the judges read ``config(assignment)``
 through attributes mypy checks::
@@ -25,12 +26,13 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import difflib
 import functools
 import os
 import tomllib
 import types
 import typing
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, TypeVar
@@ -75,6 +77,11 @@ def assignment_file(assignment: str, name: str) -> Path | None:
 
 #: The datasets the grader can load (autograder.data.DATASETS).
 DatasetName = Literal["digits", "mnist", "fashion_mnist"]
+
+#: When a student sees a check's result: Gradescope's test ``visibility`` in results.json
+#: (``hidden``: never; ``after_due_date``; ``after_published``: once grades are published).
+Visibility = Literal["visible", "hidden", "after_due_date", "after_published"]
+DEFAULT_VISIBILITY: Visibility = "visible"
 
 
 @dataclass(frozen=True)
@@ -185,6 +192,10 @@ class AssignmentConfig:
         "section": "leakage", "description": "what the test-set-leak checks allow"})
     _tuning: Tuning | None = field(default=None, metadata={
         "section": "tuning", "description": "the hidden tuning problem"})
+    visibility: Mapping[str, Visibility] = field(default_factory=dict, metadata={
+        "section": "visibility", "description": "when students see a result, per question or check",
+        "entries": ("when students see the results of the question or check of that name "
+                    "(Gradescope's test visibility)",)})
 
     @property
     def limits(self) -> Limits:
@@ -222,6 +233,22 @@ class AssignmentConfig:
         if name not in self.thresholds.get(dataset, {}):
             raise ConfigError(f"{self.path}: [thresholds.{dataset}] has no `{name}`")
         return float(self.thresholds[dataset][name])
+
+    def visibility_of(self, question: str, check: str) -> Visibility:
+        """When a student sees one check's result: the check's own ``[visibility]`` entry, else its
+        question's, else ``visible``."""
+        return self.visibility.get(check) or self.visibility.get(question) or DEFAULT_VISIBILITY
+
+    def refuse_unknown_visibility(self, assignment: str, questions: Collection[str], checks: Collection[str]) -> None:
+        """A ``[visibility]`` entry must name a question or a check of the assignment (its manifest's:
+        this module cannot read one); a typo would otherwise leave a check visible."""
+        for name in self.visibility:
+            if name in questions or name in checks:
+                continue
+            close = difflib.get_close_matches(name, [*questions, *checks], n=1)
+            raise ConfigError(f"{self.path}: [visibility] {name} names no question or check of {assignment}"
+                              + (f" (did you mean `{close[0]}`?)" if close else "")
+                              + f"; its questions: {', '.join(questions)}")
 
     def _needed(self, section: S | None, name: str) -> S:
         if section is None:

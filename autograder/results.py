@@ -107,6 +107,11 @@ class GradeRun:
     out_dir: Path
     results: list[SubmissionResult] = field(default_factory=list)
     resumed: int = 0  # results taken from the journal instead of grading again
+    only: tuple[str, ...] = ()  # `grade --only`: the questions graded again (batch.regrade)
+    regraded: int = 0  # results made by grading only those again, the other questions' kept
+    # kept results some of whose questions an earlier autograder zip judged (an --only run
+    # regraded the others): submission -> those questions
+    earlier_zip_questions: dict[str, list[str]] = field(default_factory=dict)
 
     def counts(self) -> dict[str, int]:
         counted: dict[str, int] = {}

@@ -168,6 +168,7 @@ def toy_with_a_short_cell_limit(tmp_path_factory):
 
 
 CPU_LIMIT = 6
+COPIES = 3  # graded at once, more than the 2 cores
 # a third of the limit of computing, measured as the limit measures it, whatever the machine's speed
 BURN_A_THIRD = ("import time\n_t = time.process_time()\nwhile time.process_time() - _t < "
                 f"{CPU_LIMIT / 3}:\n    pass\nburned = True")
@@ -175,22 +176,24 @@ BURN_A_THIRD = ("import time\n_t = time.process_time()\nwhile time.process_time(
 
 def test_correct_notebooks_graded_beyond_the_cores_on_a_busy_machine_keep_every_point(
         toy_with_a_short_cell_limit, busy_machine, tmp_path):
-    """Six copies of a correct notebook whose cell computes for a third of the cell limit, graded
-    six at a time beside three spinning processes per core: each cell waits far longer than
-    the limit, but the limit counts CPU time, so every copy keeps its points and no cell is
-    interrupted (its answer exists only if the cell ran to its end)."""
+    """Three copies of a correct notebook whose cell computes for a third of the cell limit,
+    graded three at a time on two cores beside three spinning processes per core: each cell
+    waits far longer than the limit, but the limit counts CPU time, so every copy keeps its
+    points and no cell is interrupted (its answer exists only if the cell ran to its end).
+    Three, not more: the spinners hold the machine for as long as the batch lasts, and the
+    suite's other worker waits with it."""
     folder = tmp_path / "subs"
-    for copy in range(6):
+    for copy in range(COPIES):
         submission(toy_with_a_short_cell_limit, folder, f"copy{copy}", answer="42 if burned else 0",
                    before=BURN_A_THIRD)
     out = tmp_path / "out"
     started = time.monotonic()
     # the submission's own limit is wall time, a safety net sized for the machine (--timeout)
-    run_grade(toy_with_a_short_cell_limit, folder, out, "-j", "6", "--timeout", "900")
+    run_grade(toy_with_a_short_cell_limit, folder, out, "-j", str(COPIES), "--timeout", "900")
     waited = time.monotonic() - started
     rows = dict(line.split(",", 1) for line in gradebook(out).splitlines()[1:])
-    assert rows == {f"copy{copy}": "graded,2.0,2.0,2.0" for copy in range(6)}, rows
-    for copy in range(6):
+    assert rows == {f"copy{copy}": "graded,2.0,2.0,2.0" for copy in range(COPIES)}, rows
+    for copy in range(COPIES):
         output = json.loads((out / "results" / f"copy{copy}.json").read_text())["output"]
         assert "KeyboardInterrupt" not in output, output[-2000:]
         assert "interrupted" not in output, output[-2000:]

@@ -195,7 +195,7 @@ def test_the_schema_is_derived_from_the_dataclasses():
     assert all(spec.required for spec in SCHEMA["grading"].values())
     assert not any(spec.required for spec in SCHEMA["limits"].values())
     assert set(SCHEMA) == {"grading", "limits", "tolerances", "thresholds", "thresholds.*", "training",
-                           "training.judge_cpu_seconds", "leakage", "tuning"}
+                           "training.judge_cpu_seconds", "leakage", "tuning", "visibility"}
 
 
 def test_the_dataset_names_are_the_loaders():

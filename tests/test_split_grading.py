@@ -111,11 +111,16 @@ ATTACKS = {
     "loops_forever_when_probed": (
         "def unroll(images):\n    while True:\n        pass\n"),
     # forks until refused (an exponential bomb in a child was killed before it got far, so it
-    # showed nothing about the limit): the cell ends only once the limit has stopped it
+    # showed nothing about the limit): the cell ends only once the limit has stopped it. The
+    # bomb is a small interpreter the cell starts: each fork of the kernel itself copies page
+    # tables of several hundred MB, CPU time that counts against the cell's limit, so on a
+    # loaded machine that limit, not the process cap, could end the cell first
     "fork_bomb": (
-        "import os, time\n_forked = 0\n"
-        "try:\n    for _ in range(5000):\n        if os.fork() == 0:\n            time.sleep(600)\n"
-        "            os._exit(0)\n        _forked += 1\nexcept OSError:\n    pass\n"
+        "import subprocess, sys\n"
+        "_bomb = ('import os, time\\nforked = 0\\ntry:\\n    for _ in range(5000):\\n'\n"
+        "         '        if os.fork() == 0:\\n            os.close(1)\\n            os.close(2)\\n            time.sleep(600)\\n'\n"
+        "         '            os._exit(0)\\n        forked += 1\\nexcept OSError:\\n    pass\\nprint(forked)\\n')\n"
+        "_forked = int(subprocess.run([sys.executable, '-c', _bomb], capture_output=True, text=True).stdout)\n"
         "assert _forked < 512, f'forked {_forked} processes: no process limit'\n"),
     "memory_bomb": (
         "import os\n_hoard = []\n"

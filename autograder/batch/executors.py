@@ -45,6 +45,7 @@ class GradingTask:
     runner: str = DEFAULT_RUNNER  # a name of grade.runners.RUNNERS, or "auto" (grade.runners.choose_runner)
     from_zygote: bool = False   # fork the child from the worker's zygote: the batch grades several
     training_store: str | None = None  # the batch's checks.training_store folder (this machine's workers)
+    only: tuple[str, ...] = ()  # judge these questions alone (`grade --only`; the split runner); empty: all
 
 
 def run_grading_task(task: GradingTask) -> GradingOutcome:
@@ -59,7 +60,8 @@ def run_grading_task(task: GradingTask) -> GradingOutcome:
                                   dataset=task.dataset, cpus=task.cpus or cpus,
                                   limits=task.limits, runner=task.runner,
                                   from_zygote=task.from_zygote,
-                                  training_store=Path(task.training_store) if task.training_store else None)
+                                  training_store=Path(task.training_store) if task.training_store else None,
+                                  only=task.only)
     graded.worker = worker
     return graded
 

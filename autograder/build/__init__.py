@@ -20,6 +20,7 @@ Otter Assign does the splitting; this module wraps it in a chain of small, named
 The manifest (``autograder.assignment``: questions, test cases, checks, points, gates) is
 read from the master once, checked against the registered checks (a test cell naming an
 unregistered check, or a check no cell runs, fails the build) and shipped in the zip.
+grading.toml's ``[visibility]`` may name only its questions and checks (checked first).
 """
 
 from __future__ import annotations
@@ -84,6 +85,7 @@ def build_assignment(assignment: str, dist: Path, *, verify: bool = True,
     ``secret_file``: the course secret (default :func:`default_secret_file`), created if absent."""
     started = time.monotonic()
     master = master_notebook(assignment)
+    refuse_unknown_visibility(master)
     out = Path(dist) / assignment
     with tempfile.TemporaryDirectory(prefix=f"build-{assignment}-") as tmp:
         staged = stage_master(master, Path(tmp))
@@ -122,6 +124,16 @@ def master_notebook(assignment: str) -> Path:
         known = sorted(p.name for p in assignments_dir().iterdir() if p.is_dir())
         raise BuildError(f"no master notebook {path}; known assignments: {', '.join(known)}")
     return path
+
+
+def refuse_unknown_visibility(master: Path) -> None:
+    """grading.toml's ``[visibility]`` names only the master's questions and checks: a typo
+    would leave a check its instructor meant to hide visible."""
+    from autograder.config import ConfigError
+    try:
+        read_manifest(master).refuse_unknown_visibility()
+    except ConfigError as error:
+        raise BuildError(str(error)) from error
 
 
 def list_assignments() -> list[str]:

@@ -25,8 +25,6 @@ that is not the one exported each become an :class:`Unmatched` with a sentence s
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -38,6 +36,7 @@ from typing import Any, ClassVar
 import yaml
 
 from autograder.report import GRADEBOOK_COLUMNS, read_json
+from autograder.report.csvfile import csv_rows
 from autograder.results import Status
 
 
@@ -230,31 +229,9 @@ def read_roster(path: Path, fmt: ExportFormat) -> Roster:
 
 
 def _csv_rows(path: Path) -> list[tuple[int, list[str]]]:
-    """Every row of a CSV file with the line it starts on. UTF-8 with or without the byte-order
-    mark Canvas may write; commas, or semicolons where Canvas exports them (its importer tells
-    the two apart the same way: whichever splits the header into more fields)."""
-    try:
-        text = path.read_bytes().decode("utf-8-sig")
-    except FileNotFoundError:
-        raise RosterError(path, None, "does not exist") from None
-    except UnicodeDecodeError as error:
-        line = path.read_bytes()[:error.start].count(b"\n") + 1
-        raise RosterError(path, line, "is not UTF-8 text; save it as CSV UTF-8") from None
-    except OSError as error:
-        raise RosterError(path, None, f"cannot be read ({error.strerror})") from None
-    first = text.split("\n", 1)[0]
-    delimiter = ";" if len(next(csv.reader([first], delimiter=";"), [])) > len(
-        next(csv.reader([first]), [])) else ","
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
-    rows = []
-    start = 1
-    try:
-        for row in reader:
-            rows.append((start, row))
-            start = reader.line_num + 1
-    except csv.Error as error:
-        raise RosterError(path, start, f"is not valid CSV ({error})") from None
-    return rows
+    """Every row of a CSV file with the line it starts on (``report.csvfile``, the reader of every
+    file a person edits), its problems raised as ``RosterError``."""
+    return csv_rows(path, RosterError)
 
 
 def _require(path: Path, header: Sequence[str], names: Iterable[str], what: str) -> None:

@@ -2,7 +2,8 @@
 
 * ``gradebook.csv``: one row per submission (SPEC §6 columns, questions in order);
 * ``results/<submission>.json``: Gradescope's results.json schema, one test per check;
-* ``feedback/<submission>.md``: what passed, what failed and what to change;
+* ``feedback/<submission>.md``: what passed, what failed and what to change, and beside it
+  ``feedback/<submission>.html``, the same rendered (the report links to it);
 * ``report.html``: plots and the submissions that need a person.
 
 Files are written to a temporary name and renamed, so a reader never sees half a file.
@@ -19,8 +20,9 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from autograder.assignment import questions
+from autograder.report.corrections import Corrections
 from autograder.report.feedback import feedback_markdown, gradescope_results
-from autograder.report.html import render_report
+from autograder.report.html import feedback_page, feedback_page_path, render_report
 from autograder.results import SubmissionResult
 
 if TYPE_CHECKING:
@@ -29,12 +31,18 @@ if TYPE_CHECKING:
 GRADEBOOK_COLUMNS = ("submission", "status", "total", "possible")
 
 
-def write_outputs(run: GradeRun) -> None:
-    """The end of a batch: the files about all submissions. Each submission's own files were
-    written when its result was known (``write_submission_files``)."""
+def write_outputs(run: GradeRun, corrections: Corrections | None = None) -> None:
+    """The end of a batch: the files about all submissions, with the TA's ``corrections``
+    (``report.corrections``: manual scores, overrides) applied. Each submission's own files were
+    written when its result was known (``write_submission_files``); those that differ from what
+    they should hold now (a correction added or removed since) are written again."""
     out = run.out_dir
-    write_atomically(out / "gradebook.csv", gradebook(run.assignment, run.results).to_csv(index=False))
-    write_atomically(out / "report.html", render_report(run.assignment, run.results))
+    corrections = corrections or Corrections()
+    results = [corrections.apply(result) for result in run.results]
+    for result in results:
+        _write_files_of(out, result)
+    write_atomically(out / "gradebook.csv", gradebook(run.assignment, results).to_csv(index=False))
+    write_atomically(out / "report.html", render_report(run.assignment, results, out))
 
 
 def submission_files(out: Path, result: SubmissionResult) -> tuple[Path, Path]:
@@ -42,10 +50,34 @@ def submission_files(out: Path, result: SubmissionResult) -> tuple[Path, Path]:
     return out / "results" / f"{result.submission}.json", out / "feedback" / f"{result.submission}.md"
 
 
-def write_submission_files(out: Path, result: SubmissionResult) -> None:
+def write_submission_files(out: Path, result: SubmissionResult, corrections: Corrections | None = None) -> None:
+    """One submission's results and feedback, with the TA's corrections applied."""
+    _write_files_of(out, (corrections or Corrections()).apply(result))
+
+
+def _write_files_of(out: Path, result: SubmissionResult) -> None:
     results, feedback = submission_files(out, result)
-    write_atomically(results, json.dumps(gradescope_results(result), indent=2))
-    write_atomically(feedback, feedback_markdown(result))
+    _write_if_changed(results, json.dumps(gradescope_results(result), indent=2))
+    if _write_if_changed(feedback, feedback_markdown(result)) or not feedback_page_path(feedback).is_file():
+        write_feedback_page(out, result)
+
+
+def _write_if_changed(path: Path, text: str) -> bool:
+    """``write_atomically``, unless the file already holds ``text`` (a batch that grades nothing
+    new compares each submission's files instead of writing them all again); True if written."""
+    try:
+        if path.read_text(encoding="utf-8") == text:
+            return False
+    except (OSError, UnicodeDecodeError):
+        pass
+    write_atomically(path, text)
+    return True
+
+
+def write_feedback_page(out: Path, result: SubmissionResult) -> None:
+    """``feedback/<submission>.html``: the Markdown file as written, rendered."""
+    feedback = submission_files(out, result)[1]
+    write_atomically(feedback_page_path(feedback), feedback_page(result, feedback.read_text(encoding="utf-8")))
 
 
 def gradebook(assignment: str, results: list[SubmissionResult]) -> pd.DataFrame:

@@ -1,11 +1,20 @@
-"""What a student reads about one submission: per question, what passed and what to change."""
+"""What a student reads about one submission: per question, what passed and what to change.
+
+grading.toml's ``[visibility]`` decides, per check, what Gradescope shows (each test's
+``visibility`` in the results). The feedback file is what a student reads once grades are
+handed out, after the due date: it leaves out the ``hidden`` checks, and then shows the points
+of the checks it shows, not the total (as Gradescope hides the total where a test is hidden);
+``after_due_date`` and ``after_published`` checks are in it (docs/grading.md, "Visibility").
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 from autograder.assignment import questions
-from autograder.results import Status, SubmissionResult
+from autograder.config import Visibility, config
+from autograder.report.corrections import is_correction, manual_section, score_scope
+from autograder.results import CaseResult, Status, SubmissionResult
 
 STATUS_SENTENCES = {
     Status.GRADED: "Your notebook ran from top to bottom and was graded.",
@@ -21,8 +30,7 @@ REPEATED_MESSAGE_CHARS = 200
 
 def feedback_markdown(result: SubmissionResult) -> str:
     lines = [f"# {result.assignment}: feedback for {result.submission}", "",
-             f"**Score: {result.score:g} / {result.possible:g}** (autograded part). "
-             + STATUS_SENTENCES[result.status]]
+             score_sentence(result) + STATUS_SENTENCES[result.status]]
     if result.message:
         lines += ["", f"> {result.message}"]
     if result.dataset:
@@ -37,18 +45,22 @@ def feedback_markdown(result: SubmissionResult) -> str:
 
 
 def question_section(result: SubmissionResult, question) -> list[str]:
-    if question.manual:
-        return [f"## {question.name}: graded by a TA ({question.points:g} points)"]
+    if question.manual:  # once a TA scored it (manual_scores.csv), its points and comment
+        return manual_section(question.name, question.points, result) or [
+            f"## {question.name}: graded by a TA ({question.points:g} points)"]
     cases = [c for c in result.cases if c.question == question.name and (c.points > 0 or not c.passed)]
+    withheld = [c for c in cases if not shown_in_feedback(result, c)]
+    cases = [c for c in cases if shown_in_feedback(result, c)]
     earned = result.question_scores.get(question.name) or 0
-    lines = [f"## {question.name}: {earned:g} / {question.points:g}"]
+    lines = [f"## {question.name}: " + (_points_shown(earned, question.points, withheld) if withheld
+                                         else f"{earned:g} / {question.points:g}")]
     if not cases:
-        return [*lines, "", "Not graded (see above)."]
+        return lines if withheld else [*lines, "", "Not graded (see above)."]
     first_with: dict[str, str] = {}  # a long message -> the first case of the question that says it
     for case in cases:
         mark = "✅" if case.passed else "❌"
         lines.append(f"- {mark} `{case.name}` ({case.score:g}/{case.points:g})")
-        if case.passed or not case.message:
+        if not case.message or (case.passed and not is_correction(case)):  # a TA's reason is shown
             continue
         if case.message in first_with:  # a paragraph once per question, not once per check
             lines.append(f"  The same as `{first_with[case.message]}` above.")
@@ -67,7 +79,7 @@ def gradescope_results(result: SubmissionResult) -> dict[str, Any]:
         "max_score": case.points,
         "status": "passed" if case.passed else "failed",
         "output": case.message or "Passed.",
-        "visibility": "visible",
+        "visibility": visibility(result, case),
     } for case in result.cases if case.points > 0 or not case.passed]
     return {
         "score": result.score,
@@ -81,3 +93,33 @@ def gradescope_results(result: SubmissionResult) -> dict[str, Any]:
             "seconds": result.seconds, "sandbox": result.sandbox, "protections": result.protections,
         },
     }
+
+
+def visibility(result: SubmissionResult, case: CaseResult) -> Visibility:
+    """When the student sees this check's result on Gradescope (grading.toml's ``[visibility]``:
+    the check's own entry, else its question's, else visible)."""
+    return config(result.assignment).visibility_of(case.question, case.name)
+
+
+def shown_in_feedback(result: SubmissionResult, case: CaseResult) -> bool:
+    """Whether the feedback file shows the check: all but the ``hidden`` ones (it is read once
+    grades are handed out, past the due date and published)."""
+    return visibility(result, case) != "hidden"
+
+
+def score_sentence(result: SubmissionResult) -> str:
+    """The score, or where checks are not shown, the points of those that are (the total would
+    tell their results)."""
+    withheld = [c for c in result.cases if (c.points > 0 or not c.passed) and not shown_in_feedback(result, c)]
+    if not withheld:
+        return f"**Score: {result.score:g} / {result.possible:g}** {score_scope(result)}. "
+    shown = _points_shown(result.score, result.possible, withheld)
+    return f"**Score on the checks shown: {shown}** {score_scope(result)}. "
+
+
+def _points_shown(earned: float, possible: float, withheld: list[CaseResult]) -> str:
+    points = sum(c.points for c in withheld)
+    not_shown = f"{points:g} point{'' if points == 1 else 's'} from checks not shown"
+    if possible - points <= 0:
+        return not_shown
+    return f"{earned - sum(c.score for c in withheld):g} / {possible - points:g}; {not_shown} besides"

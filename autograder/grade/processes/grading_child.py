@@ -41,7 +41,7 @@ from autograder.grade.isolation.cgroups import ProcessCgroup
 from autograder.grade.isolation.limits import CPU_SHARE_ENV_VAR, Limits, confine, numeric_thread_environment
 from autograder.grade.isolation.namespaces import PARENT_NETNS_ENV_VAR, network_namespace
 from autograder.grade.processes import zygote
-from autograder.grade.processes.requests import ChildJob
+from autograder.grade.processes.requests import ONLY_QUESTIONS_ENV_VAR, ChildJob
 from autograder.grade.runners import DEFAULT_RUNNER, choose_runner
 from autograder.grade.runners.otter import CELL_TIMEOUT_ENV_VAR
 from autograder.results import GradingOutcome
@@ -52,7 +52,8 @@ KERNEL_START_ATTEMPTS = 3  # gradings whose kernel failed to start (GradingOutco
 def grade_in_child(submission: Path, autograder_zip: Path, *, timeout: float | None = None,
                    dataset: str | None = None, cpus: int | None = None,
                    limits: Limits = Limits(), runner: str = DEFAULT_RUNNER,
-                   from_zygote: bool = False, training_store: Path | None = None) -> GradingOutcome:
+                   from_zygote: bool = False, training_store: Path | None = None,
+                   only: tuple[str, ...] = ()) -> GradingOutcome:
     """Grade ``submission`` (a notebook or an Otter export zip) in a child process, with the
     split runner or ``otter run`` (``runner``: a name of ``runners.RUNNERS``, or ``auto``,
     chosen by the zip, see ``runners.choose_runner``).
@@ -64,11 +65,13 @@ def grade_in_child(submission: Path, autograder_zip: Path, *, timeout: float | N
     is faster (its imports overlap the student's cells instead of preceding them). A kernel
     that failed to start is started again (KERNEL_START_ATTEMPTS in all). ``training_store``:
     the batch's ``checks.training_store`` folder, given to the split runner's child only (the
-    judge side; the Otter runner runs student code in the judges' process).
+    judge side; the Otter runner runs student code in the judges' process). ``only``: judge
+    these questions' checks alone (``autograder grade --only``; the split runner honours it, the
+    Otter runner runs every test); empty: every question.
     """
     for attempt in range(1, KERNEL_START_ATTEMPTS + 1):
         grade = _grade_once(submission, autograder_zip, timeout, dataset, cpus, limits, runner, from_zygote,
-                            training_store)
+                            training_store, only)
         if not grade.retryable or attempt == KERNEL_START_ATTEMPTS:
             return grade
         time.sleep(random.uniform(0.5, 2.0))  # let the other kernel take its ports first
@@ -76,16 +79,19 @@ def grade_in_child(submission: Path, autograder_zip: Path, *, timeout: float | N
 
 
 def child_environment(dataset: str | None, cpus: int | None, limits: Limits,
-                      training_store: Path | None = None) -> dict[str, str]:
+                      training_store: Path | None = None, only: tuple[str, ...] = ()) -> dict[str, str]:
     """The grading child's environment: the grader's, with the dataset, the thread share,
-    the cell limit, the batch's training store (or none) and the grader's network namespace (to
-    tell whether the child left it)."""
+    the cell limit, the batch's training store (or none), the questions to judge (or all) and
+    the grader's network namespace (to tell whether the child left it)."""
     env = dict(os.environ)
     env.pop(TRAINING_STORE_ENV_VAR, None)  # only the batch gives one, and only to a judge
     if training_store:
         env[TRAINING_STORE_ENV_VAR] = str(training_store)
     if dataset:
         env[DATASET_ENV_VAR] = dataset
+    env.pop(ONLY_QUESTIONS_ENV_VAR, None)  # only `--only` gives one
+    if only:
+        env[ONLY_QUESTIONS_ENV_VAR] = ",".join(only)
     env.update(numeric_thread_environment())
     env.pop(CPU_SHARE_ENV_VAR, None)
     if cpus:
@@ -98,7 +104,7 @@ def child_environment(dataset: str | None, cpus: int | None, limits: Limits,
 
 def _grade_once(submission: Path, autograder_zip: Path, timeout: float | None, dataset: str | None,
                 cpus: int | None, limits: Limits, runner: str, from_zygote: bool,
-                training_store: Path | None) -> GradingOutcome:
+                training_store: Path | None, only: tuple[str, ...] = ()) -> GradingOutcome:
     started = time.monotonic()
     runner = choose_runner(autograder_zip, runner)
     store = training_store if runner == "split" else None
@@ -108,7 +114,7 @@ def _grade_once(submission: Path, autograder_zip: Path, timeout: float | None, d
         if forked:  # the zygote keeps its requests' bytes: let them name no student (kernel_template)
             submission = _task_copy(Path(submission), Path(tmp))
         arguments = [str(Path(submission).resolve()), str(Path(autograder_zip).resolve()), str(report)]
-        job = ChildJob(runner, arguments, child_environment(dataset, cpus, limits, store), tmp, limits,
+        job = ChildJob(runner, arguments, child_environment(dataset, cpus, limits, store, only), tmp, limits,
                        from_zygote=forked, preload=judges_libraries(autograder_zip) if forked else ())
         returncode, output, timed_out = _run_in_own_session(job, timeout, cpus)
         if timed_out:

@@ -8,13 +8,17 @@
 * the zygote's replies, one JSON line each: ``Forked`` (the child's pid), ``ForkRefused``
   (why not), and, later, ``ChildExited`` (its exit code).
 
-The kernel template's request (``kernel_template.LaunchRequest``) and the jail's settings
+The questions a grading child judges (``autograder grade --only``) travel in its environment
+(``ONLY_QUESTIONS_ENV_VAR``, read by ``only_questions``). The kernel template's request
+(``kernel_template.LaunchRequest``) and the jail's settings
 (``isolation.jail.JailSettings``) are typed beside the code that reads them.
 """
 
 from __future__ import annotations
 
 import json
+import os
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -104,3 +108,16 @@ def reply_from_json(line: bytes) -> ZygoteReply:
     if kind == "exited":
         return ChildExited(int(values["pid"]), int(values["code"]))
     return ForkRefused(str(values.get("error", "")))
+
+
+# The questions one grading child judges (``autograder grade --only``), comma-separated, in the
+# grading child's environment (never the student kernel's); unset: every question. The split
+# runner probes and judges only their checks; the Otter runner runs every test, and the batch
+# keeps those questions' cases.
+ONLY_QUESTIONS_ENV_VAR = "AUTOGRADER_ONLY_QUESTIONS"
+
+
+def only_questions(environ: Mapping[str, str] | None = None) -> frozenset[str]:
+    """The questions this grading child is asked to judge (``ONLY_QUESTIONS_ENV_VAR``); empty: all."""
+    value = (os.environ if environ is None else environ).get(ONLY_QUESTIONS_ENV_VAR, "")
+    return frozenset(name for name in value.split(",") if name)

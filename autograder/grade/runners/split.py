@@ -66,6 +66,7 @@ from autograder.grade.kernel.student_kernel import (
     notebook_code_cells,
 )
 from autograder.grade.processes.kernel_template import KernelTemplate
+from autograder.grade.processes.requests import only_questions
 from autograder.results import CaseResult, GradingOutcome
 
 if TYPE_CHECKING:
@@ -132,6 +133,8 @@ def grade_submission(submission: Path, autograder_zip: Path, template: KernelTem
     if not cases:
         raise ValueError("this autograder has no probe/judge checks to run outside the student's "
                          "process; grade it with --runner otter")
+    if only := only_questions():  # `autograder grade --only`: the notebook runs whole, these are judged
+        cases = [case for case in cases if case[0] in only]
     private = Path(tempfile.mkdtemp(prefix="judge-"))      # the grader's: never the kernel's cwd
     workdir = Path(tempfile.mkdtemp(prefix="student-"))   # the kernel's
     bundle.write_assignment_files(private / "assignments")
