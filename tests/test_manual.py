@@ -239,6 +239,42 @@ def test_nothing_from_a_notebook_runs_in_the_tas_browser(tmp_path):
     assert "default-src &#39;none&#39;" not in html
 
 
+def red_plot() -> str:
+    """A real figure as a notebook holds it: a PNG of a thick red line, base64."""
+    import base64
+    import io
+
+    from matplotlib.figure import Figure
+    figure = Figure(figsize=(4, 3), dpi=100)
+    figure.subplots().plot([0, 1, 2, 3], [3, 1, 2, 0], color="#dd0000", linewidth=12)
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png")
+    return base64.b64encode(buffer.getvalue()).decode()
+
+
+def test_the_page_opens_in_a_browser_and_its_figures_show(tmp_path):
+    """Headless Chromium: the page renders, each answer block is there, and the student's figure
+    (a red line near the answer) is drawn on the page, not a broken image."""
+    from browser import WINDOW, dump_dom, screenshot
+    subs = tmp_path / "subs"
+    plot = red_plot()
+    out = grading_folder(tmp_path / "out", {
+        "alice": submission(subs, "alice", "The validation loss turns upward after epoch 8.",
+                            extra_cells=[nbformat.v4.new_code_cell("plot()", outputs=[figure(plot)])]),
+        "bob": submission(subs, "bob", None)})
+    run_manual(out)
+    url = (out / "manual" / f"{MANUAL}.html").as_uri()
+    dom = dump_dom(url, tmp_path)
+    assert MANUAL in dom.title
+    assert len([s for s in dom.tags("section") if "answer" in s.get("class", "")]) == 2
+    assert [image["src"] for image in dom.tags("img")] == [f"data:image/png;base64,{plot}"]
+    assert "The validation loss turns upward after epoch 8." in dom.text()
+    shot = screenshot(url, tmp_path)
+    assert shot.size == WINDOW
+    red = sum(count for count, (r, g, b) in shot.getcolors(maxcolors=1 << 22) if r > 200 and g < 60 and b < 60)
+    assert red > 500, "the student's figure is not drawn on the page"
+
+
 def test_markdown_attachments_are_shown_and_other_images_are_not_loaded():
     html = str(render_markdown("![plot](attachment:plot.png) ![x](attachment:missing.png)",
                                {"plot.png": {"image/png": PNG}}))
