@@ -113,7 +113,7 @@ def grade(assignment: str, paths: tuple[Path, ...], out_dir: Path, dist: Path, j
     counts = ", ".join(f"{n} {status}" for status, n in sorted(run.counts().items()))
     resumed = f", {run.resumed} kept from an earlier run" if run.resumed else ""
     if run.only:  # the kept ones: their record says these questions were graded by this zip already
-        full = len(run.results) - run.resumed - run.regraded
+        full = run.graded - run.regraded
         resumed += (f"; --only {','.join(run.only)}: {run.regraded} regraded with their other questions kept, "
                     f"{full} graded in full (no earlier graded result to keep)")
     click.echo(f"{len(run.results)} submissions ({counts}{resumed}) in {time.monotonic() - started:.0f} s; "

@@ -109,6 +109,7 @@ class GradeRun:
     resumed: int = 0  # results taken from the journal instead of grading again
     only: tuple[str, ...] = ()  # `grade --only`: the questions graded again (batch.regrade)
     regraded: int = 0  # results made by grading only those again, the other questions' kept
+    graded: int = 0  # submissions this run sent to grading (regraded ones included; not those intake refused)
     # kept results some of whose questions an earlier autograder zip judged (an --only run
     # regraded the others): submission -> those questions
     earlier_zip_questions: dict[str, list[str]] = field(default_factory=dict)

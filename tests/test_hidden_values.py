@@ -78,8 +78,23 @@ def inputs_text(value: Any) -> str:
 
 
 def quoted(text: str, message: str) -> bool:
-    """``text`` as a whole number or value in ``message`` (not a part of a longer one)."""
-    return re.search(rf"(?<![\w.]){re.escape(text)}(?![\w]|[.,]\d)", message) is not None
+    """``text`` as a whole number or value in ``message`` (not a part of a longer one: not the
+    digits after a decimal point or a thousands separator, as the 960 of "12,960")."""
+    return re.search(rf"(?<![\w.])(?<!\d,){re.escape(text)}(?![\w]|[.,]\d)", message) is not None
+
+
+@pytest.mark.parametrize(("text", "message", "found"), [
+    ("960", "returned 12,960, but a fitted MLPClassifier has 13,002", False),  # a group of a longer count
+    ("960", "a fitted MLPClassifier of that shape has 960 learned values", True),
+    ("13,002", "a fitted MLPClassifier of that shape has 13,002 learned values.", True),
+    ("0.25", "differs by 0.25, more than 0.001", True),
+    ("25", "differs by 0.25", False),
+    ("12", "returned 12,960", False),
+])
+def test_the_search_finds_whole_values_only(text, message, found):
+    """Found by the suite: a student's own count, 12,960, was taken to quote a hidden 960 (the
+    course secret is drawn per session, so a run met it only when a drawn case expected 960)."""
+    assert quoted(text, message) is found
 
 
 def hidden_values_quoted(assignment: str, result, salt: bytes) -> list[str]:

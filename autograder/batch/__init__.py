@@ -171,6 +171,7 @@ def grade_submissions(assignment: str, paths: list[Path], out_dir: Path, *, dist
                        for s, data in to_grade}
             try:
                 for future in as_completed(futures):
+                    run.graded += 1
                     merge = earlier.get(futures[future].name)
                     settle(_result_of(assignment, futures[future], future,
                                       merge.result if merge else None, chosen), False)
