@@ -154,6 +154,8 @@ def main() -> None:
     parser.add_argument("--class", dest="class_size", type=int, default=0,
                         help="N notebooks written as a class hands them in (default: the bundled samples)")
     parser.add_argument("--keep", type=Path, default=None, help="work in this folder and keep it")
+    parser.add_argument("--no-regrade", action="store_true",
+                        help="leave out step 6 (it grades every submission's notebook again)")
     args = parser.parse_args()
     assignment, dist = args.assignment, args.dist.resolve()
     work = args.keep.resolve() if args.keep else Path(tempfile.mkdtemp(prefix="course-week-"))
@@ -178,8 +180,9 @@ def main() -> None:
           + (f" and overrides {override}" if override else "") + ")")
     run("5 grade (merge)", ["grade", assignment, str(downloads), "--out", str(out), *dist_args], times)
     question = last_autograded_question(assignment)
-    run(f"6 grade --only {question}", ["grade", assignment, str(downloads), "--out", str(out), "--only", question,
-                                       "--force", *dist_args], times)
+    if not args.no_regrade:
+        run(f"6 grade --only {question}", ["grade", assignment, str(downloads), "--out", str(out), "--only",
+                                           question, "--force", *dist_args], times)
     run("7 export canvas", ["export", assignment, str(out), "--roster", str(roster), "--format", "canvas",
                             "--out", str(work / "canvas_import.csv")], times)
     print(f"\n{files} submissions of {assignment} ({work}):")

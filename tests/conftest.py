@@ -12,11 +12,14 @@ The constants and helpers test modules share (assignment names, the extras' name
 
 from __future__ import annotations
 
+import fcntl
 import fnmatch
 import multiprocessing
 import os
+import pickle
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -100,9 +103,30 @@ def pytest_collection_modifyitems(items: list) -> None:
     items.sort(key=lambda item: not _reads_batches(item))
 
 
+def session_folder(tmp_path_factory) -> Path:
+    """The folder every xdist worker of this session shares (each worker's own is below it)."""
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+
+
+@contextmanager
+def locked(path: Path) -> Iterator[None]:
+    """One worker at a time (``flock``: released if the worker dies)."""
+    with open(path, "a") as stream:
+        fcntl.flock(stream, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(stream, fcntl.LOCK_UN)
+
+
 @pytest.fixture(scope="session")
 def dist(tmp_path_factory) -> Path:
-    return tmp_path_factory.mktemp("dist")
+    """The session's builds (``builds``), shared by its xdist workers: built once, by the first
+    worker that needs each (a build is 10 to 50 s, and every worker needed every one)."""
+    folder = session_folder(tmp_path_factory) / "dist"
+    folder.mkdir(exist_ok=True)
+    return folder
 
 
 @pytest.fixture(scope="session")
@@ -122,7 +146,8 @@ def suite_course(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def builds(dist, suite_course):
     """``autograder build`` per assignment, on first use, from ``suite_course`` (no
-    self-grading: the batches below grade the same solutions notebooks). Its zip's grading.toml
+    self-grading: the batches below grade the same solutions notebooks), into the ``dist`` the
+    session's workers share: a worker that finds a build made by another uses it. Its zip's grading.toml
     is what the judges and the kernel read; the grader's parent side reads the repository's."""
     from autograder.build import build_assignment
     from autograder.config import ASSIGNMENTS_DIR_ENV_VAR, clear_cache
@@ -130,12 +155,18 @@ def builds(dist, suite_course):
 
     def build(assignment: str):
         if assignment not in cache:
-            with pytest.MonkeyPatch.context() as patch:
-                patch.setenv(ASSIGNMENTS_DIR_ENV_VAR, str(suite_course))
-                clear_cache()
-                cache[assignment] = build_assignment(assignment, dist, verify=False,
-                                                     secret_file=dist / COURSE_SECRET_FILE)
-            clear_cache()
+            made = dist / f".{assignment}.build.pickle"  # the BuildResult, for the other workers
+            with locked(dist / f".{assignment}.lock"):
+                if made.exists():
+                    cache[assignment] = pickle.loads(made.read_bytes())
+                else:
+                    with pytest.MonkeyPatch.context() as patch:
+                        patch.setenv(ASSIGNMENTS_DIR_ENV_VAR, str(suite_course))
+                        clear_cache()
+                        cache[assignment] = build_assignment(assignment, dist, verify=False,
+                                                             secret_file=dist / COURSE_SECRET_FILE)
+                    clear_cache()
+                    made.write_bytes(pickle.dumps(cache[assignment]))
         return cache[assignment]
     return build
 
@@ -246,6 +277,32 @@ def solution_envs(builds):
                       build.solutions_notebook.parent)
         return cache[assignment]
     return env_for
+
+
+@pytest.fixture(scope="session")
+def reference_trainings(builds, tmp_path_factory) -> Callable[[str], Path]:
+    """A training store (``checks.training_store``) holding the reference trainings the build
+    recorded in the assignment's zip: given to in-process checks (its folder in the store's
+    environment variable), a judge finds the reference architecture's accuracy there, as the
+    grader finds it in the zip, instead of training it again in the test's process."""
+    import json
+    import zipfile
+
+    from autograder.checks.models import REFERENCE_TRAINING_FILE
+    from autograder.checks.training_store import TrainingStore, create_store
+    folder = create_store(tmp_path_factory.mktemp("reference-trainings") / "store")
+    store, seeded = TrainingStore(folder), set()
+
+    def store_for(assignment: str) -> Path:
+        if assignment not in seeded:
+            with zipfile.ZipFile(builds(assignment).autograder_zip) as archive:
+                for name in archive.namelist():
+                    if name.endswith(f"/{assignment}/{REFERENCE_TRAINING_FILE}"):
+                        for key, accuracy in json.loads(archive.read(name)).items():
+                            store.accuracy(key, lambda accuracy=accuracy: accuracy)
+            seeded.add(assignment)
+        return folder
+    return store_for
 
 
 @pytest.fixture(scope="session")

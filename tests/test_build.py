@@ -199,3 +199,30 @@ def test_every_bundled_prompt_states_its_graded_conventions(builds, assignment, 
                                         Path("grading.toml"))
     for value in stated(judged):
         assert str(value) in text, value
+
+
+def test_builds_starting_at_once_share_one_whole_course_secret(tmp_path):
+    """Two builds (two TAs, two test workers) making the course secret at the same moment: one
+    secret for both, whole, readable by its owner only; never an error or a half-written file."""
+    import threading
+
+    from autograder.build import course_secret
+    path = tmp_path / "course" / ".course_secret"
+    start, seen, errors = threading.Barrier(8), [], []
+
+    def make() -> None:
+        start.wait()
+        try:
+            seen.append(course_secret(path))
+        except Exception as error:
+            errors.append(error)
+    threads = [threading.Thread(target=make) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors, errors
+    assert len(set(seen)) == 1
+    assert len(seen[0]) == 32
+    assert path.stat().st_mode & 0o777 == 0o600
+    assert [p.name for p in path.parent.iterdir()] == [".course_secret"]  # no temporary left behind

@@ -13,13 +13,17 @@ from helpers import ASSIGNMENTS
 from autograder.assignment import questions
 from autograder.checks import run_check
 from autograder.checks.suite import load_suite
+from autograder.checks.training_store import TRAINING_STORE_ENV_VAR
 
 CHECKS = [(assignment, check) for assignment in ASSIGNMENTS for check in sorted(load_suite(assignment).checks)]
 
 
 @pytest.mark.parametrize(("assignment", "check"), CHECKS, ids=[f"{a}/{c}" for a, c in CHECKS])
-def test_the_solution_passes_every_hidden_check_in_process(assignment, check, solution_envs, builds, monkeypatch):
+def test_the_solution_passes_every_hidden_check_in_process(assignment, check, solution_envs, builds,
+                                                           reference_trainings, monkeypatch):
     monkeypatch.chdir(builds(assignment).solutions_notebook.parent)  # checks read the notebook there, as graded
+    # the build's reference trainings, as the grader reads them from the zip
+    monkeypatch.setenv(TRAINING_STORE_ENV_VAR, str(reference_trainings(assignment)))
     run_check(solution_envs(assignment), assignment, check)
 
 

@@ -289,10 +289,7 @@ def course_secret(path: Path) -> bytes:
     unchanged file gives the same score. A new secret draws new cases for everyone."""
     path = Path(path)
     if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(descriptor, "w") as stream:
-            stream.write(secrets.token_hex(SECRET_BYTES) + "\n")
+        _make_secret(path)
     try:
         text = path.read_text().strip()
         secret = bytes.fromhex(text)
@@ -304,6 +301,22 @@ def course_secret(path: Path) -> bytes:
         raise BuildError(f"{path}: the course secret is {len(secret)} bytes; it needs at least 16 "
                          f"({SECRET_BYTES * 2} hexadecimal digits). Remove the file to make a new one.")
     return secret
+
+
+def _make_secret(path: Path) -> None:
+    """Write a new secret whole, then link it into place: two builds starting at once (two
+    TAs, two test workers) end with one secret, and neither reads a half-written file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(descriptor, "w") as stream:  # mkstemp's file is its owner's alone (0600)
+            stream.write(secrets.token_hex(SECRET_BYTES) + "\n")
+        try:
+            os.link(temporary, path)
+        except FileExistsError:
+            pass  # another build made it first: that one is the course's
+    finally:
+        os.unlink(temporary)
 
 
 def ship_course_secret(zip_path: Path, secret: bytes) -> None:
