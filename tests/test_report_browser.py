@@ -32,7 +32,8 @@ STUDENT_OUTPUT = "<script>alert('owned')</script>"
 PYTHON_NAME = "ellipsis.__format__"  # Markdown's strong emphasis, were underscores emphasis to the grader
 # a name per kind of trouble: markup, a space and a folder, '#' and '%' (which a URL must encode)
 NAMES = {"alice": set(), "bob <img src=x onerror=alert(1)>": {"unroll_single_image", "mlp_16x16_architecture"},
-         "late/carol #2": {"tune_mlp_returns_a_choice"}, "dan 100%": set()}
+         "late/carol #2": {"tune_mlp_returns_a_choice"},
+         "dan 100%": {"test_set_not_used_for_tuning"}}  # a leak gate: its message is a needs-a-human row
 BROKEN = "broken"
 
 
@@ -184,4 +185,4 @@ def test_a_broken_or_foreign_similarity_file_is_a_row_of_the_list_not_a_failed_r
     assert len(rows) == 1
     assert says in rows[0]["detail"]
     report = render_report(ASSIGNMENT, [result("alice", set())], tmp_path)
-    assert html.escape(says).replace("&#x27;", "&#39;") in report  # as Jinja escapes it
+    assert html.escape(says, quote=False) in report  # as Markdown renders the row's text, escaped

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 import jinja2
+import markupsafe
 
 from autograder.assignment import questions
 from autograder.checks.judging import WITHHELD
@@ -199,8 +200,11 @@ def _gate_names(assignment: str) -> set[str]:
 
 @functools.cache
 def _environment() -> jinja2.Environment:
-    return jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES),
-                              autoescape=jinja2.select_autoescape(["html", "j2"]))
+    environment = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES),
+                                      autoescape=jinja2.select_autoescape(["html", "j2"]))
+    # the grader's messages are Markdown (code spans, lists): shown rendered, never as raw HTML
+    environment.filters["markdown"] = lambda text: markupsafe.Markup(markdown_html(str(text or "")))
+    return environment
 
 
 def markdown_html(text: str, *, inline: bool = False) -> str:
