@@ -26,6 +26,12 @@ from its start to its exit):
    fixed and the assignment rebuilt), the other questions kept;
 7. ``export --format canvas``: the import file for Canvas, and what did not match.
 
+``--replicate K`` then grows the class K times without grading it again: each graded file is
+copied under K - 1 new students' names together with its journal record (the same bytes, so the
+same result the grader recorded; its name and path changed), and the commands that read a graded
+folder are timed again on it: ``similarity``, ``manual``, ``grade`` (nothing to grade: the
+merge of the TA's files into N × K results) and ``export``. ``grade`` itself is not timed there.
+
 Each command's output is printed, then a table of the times. Nothing is asserted: the suite's
 tests (tests/test_manual.py, test_corrections.py, test_regrade.py, test_export.py,
 test_similarity.py) check what the commands do.
@@ -141,6 +147,27 @@ def write_one_override(out: Path) -> str | None:
     return None
 
 
+def replicate(downloads: Path, out: Path, assignment: str, copies: int) -> int:
+    """Each graded file again under ``copies - 1`` new students' names, with its journal record
+    renamed (same bytes, same digest: the result the grader recorded for it); returns how many
+    files the folder holds then."""
+    originals = sorted(downloads.glob("*.ipynb"))
+    index = len(originals)
+    for original in originals:
+        record_path = out / ".journal" / f"{original.stem}.json"
+        record = json.loads(record_path.read_text(encoding="utf-8")) if record_path.is_file() else None
+        for _ in range(copies - 1):
+            name = canvas_name(index, f"{assignment}.ipynb")
+            shutil.copy(original, downloads / name)
+            if record is not None:
+                copy = json.loads(json.dumps(record))
+                copy["source"] = copy["result"]["source"] = str(downloads / name)
+                copy["result"]["submission"] = Path(name).stem
+                (out / ".journal" / f"{Path(name).stem}.json").write_text(json.dumps(copy), encoding="utf-8")
+            index += 1
+    return index
+
+
 def last_autograded_question(assignment: str) -> str:
     sys.path.insert(0, str(ROOT))
     from autograder.assignment import questions
@@ -154,6 +181,9 @@ def main() -> None:
     parser.add_argument("--class", dest="class_size", type=int, default=0,
                         help="N notebooks written as a class hands them in (default: the bundled samples)")
     parser.add_argument("--keep", type=Path, default=None, help="work in this folder and keep it")
+    parser.add_argument("--replicate", type=int, default=0, metavar="K",
+                        help="then grow the class K times (files and journal records copied) and time the "
+                             "commands that read a graded folder again")
     parser.add_argument("--no-regrade", action="store_true",
                         help="leave out step 6 (it grades every submission's notebook again)")
     args = parser.parse_args()
@@ -188,6 +218,22 @@ def main() -> None:
     print(f"\n{files} submissions of {assignment} ({work}):")
     for step, seconds in times:
         print(f"  {step:32} {seconds:8.1f} s")
+    if args.replicate > 1:
+        grown = replicate(downloads, out, assignment, args.replicate)
+        write_roster(roster, assignment, grown)
+        print(f"\n{assignment}: grown to {grown} submissions (each graded file and its record copied "
+              f"{args.replicate - 1} times)", flush=True)
+        more: list[tuple[str, float]] = []
+        run("similarity", ["similarity", assignment, str(downloads), "--out", str(out), *dist_args], more, show=6)
+        run("manual", ["manual", assignment, str(out), *dist_args], more, show=6)
+        filled = fill_manual_scores(out / "manual_scores.csv")
+        print(f"\n(the TA scores the {filled} rows of manual_scores.csv)")
+        run("grade (merge)", ["grade", assignment, str(downloads), "--out", str(out), *dist_args], more, show=3)
+        run("export canvas", ["export", assignment, str(out), "--roster", str(roster), "--format", "canvas",
+                              "--out", str(work / "canvas_import.csv")], more, show=6)
+        print(f"\n{grown} submissions of {assignment}:")
+        for step, seconds in more:
+            print(f"  {step:32} {seconds:8.1f} s")
     if not args.keep:
         shutil.rmtree(work)
 
