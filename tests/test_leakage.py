@@ -771,6 +771,17 @@ CLEAN = [
         n_total = len(X_train) + len(X_test)
         print(X_train.shape[0] + X_test.shape[0], n_total)
         """), id="preprocessing-with-training-statistics"),
+    pytest.param(notebook(HONEST_TUNING, """
+        final_mlp = MLPClassifier().fit(X_train_flat, y_train)
+        test_accuracy = (final_mlp.predict(X_test_flat) == y_test).mean()
+        if test_accuracy is ...:
+            print("q5_tuning is not answered yet")
+        else:
+            steps = 3 + 1
+            reported = round(float(test_accuracy), 3)
+            print(f"test accuracy of the tuned network: {reported}")
+        note = "not yet" if test_accuracy is None else test_accuracy
+        """), id="the-starters-not-answered-check-with-the-students-own-lines-in-it"),
     pytest.param(notebook("""
         from sklearn.model_selection import GridSearchCV
         search = GridSearchCV(MLPClassifier(), {"alpha": [1e-4, 1e-2]}, cv=3)

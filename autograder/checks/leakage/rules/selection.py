@@ -44,11 +44,12 @@ class SelectionOnTest(Rule):
                                     lambda data, anchor: messages.search_chooses_on_test(call, data, anchor))
 
     def on_if(self, node: ast.If, condition: Value, place: Place) -> None:
-        if condition.has(SCORE) and not (_is_reporting_only(node.body) and _is_reporting_only(node.orelse)):
+        if condition.has(SCORE) and not _asks_only_whether_set(node.test) \
+                and not (_is_reporting_only(node.body) and _is_reporting_only(node.orelse)):
             self.report_selection(node, condition, "`if` statement", node.test, place)
 
     def on_while(self, node: ast.While, condition: Value, place: Place) -> None:
-        if condition.has(SCORE):
+        if condition.has(SCORE) and not _asks_only_whether_set(node.test):
             self.report_selection(node, condition, "`while` loop", node.test, place)
 
     def on_conditional_expression(self, node: ast.IfExp, condition: Value, place: Place) -> None:
@@ -56,7 +57,7 @@ class SelectionOnTest(Rule):
         labels = all((isinstance(branch, ast.Constant) and not isinstance(branch.value, (int, float)))
                      or (isinstance(branch, ast.Constant) and isinstance(branch.value, bool))
                      for branch in (node.body, node.orelse))
-        if condition.has(SCORE) and not labels:
+        if condition.has(SCORE) and not labels and not _asks_only_whether_set(node.test):
             self.report_selection(node, condition, "conditional expression", node.test, place)
 
     def on_comprehension_filter(self, node: ast.expr, condition: Value, place: Place) -> None:
@@ -107,6 +108,19 @@ class SelectionOnTest(Rule):
         for where, explanation, origins in self.pending_returns:
             if origins.isdisjoint(self.selection_origins):
                 self.report(where, explanation)
+
+
+def _asks_only_whether_set(test: ast.expr) -> bool:
+    """``x is ...``, ``x is None``, ``x is not None`` (and ``not``, ``and``, ``or`` of them): whether
+    a result exists yet, as the starter's "not answered yet" check asks, never what it is. A
+    branch on that chooses nothing by the score, whatever the student put in it."""
+    if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
+        return _asks_only_whether_set(test.operand)
+    if isinstance(test, ast.BoolOp):
+        return all(_asks_only_whether_set(value) for value in test.values)
+    return (isinstance(test, ast.Compare) and all(isinstance(op, (ast.Is, ast.IsNot)) for op in test.ops)
+            and all(isinstance(side, ast.Constant) and (side.value is None or side.value is Ellipsis)
+                    for side in test.comparators))
 
 
 def _is_reporting_only(statements: Sequence[ast.stmt]) -> bool:
