@@ -43,6 +43,7 @@ import argparse
 import csv
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -103,7 +104,10 @@ def run(step: str, args: list[str], times: list[tuple[str, float]], show: int = 
     started = time.perf_counter()
     done = subprocess.run(command, capture_output=True, text=True, stdin=subprocess.DEVNULL)
     seconds = time.perf_counter() - started
-    output = (done.stdout + done.stderr).rstrip().splitlines()
+    # what the command says, less its progress bar (tqdm's lines, on stderr)
+    progress = re.compile(r"\d+%\||submission \[|submission/s")
+    output = [*done.stdout.rstrip().splitlines(),
+              *(line for line in done.stderr.rstrip().splitlines() if line.strip() and not progress.search(line))]
     if len(output) > show:
         print(f"  … {len(output) - show} lines before")
     for line in output[-show:]:
@@ -224,11 +228,13 @@ def main() -> None:
         print(f"\n{assignment}: grown to {grown} submissions (each graded file and its record copied "
               f"{args.replicate - 1} times)", flush=True)
         more: list[tuple[str, float]] = []
+        grade = ["grade", assignment, str(downloads), "--out", str(out), *dist_args]
+        run("grade (all kept: gradebook of all)", grade, more, show=3)
         run("similarity", ["similarity", assignment, str(downloads), "--out", str(out), *dist_args], more, show=6)
         run("manual", ["manual", assignment, str(out), *dist_args], more, show=6)
         filled = fill_manual_scores(out / "manual_scores.csv")
         print(f"\n(the TA scores the {filled} rows of manual_scores.csv)")
-        run("grade (merge)", ["grade", assignment, str(downloads), "--out", str(out), *dist_args], more, show=3)
+        run("grade (merge)", grade, more, show=3)
         run("export canvas", ["export", assignment, str(out), "--roster", str(roster), "--format", "canvas",
                               "--out", str(work / "canvas_import.csv")], more, show=6)
         print(f"\n{grown} submissions of {assignment}:")
