@@ -120,18 +120,23 @@ def run(step: str, args: list[str], times: list[tuple[str, float]], show: int = 
 
 
 def fill_manual_scores(path: Path) -> int:
-    """What the TA types: points and a comment on every row still empty."""
+    """What the TA types: points and a comment on every row still empty whose submission was
+    graded (an unreadable file's row is left empty); returns the rows scored."""
     with path.open(newline="", encoding="utf-8") as stream:
         rows = list(csv.DictReader(stream))
+    with (path.parent / "gradebook.csv").open(newline="", encoding="utf-8") as stream:
+        graded = {row["submission"] for row in csv.DictReader(stream) if row["status"] == "graded"}
     fields = ["submission", "question", "points", "comment"]
+    scored = 0
     for row in rows:
-        if not row["points"]:
+        if not row["points"] and row["submission"] in graded:
             row["points"], row["comment"] = MANUAL_POINTS, MANUAL_COMMENT
+            scored += 1
     with path.open("w", newline="", encoding="utf-8") as stream:
         writer = csv.DictWriter(stream, fieldnames=fields, extrasaction="ignore")
         writer.writeheader()
         writer.writerows(rows)
-    return len(rows)
+    return scored
 
 
 def write_one_override(out: Path) -> str | None:
