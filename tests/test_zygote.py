@@ -284,3 +284,40 @@ def test_the_zygotes_requests_name_no_student(tmp_path, monkeypatch):
     child.grade_in_child(named, tmp_path / "autograder.zip", runner="split", from_zygote=True)
     assert Path(jobs[0].arguments[0]).name == "submission.ipynb"
     assert "alice_smith" not in repr(jobs[0])
+
+
+# the kernel of an Otter-runner child (unjailed: Otter's tests run in it) writes the pid of its
+# grading child's parent, read while that child waits for it: the zygote's if the child was forked
+PARENT_OF_THE_CHILD = """
+import os
+child = os.getppid()
+with open(f"/proc/{{child}}/stat") as stat:
+    parent = stat.read().rsplit(")", 1)[1].split()[1]
+open({path!r}, "w").write(parent)
+"""
+
+
+def test_an_otter_runner_child_is_forked_from_the_zygote_and_grades_as_a_fresh_one(tmp_path, monkeypatch):
+    """Plain Otter tests (the toy): the zygote forks their grading child too, with Otter's
+    runner imported in advance; the score is the fresh interpreter's."""
+    import shutil
+
+    from autograder.build import build_assignment
+    from autograder.config import ASSIGNMENTS_DIR_ENV_VAR
+    from autograder.grade.processes import zygote
+    from autograder.grade.processes.grading_child import grade_in_child
+    shutil.copytree(Path(__file__).parent / "fixtures" / "toy", tmp_path / "assignments" / "toy")
+    monkeypatch.setenv(ASSIGNMENTS_DIR_ENV_VAR, str(tmp_path / "assignments"))
+    built = build_assignment("toy", tmp_path / "dist", verify=False)
+    notebook = nbformat.read(built.solutions_notebook, as_version=4)
+    notebook.cells.append(nbformat.v4.new_code_cell(PARENT_OF_THE_CHILD.format(path=str(tmp_path / "parent"))))
+    submission = tmp_path / "toy.ipynb"
+    nbformat.write(notebook, submission)
+    grades = {}
+    for forked in (True, False):
+        grades[forked] = grade_in_child(submission, built.autograder_zip, runner="otter", from_zygote=forked,
+                                        limits=config("toy").limits)
+        parent = int((tmp_path / "parent").read_text())
+        assert (parent == zygote._zygote.process.pid) is forked, (forked, parent, grades[forked].log[-2000:])
+    assert (grades[True].error, grades[True].score, grades[True].possible) == (None, 2.0, 2.0), grades[True].log[-3000:]
+    assert grades[True].cases == grades[False].cases

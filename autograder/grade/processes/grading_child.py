@@ -110,7 +110,7 @@ def _grade_once(submission: Path, autograder_zip: Path, timeout: float | None, d
     store = training_store if runner == "split" else None
     with tempfile.TemporaryDirectory(prefix="grading-child-") as tmp:
         report = Path(tmp) / "grade.json"
-        forked = from_zygote and runner == zygote.RUNNER
+        forked = from_zygote and runner in zygote.RUNNERS
         if forked:  # the zygote keeps its requests' bytes: let them name no student (kernel_template)
             submission = _task_copy(Path(submission), Path(tmp))
         arguments = [str(Path(submission).resolve()), str(Path(autograder_zip).resolve()), str(report)]
@@ -207,7 +207,7 @@ def start_child(job: ChildJob, cgroup: ProcessCgroup | None) -> Child:
     """Start ``job``: forked from the zygote (if the job asks, for the runner the zygote forks,
     where usable), else a fresh interpreter; in a session of its own, confined, in ``cgroup``."""
     note = b""
-    if job.from_zygote and job.runner == zygote.RUNNER and zygote.usable():
+    if job.from_zygote and job.runner in zygote.RUNNERS and zygote.usable():
         try:
             pid, parent = zygote.fork(job, cgroup)
             return Child(pid, lambda timeout: parent.wait(pid, timeout))

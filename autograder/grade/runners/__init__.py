@@ -31,6 +31,9 @@ class Runner(Protocol):
     # end the grading child without the interpreter's shutdown once the report is written
     # (the split runner's judges load TensorFlow, whose shutdown takes about a second for nothing)
     exits_at_once: bool
+    # what its child imports to grade, beyond this module: imported in advance by the zygote
+    # (``processes.zygote``), once for every child it forks
+    libraries: tuple[str, ...]
 
     def grade_into(self, submission: Path, autograder_zip: Path, report: Path, *, from_zygote: bool = False) -> None:
         """Grade ``submission`` (a notebook or an Otter export zip) with ``autograder_zip`` (the
