@@ -168,8 +168,7 @@ def profile(dist: Path) -> None:
         started = time.monotonic()
         grade = grade_in_child(dist / assignment / "solutions" / f"{assignment}.ipynb",
                                dist / assignment / "autograder" / f"{assignment}-autograder.zip",
-                               runner="split", threads=os.cpu_count(), dataset="digits",
-                               limits=config(assignment).limits)
+                               runner="split", dataset="digits", limits=config(assignment).limits)
         total = time.monotonic() - started
         print(f"\nprofile: {assignment} solutions, one worker: {grade.score:g}/{grade.possible:g} in {total:.1f} s")
         for phase, seconds in grade.phases.items():
