@@ -27,7 +27,7 @@ class OtterRunner:
 
     name = "otter"
     exits_at_once = False
-    libraries = ("otter.run", "nbconvert.preprocessors", "nbclient.util", "traitlets")
+    libraries: tuple[str, ...] = ("otter.run", "nbconvert.preprocessors", "nbclient.util", "traitlets")
 
     def grade_into(self, submission: Path, autograder_zip: Path, report: Path, *, from_zygote: bool = False) -> None:
         child_main(str(submission), str(autograder_zip), str(report))

@@ -397,7 +397,7 @@ class SplitRunner:
 
     name = "split"
     exits_at_once = True
-    libraries = ()  # this module imports what its child grades with
+    libraries: tuple[str, ...] = ()  # this module imports what its child grades with
 
     def grade_into(self, submission: Path, autograder_zip: Path, report: Path, *, from_zygote: bool = False) -> None:
         child_main(str(submission), str(autograder_zip), str(report), kernel_template=from_zygote)
