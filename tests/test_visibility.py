@@ -284,3 +284,21 @@ def test_the_feedback_page_leaves_the_hidden_check_out_too(visibility, tmp_path)
     assert "unroll_single_image" not in page
     assert "forward_accepts_a_single_example" not in page
     assert "<code>unroll_colour_batches</code>" in page
+
+
+def test_a_hidden_manual_question_shows_neither_the_tas_score_nor_the_comment(monkeypatch):
+    """A TA's score (manual_scores.csv) is a test like any other: where its question is
+    ``hidden``, the feedback shows its points only, and the score sentence leaves it out."""
+    from autograder.report.corrections import Corrections, ManualScore
+    manual = next(q for q in manifest(ASSIGNMENT).questions if q.manual)
+    scored = Corrections(manual=(ManualScore("alice", manual.name, 1.0, "Name the test set's role.",
+                                             manual.points, 2),)).apply(graded(set()))
+    shown = feedback_markdown(scored)
+    assert f"## {manual.name}: 1 / {manual.points:g} (graded by a TA)" in shown
+    assert "Name the test set's role." in shown
+    monkeypatch.setitem(config_overrides, ASSIGNMENT, config(ASSIGNMENT).with_values("visibility", **{manual.name: "hidden"}))
+    hidden = feedback_markdown(scored)
+    section = hidden.split(f"## {manual.name}: ", 1)[1].split("## ", 1)[0]
+    assert section.strip() == f"{manual.points:g} points from checks not shown (graded by a TA)"
+    assert "Name the test set's role." not in hidden
+    assert f"**Score on the checks shown: 29 / 29; {manual.points:g} points from checks not shown besides**" in hidden

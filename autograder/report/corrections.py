@@ -164,10 +164,15 @@ def score_scope(result: SubmissionResult) -> str:
     return f"(autograded part and {', '.join(manual)}, graded by a TA)" if manual else "(autograded part)"
 
 
+def manual_case(question_name: str, result: SubmissionResult) -> CaseResult | None:
+    """The test a TA's score of a manual question became (``Corrections.apply``), if scored."""
+    return next((c for c in result.cases if c.question == question_name and c.name == MANUAL_CASE), None)
+
+
 def manual_section(question_name: str, points: float, result: SubmissionResult) -> list[str] | None:
     """A manual question's part of the feedback once a TA scored it (None until then): the
     points and the TA's comment."""
-    case = next((c for c in result.cases if c.question == question_name and c.name == MANUAL_CASE), None)
+    case = manual_case(question_name, result)
     if case is None:
         return None
     lines = [f"## {question_name}: {case.score:g} / {points:g} (graded by a TA)"]

@@ -13,7 +13,7 @@ from typing import Any
 
 from autograder.assignment import questions
 from autograder.config import Visibility, config
-from autograder.report.corrections import is_correction, manual_section, score_scope
+from autograder.report.corrections import is_correction, manual_case, manual_section, score_scope
 from autograder.results import CaseResult, Status, SubmissionResult
 
 STATUS_SENTENCES = {
@@ -46,6 +46,9 @@ def feedback_markdown(result: SubmissionResult) -> str:
 
 def question_section(result: SubmissionResult, question) -> list[str]:
     if question.manual:  # once a TA scored it (manual_scores.csv), its points and comment
+        scored = manual_case(question.name, result)
+        if scored is not None and not shown_in_feedback(result, scored):  # as a hidden check's
+            return [f"## {question.name}: {_points_shown(scored.score, scored.points, [scored])} (graded by a TA)"]
         return manual_section(question.name, question.points, result) or [
             f"## {question.name}: graded by a TA ({question.points:g} points)"]
     cases = [c for c in result.cases if c.question == question.name and (c.points > 0 or not c.passed)]
