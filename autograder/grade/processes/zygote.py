@@ -331,9 +331,11 @@ def import_all(modules: Iterable[str]) -> None:
 
 
 def import_for_the_kernels() -> None:
-    """What the student's kernels import, less what must run inside them (NOTEBOOK_MODULES).
+    """What the student's kernels import, less what must run inside them (NOTEBOOK_MODULES), and
+    what the runners' children grade with (Otter's runner imports Otter, so it comes here).
     Last, so that the regexes their import compiles are the newest in ``re``'s cache."""
     import_all(KERNEL_MODULES)
+    import_all(runners_libraries())
     import_all(NOTEBOOK_MODULES)
     forget_packages(KERNEL_BOUND)
 
@@ -349,15 +351,27 @@ def forget_packages(packages: tuple[str, ...]) -> None:
 
 
 def import_the_runners() -> None:
-    """The runners' own modules and the libraries their children grade with (a missing
-    library is reported by the child that needs it). Otter's own modules are forgotten again
-    with the kernels' (``KERNEL_BOUND``): an Otter child imports them anew in about 0.07 CPU-s,
-    the libraries below them (nbconvert, Jinja, pandas) staying imported."""
+    """The runners' own modules, with what they import (a missing library is reported by the
+    child that needs it)."""
     for name in RUNNERS:
         try:
-            import_all(runner_for(name).libraries)
+            runner_for(name)
         except Exception:  # the child reports the failure
             pass
+
+
+def runners_libraries() -> list[str]:
+    """What the runners' children grade with (``Runner.libraries``): imported with the kernels'
+    libraries, before ``KERNEL_BOUND`` is forgotten, so Otter's own modules are forgotten too
+    and an Otter child imports them anew in about 0.07 CPU-s (1.3 in a fresh interpreter), the
+    libraries below them (nbconvert, Jinja) staying imported."""
+    libraries: list[str] = []
+    for name in RUNNERS:
+        try:
+            libraries += runner_for(name).libraries
+        except Exception:  # the child reports the failure
+            pass
+    return libraries
 
 
 def main(preload: list[str]) -> None:
