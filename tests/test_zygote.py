@@ -1,6 +1,7 @@
-"""The zygote that forks split-runner children: each child is a process of its own, in its
-own session, confined before it reads the submission, with the job's environment; and
-neither the zygote nor its children outlive the grader."""
+"""The zygote that forks grading children (the split runner's, and the Otter runner's for plain
+Otter tests): each child is a process of its own, in its own session, confined before it reads
+the submission, with the job's environment; and neither the zygote nor its children outlive the
+grader."""
 
 from __future__ import annotations
 
