@@ -539,6 +539,39 @@ def test_a_cell_that_floods_its_output_keeps_only_the_budget(kernel):
     assert kept_text(kernel, after) == "still here\n"
 
 
+@pytest.mark.parametrize("flood", [
+    "for _ in range(40):\n    print('x' * 500_000)",  # 20 M characters through sys.stdout
+    # through the file descriptor, which ipykernel's watcher thread reads into the stream: the
+    # cell waits for it, or the output would land in the next cell
+    "import os, time\nfor _ in range(40):\n    os.write(1, b'x' * 500_000)\ntime.sleep(2)",
+])
+def test_the_kernel_stops_sending_a_cells_output_past_the_budget_and_says_so(tmp_path, flood):
+    """The grader's budget keeps the kept output small; the kernel's cap (the snapshot cell's
+    ``cap_cell_output``) keeps the traffic small too: the grader receives about the budget,
+    not the 20 M characters printed, and the kept text ends with the note."""
+    from autograder.grade.isolation.limits import Limits
+    from autograder.grade.kernel.bootstrap import KERNEL_OUTPUT_BUDGET, SNAPSHOT_CELL
+    from autograder.grade.kernel.student_kernel import OUTPUT_BUDGET, CappedOutput, StudentKernel
+    # ipykernel redirects the file descriptors only outside pytest, which it tells by this variable
+    env = {name: value for name, value in os.environ.items() if name != "PYTEST_CURRENT_TEST"}
+    student = StudentKernel(workdir=tmp_path, limits=Limits(cell_timeout=60), env=env,
+                            output=CappedOutput(destination=os.open(os.devnull, os.O_WRONLY)))
+    student.start()
+    try:
+        assert student.run(SNAPSHOT_CELL).status == "ok"
+        run = student.run(flood)
+        after = student.run("print('still here')")
+        received = student.client._output_used[run.index]
+        assert run.status == "ok"
+        assert received <= OUTPUT_BUDGET, f"the grader was sent {received:,} characters of one cell's output"
+        text = kept_text(student, run)
+        assert len(text) >= KERNEL_OUTPUT_BUDGET
+        assert "the grader keeps no more" in text[-200:]
+        assert kept_text(student, after) == "still here\n"
+    finally:
+        student.shutdown()
+
+
 @pytest.mark.parametrize("hang", [
     # breaks the kernel's own machinery: every import fails, so it cannot even flush output
     "import builtins\ndef _no(*a, **k):\n    raise ImportError('no')\n"

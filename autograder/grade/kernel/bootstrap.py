@@ -7,6 +7,8 @@ is not on the kernel's disk), never imports it for itself.
   being compiled), and keeps, in the closure of the ``__autograder_restore__`` it returns,
   what a fresh kernel has: the built-ins, IPython's event callbacks and input and AST
   transformers, the import hooks, the trace and profile functions, the threads.
+* :func:`cap_cell_output` runs with it: past the grader's budget, a cell's printed output
+  is dropped in the kernel rather than sent and then thrown away.
 * ``__autograder_restore__(sources, assignment)`` is called once the cells have run, as a
   *user expression* of a silent request (``StudentKernel.evaluate``): IPython evaluates it
   without input or AST transformers and without the run-cell events. It puts back what the
@@ -166,6 +168,12 @@ def __autograder_snapshot__() -> "Callable[..., str]":  # one closure, sent as o
     return restore
 
 
+# characters of a cell's output the grader keeps (``student_kernel.BoundedOutputClient``); the
+# rest is counted, not stored. Here, with the kernel's side of it, which the grader imports.
+OUTPUT_BUDGET = 2 << 20
+# characters of a cell's printed output the kernel sends (``cap_cell_output``): under the
+# grader's budget by room for the messages' own JSON and the note, so the note is kept
+KERNEL_OUTPUT_BUDGET = OUTPUT_BUDGET - (64 << 10)
 LEDGER_PROBE = "kernel_ledger"  # answered by the snapshot's ledger itself, not by a probe module
 
 
@@ -241,16 +249,86 @@ def start_ledger(shell: "Any") -> "dict[str, Any]":  # one closure, sent with th
     return state
 
 
+def cap_cell_output(budget: int) -> None:  # one closure, sent with the snapshot
+    """Stop sending a cell's printed output once it passes ``budget`` characters.
+
+    The grader keeps at most OUTPUT_BUDGET characters of a cell's output whatever the kernel
+    sends (``student_kernel.BoundedOutputClient``), but every message it is sent still costs
+    both processes: a gigabyte printed cost about 26 CPU-seconds, half in the kernel (each
+    message serialized and signed) and half in the grader (each checked and parsed), for
+    output that was then thrown away. Here the kernel's own streams drop what the grader
+    would, before it becomes a message, and say so once per cell. What goes to the process's
+    file descriptors (``os.write(1, ...)``, a library's C code) reaches the same streams through
+    ipykernel's pipe watcher.
+
+    The cap is a property on a subclass of the stream's class, in front of whatever ``write``
+    is assigned to the stream: IPython assigns its own around every cell (to keep the output
+    in its history) and puts back the one it found, so a cap assigned the same way would be
+    gone after one cell. A write that reaches the cap again through those wrappers passes.
+    Code in the notebook can undo this; then it only pays for its output itself, and the
+    grader's own budget still holds."""
+    import sys
+    import threading
+
+    sent: dict[str, int] = {}
+    inside = threading.local()
+    note = (f"\n[this cell printed more than {budget:,} characters; "
+            "the grader keeps no more, and the rest was not sent]\n")
+
+    def capped(stream: "Any", write: "Any", string: "Any") -> "Any":
+        if getattr(inside, "writing", False) or not isinstance(string, str):
+            return write(string)
+        header = stream.parent_header
+        cell = header.get("msg_id", "") if isinstance(header, dict) else ""
+        before = sent.get(cell, 0)
+        sent[cell] = before + len(string)
+        inside.writing = True
+        try:
+            if before + len(string) <= budget:
+                return write(string)
+            if before <= budget:
+                write(string[:budget - before] + note)
+            return len(string)
+        finally:
+            inside.writing = False
+
+    def cap(stream: "Any") -> None:
+        kind = type(stream)
+        assigned: dict[str, Any] = {}  # the write assigned to the stream, if any
+
+        def get(self: "Any") -> "Any":
+            inner = assigned.get("write") or (lambda string: kind.write(self, string))
+
+            def write(string: "Any") -> "Any":
+                return capped(self, inner, string)
+            write.inner = assigned.get("write")  # type: ignore[attr-defined]
+            return write
+
+        def put(self: "Any", value: "Any") -> None:
+            assigned["write"] = value.inner if hasattr(value, "inner") else value
+
+        def remove(self: "Any") -> None:
+            assigned.pop("write", None)
+        stream.__class__ = type(kind.__name__, (kind,), {"write": property(get, put, remove),
+                                                         "__module__": kind.__module__})
+
+    for stream in (sys.stdout, sys.stderr):
+        if hasattr(stream, "parent_header"):  # ipykernel's OutStream
+            cap(stream)
+
+
 def source_of(function: Callable[..., Any]) -> str:
     """A function of this module as the text of a cell that defines it in the kernel."""
     return inspect.getsource(function)
 
 
 # the first cell the kernel runs, before any of the student's
-SNAPSHOT_CELL = (source_of(__autograder_snapshot__) + "\n" + source_of(start_ledger)
+SNAPSHOT_CELL = (source_of(cap_cell_output) + "\n" + source_of(__autograder_snapshot__) + "\n"
+                 + source_of(start_ledger)
                  + f"\nLEDGER_PROBE = {LEDGER_PROBE!r}\n"
+                 + f"cap_cell_output({KERNEL_OUTPUT_BUDGET})\n"
                  + "__autograder_restore__ = __autograder_snapshot__()\n"
-                 "del __autograder_snapshot__, start_ledger, LEDGER_PROBE\n")
+                 "del __autograder_snapshot__, start_ledger, LEDGER_PROBE, cap_cell_output\n")
 
 
 def install_expression(sources: list[tuple[str, str]], assignment: str) -> str:

@@ -41,9 +41,9 @@ from autograder.grade.isolation.jail import JailSettings, View, isolation_of
 from autograder.grade.isolation.limits import Limits
 from autograder.grade.isolation.namespaces import own_namespaces
 from autograder.grade.isolation.seccomp import seccomp_filtered
+from autograder.grade.kernel.bootstrap import OUTPUT_BUDGET
 from autograder.grade.processes.kernel_template import ForkedKernel, KernelTemplate, LaunchRequest, TemplateUnavailable
 
-OUTPUT_BUDGET = 2 << 20  # characters of output kept per cell; the rest is counted, not stored
 PROCESS_OUTPUT_BUDGET = 1 << 20  # bytes of what the kernel process writes to its stdout and stderr
 RESTARTS = 3              # kernels started again after a death, per submission
 # A cell past its time limit is interrupted; a kernel that does not even answer the interrupt
