@@ -109,7 +109,7 @@ def test_the_bundled_assignments_read_as_typed_attributes():
     assert nn.grading.dataset == keras.grading.dataset == "digits"
     assert (nn.grading.seed, nn.grading.submission_timeout) == (0, 1200)
     assert (nn.limits.cell_timeout, nn.limits.memory_mb, nn.limits.network) == (60, 6144, False)
-    assert (nn.tuning.rows, nn.tuning.strong_sizes) == (600, [[48], [64]])
+    assert (nn.tuning.rows, nn.tuning.strong_sizes) == (300, [[48], [64]])
     assert (nn.tolerance("hand_trace"), nn.threshold("mnist", "mlp_16x16_accuracy")) == (0.005, 0.90)
     assert nn.leakage.reported_models == ["mlp_16x16"]
     assert keras.training.judge_cpu_seconds == {"digits": 60, "mnist": 900, "fashion_mnist": 900}
