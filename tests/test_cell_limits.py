@@ -146,7 +146,7 @@ def test_the_otter_runner_stops_a_runaway_cell_at_its_cpu_limit(monkeypatch):
     monkeypatch.setattr(student_kernel, "CpuWatch", RecordedWatch)
     monkeypatch.setattr(nbconvert.preprocessors, "ExecutePreprocessor", nbconvert.preprocessors.ExecutePreprocessor)
     monkeypatch.setenv(otter.CELL_TIMEOUT_ENV_VAR, "1")
-    otter._apply_cell_timeout()
+    otter._install_execute_preprocessor(None)
     notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x = 1"),
                                                nbformat.v4.new_code_cell("while True:\n    pass"),
                                                nbformat.v4.new_code_cell("y = x + 1")])

@@ -295,12 +295,15 @@ child = os.getppid()
 with open(f"/proc/{{child}}/stat") as stat:
     parent = stat.read().rsplit(")", 1)[1].split()[1]
 open({path!r}, "w").write(parent)
+open({path!r} + ".kernel", "w").write(open("/proc/self/cmdline").read().replace("\\0", " "))
 """
 
 
 def test_an_otter_runner_child_is_forked_from_the_zygote_and_grades_as_a_fresh_one(tmp_path, monkeypatch):
     """Plain Otter tests (the toy): the zygote forks their grading child too, with Otter's
-    runner imported in advance; the score is the fresh interpreter's."""
+    runner imported in advance, and the child's kernel is its template become the kernel (its
+    command line is still the zygote's: a fresh kernel's is ipykernel's launcher); the score is
+    the fresh interpreter's and fresh kernel's."""
     import shutil
 
     from autograder.build import build_assignment
@@ -320,5 +323,8 @@ def test_an_otter_runner_child_is_forked_from_the_zygote_and_grades_as_a_fresh_o
                                         limits=config("toy").limits)
         parent = int((tmp_path / "parent").read_text())
         assert (parent == zygote._zygote.process.pid) is forked, (forked, parent, grades[forked].log[-2000:])
+        kernel = (tmp_path / "parent.kernel").read_text()
+        assert ("autograder.grade.processes.zygote" in kernel) is forked, (forked, kernel)
+        assert ("ipykernel_launcher" in kernel) is not forked, (forked, kernel)
     assert (grades[True].error, grades[True].score, grades[True].possible) == (None, 2.0, 2.0), grades[True].log[-3000:]
     assert grades[True].cases == grades[False].cases

@@ -83,11 +83,12 @@ def jail_command(settings: JailSettings, command: list[str]) -> list[str]:
             "--", *command]
 
 
-class JailedKernelManager(AsyncKernelManager):
-    """Starts the kernel through the jail, which confines it and then execs it, or, given a
-    ``template`` (``kernel_template``), has that pre-imported process become the kernel in
-    the same jail. Asynchronous, as nbclient expects: with a blocking manager, nbclient's wait
-    for output would block the event loop and never notice a kernel that died."""
+class ForkingKernelManager(AsyncKernelManager):
+    """Starts the kernel as its kernelspec says or, given a ``template`` (``kernel_template``),
+    has that pre-imported process become the kernel, confined by ``jail_settings`` (none by
+    default: the Otter runner's kernel runs as that runner's child, under the child's limits).
+    Asynchronous, as nbclient expects: with a blocking manager, nbclient's wait for output
+    would block the event loop and never notice a kernel that died."""
 
     jail_settings: JailSettings = JailSettings()
     template: KernelTemplate | None = None
@@ -96,7 +97,7 @@ class JailedKernelManager(AsyncKernelManager):
 
     def format_kernel_cmd(self, extra_arguments: list[str] | None = None) -> list[str]:
         self._kernel_command = super().format_kernel_cmd(extra_arguments)
-        return jail_command(self.jail_settings, list(self._kernel_command))
+        return list(self._kernel_command)
 
     async def _async_launch_kernel(self, kernel_cmd: list[str], **kw: Any) -> None:
         template, self.template = self.template, None
@@ -122,6 +123,14 @@ class JailedKernelManager(AsyncKernelManager):
         kill that ends every grading, jupyter_client's 0.1 s would be ~0.1 s of every
         submission spent asleep (the kernel is gone within milliseconds)."""
         await super()._async_wait(pollinterval=min(pollinterval, PromptKernelClient.poll_seconds))
+
+
+class JailedKernelManager(ForkingKernelManager):
+    """Starts the kernel through the jail, which confines it and then execs it, or, given a
+    ``template``, has that process become the kernel in the same jail (the split runner's)."""
+
+    def format_kernel_cmd(self, extra_arguments: list[str] | None = None) -> list[str]:
+        return jail_command(self.jail_settings, super().format_kernel_cmd(extra_arguments))
 
 
 class KernelStartFailed(RuntimeError):

@@ -10,10 +10,11 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from autograder.bundle import Bundle
 from autograder.grade.isolation.namespaces import network_isolated
+from autograder.grade.processes.kernel_template import KernelTemplate
 from autograder.results import CaseResult, GradingOutcome
 
 FAILURE_PREFIXES = ("CheckFailed: ", "AssertionError: ")
@@ -30,42 +31,58 @@ class OtterRunner:
     libraries: tuple[str, ...] = ("otter.run", "nbconvert.preprocessors", "nbclient.util", "traitlets")
 
     def grade_into(self, submission: Path, autograder_zip: Path, report: Path, *, from_zygote: bool = False) -> None:
-        child_main(str(submission), str(autograder_zip), str(report))
+        child_main(str(submission), str(autograder_zip), str(report), kernel_template=from_zygote)
 
 
 # Child side ------------------------------------------------------------------------------
 
-def _apply_cell_timeout() -> None:
-    """Give every notebook execution a per-cell limit of CPU time that interrupts the cell, as
-    the split runner's (``kernel.student_kernel.CpuWatch``): the same notebook gets the same grade on
-    an idle machine and a busy one. Wall time stops only a cell that waits without computing,
-    at ``WALL_BACKSTOP`` times the limit, stretched by the time the cell waited for a CPU.
+def _install_execute_preprocessor(template: KernelTemplate | None) -> None:
+    """Otter executes the notebook with nbconvert's ExecutePreprocessor, which it imports
+    inside ``grade_notebook`` at call time and configures itself: what the grader changes goes
+    in as a subclass put in its place, whose trait defaults carry it (traitlets caches
+    defaults per class, so mutating the parent's would not work).
 
-    Otter builds its own ExecutePreprocessor (imported inside ``grade_notebook`` at call
-    time) with a config of its own, so the limit goes in as a subclass whose trait defaults
-    carry it; traitlets caches defaults per class, so mutating the parent's would not work.
-    On timeout the kernel is interrupted and the next cells still run: a runaway cell costs
-    only what depends on it.
+    * The per-cell limit in CPU time (``CELL_TIMEOUT_ENV_VAR``) that interrupts the cell, as
+      the split runner's (``kernel.student_kernel.CpuWatch``): the same notebook gets the same
+      grade on an idle machine and a busy one. Wall time stops only a cell that waits without
+      computing, at ``WALL_BACKSTOP`` times the limit, stretched by the time the cell waited
+      for a CPU. On timeout the kernel is interrupted and the next cells still run: a runaway
+      cell costs only what depends on it.
+    * The kernel from ``template`` (forked by this child before it read the zip, see
+      ``kernel_template``), for the first kernel started: a fresh kernel paid Python's start,
+      ipykernel's imports and the notebook's ``import otter`` (about 2 of a toy notebook's
+      4 CPU-seconds); a kernel started again is a fresh one.
     """
     seconds = os.environ.get(CELL_TIMEOUT_ENV_VAR)
-    if not seconds:
+    if not seconds and template is None:
         return
     import nbconvert.preprocessors as preprocessors
     from nbclient.util import run_sync
     from traitlets import Bool, Integer
 
     from autograder.grade.isolation.cgroups import process_tree_cpu_seconds, process_tree_run_queue_waits
-    from autograder.grade.kernel.student_kernel import FAR_GUARD, WALL_BACKSTOP, CpuWatch
-    limit = float(seconds)
+    from autograder.grade.isolation.jail import JailSettings
+    from autograder.grade.kernel.student_kernel import FAR_GUARD, WALL_BACKSTOP, CpuWatch, ForkingKernelManager
+    limit = float(seconds) if seconds else None
+    templates = [template] if template is not None else []  # one kernel per template, never again
 
-    class CellTimeLimitedPreprocessor(preprocessors.ExecutePreprocessor):
-        timeout = Integer(int(limit * WALL_BACKSTOP * FAR_GUARD), allow_none=True).tag(config=True)
-        interrupt_on_timeout = Bool(True).tag(config=True)
+    class GradingPreprocessor(preprocessors.ExecutePreprocessor):
+        # without a limit, nbconvert's own defaults (no timeout, no interrupt)
+        timeout = Integer(int(limit * WALL_BACKSTOP * FAR_GUARD) if limit else None, allow_none=True).tag(config=True)
+        interrupt_on_timeout = Bool(limit is not None).tag(config=True)
+
+        def create_kernel_manager(self) -> Any:
+            if self.km is None and templates:
+                self.kernel_manager_class = ForkingKernelManager
+                manager = cast(ForkingKernelManager, super().create_kernel_manager())
+                manager.template, manager.jail_settings = templates.pop(), JailSettings(parent=os.getpid())
+                return manager
+            return super().create_kernel_manager()
 
         async def async_execute_cell(self, cell: Any, cell_index: int, execution_count: int | None = None,
                                      store_history: bool = True) -> Any:
             process = getattr(getattr(self.km, "provisioner", None), "process", None)
-            if process is None:  # not a local kernel: the wall-clock backstop only
+            if limit is None or process is None:  # not a local kernel: the wall-clock backstop only
                 return await super().async_execute_cell(cell, cell_index, execution_count, store_history)
             pid = process.pid
 
@@ -83,11 +100,23 @@ def _apply_cell_timeout() -> None:
         # never called, and only the far guard (nbclient's timeout) stops a runaway cell
         execute_cell = run_sync(async_execute_cell)
 
-    preprocessors.ExecutePreprocessor = CellTimeLimitedPreprocessor  # type: ignore[misc]  # deliberate monkeypatch
+    preprocessors.ExecutePreprocessor = GradingPreprocessor  # type: ignore[misc]  # deliberate monkeypatch
 
 
-def child_main(submission: str, autograder_zip: str, report: str) -> None:
-    _apply_cell_timeout()
+def child_main(submission: str, autograder_zip: str, report: str, *, kernel_template: bool = False) -> None:
+    """``kernel_template``: this process was forked from a zygote that imported the libraries;
+    its kernel is forked from it rather than started afresh."""
+    # now, before anything of the zip or the submission is read: the template copies this memory
+    template = KernelTemplate.fork() if kernel_template else None
+    try:
+        _install_execute_preprocessor(template)
+        grade_with_otter(submission, autograder_zip, report)
+    finally:
+        if template is not None:
+            template.discard()
+
+
+def grade_with_otter(submission: str, autograder_zip: str, report: str) -> None:
     import otter.run
 
     from autograder.grade.kernel.student_kernel import KERNEL_START_FAILURE
