@@ -36,7 +36,8 @@ import matplotlib.pyplot  # as the zygote has it (Keras imports it), before the 
 import_for_the_kernels()  # and what it imports for the kernel
 
 held = os.pipe()  # open when the templates fork: no kernel may have it
-templates = {{name: KernelTemplate.fork() for name in ("inside", "interrupt", "dies", "killed", "refuses")}}
+templates = {{name: KernelTemplate.fork() for name in ("inside", "interrupt", "dies", "twice", "spare", "killed",
+                                                    "refuses")}}
 report = {{"held_pipe": f"pipe:[{{os.fstat(held[0]).st_ino}}]"}}
 
 
@@ -73,6 +74,14 @@ report["process_forked"] = printed(kernel, {process!r})
 report["dies"] = {{"exit": kernel.run("import os\nos._exit(3)").status.value, "forked_after": kernel.forked,
                   "replayed": printed(kernel, "print(answer + 1)")}}
 report["process_fresh"] = printed(kernel, {process!r})
+kernel.shutdown()
+
+kernel = kernel_for("twice", spares=[templates["spare"]])
+kernel.run("answer = 41")
+report["spare"] = {{"first": kernel.run("import os\nos._exit(3)").status.value, "forked_after_first": kernel.forked,
+                   "replayed_first": printed(kernel, "print(answer + 1)"),
+                   "second": kernel.run("import os\nos._exit(3)").status.value, "forked_after_second": kernel.forked,
+                   "replayed_second": printed(kernel, "print(answer + 1)")}}
 kernel.shutdown()
 
 os.kill(templates["killed"].pid, signal.SIGKILL)
@@ -156,6 +165,13 @@ def test_a_forked_kernel_is_interrupted_at_the_cell_limit_and_goes_on(seen):
 
 def test_a_forked_kernel_that_dies_is_replaced_by_a_fresh_one_with_its_cells_replayed(seen):
     assert seen["dies"] == {"exit": "died", "forked_after": False, "replayed": ["ok", "42\n"]}
+
+
+def test_a_spare_template_becomes_the_kernel_started_again_after_the_first_death(seen):
+    """The split runner forks a spare with the first template (SPARE_TEMPLATES): the first
+    restart is forked too, with the cells replayed; once the spares are used, a fresh kernel."""
+    assert seen["spare"] == {"first": "died", "forked_after_first": True, "replayed_first": ["ok", "42\n"],
+                             "second": "died", "forked_after_second": False, "replayed_second": ["ok", "42\n"]}
 
 
 def test_a_template_that_cannot_start_the_kernel_costs_time_never_a_grade(seen):

@@ -340,14 +340,18 @@ class StudentKernel:
     client: BoundedOutputClient | None = None
     interrupt_grace: float = INTERRUPT_GRACE  # seconds (a test of the kernel's replacement waits less)
     wall_backstop: float = WALL_BACKSTOP  # times the cell limit of wall time (tests set their own)
-    template: KernelTemplate | None = None  # the first start's pre-imported process, if any
+    template: KernelTemplate | None = None  # the next start's pre-imported process, if any
+    # the templates of the kernels started again after a death, one each, in order (forked with
+    # the first, before anything of the submission was read); once used up, fresh kernels
+    spares: list[KernelTemplate] = field(default_factory=list)
     template_failure: str = ""  # why the template could not start it (a fresh kernel was started)
     output: CappedOutput | None = None  # the kernel process's stdout and stderr (None: the grader's)
 
     def start(self) -> None:
         manager = JailedKernelManager(kernel_name="python3", client_class=f"{__name__}.PromptKernelClient",
                                       connection_file=str(self.workdir / ".kernel.json"))
-        manager.template, self.template = self.template, None  # one kernel per template, never again
+        # one kernel per template, never again: the next start takes a spare, if one is left
+        manager.template, self.template = self.template, (self.spares.pop(0) if self.spares else None)
         # the network namespace is the judge's, which the kernel shares: they talk over its
         # loopback (the judge isolates itself first, see runners.split)
         manager.jail_settings = JailSettings(limits=replace(self.limits, network=True),

@@ -18,8 +18,9 @@ template becomes exactly what ``student_kernel.jail_command`` would have started
    entry dropped, the random state and signals reset as a new interpreter would have them,
    then ``ipykernel`` as ``python -m ipykernel_launcher`` would run it.
 
-Each template serves one kernel, of one submission, and is never reused; a kernel started
-again after a death is a fresh one (the exec'd jail). The grader's plumbing it was forked with
+Each template serves one kernel, of one submission, and is never reused; the split runner forks
+a spare with the first for the first kernel started again after a death, and later ones are
+fresh (the exec'd jail). The grader's plumbing it was forked with
 (the zygote's loop, the split runner, the jail, this module) stays in the kernel's memory,
 dropped from ``sys.modules`` only; none of it is secret. No judge, expected value, hidden input,
 course secret or other student's file name was ever in the process it was forked from

@@ -73,6 +73,10 @@ if TYPE_CHECKING:
     from autograder.checks.suite import Suite
 
 REQUEST_DISK = "size=256m,mode=0755"  # the hidden inputs of one probe, MNIST's test set included
+# templates forked beside the kernel's own for a kernel started again after a death: a fresh
+# kernel pays Python's start and the notebook's imports again (a notebook that exits at its end
+# took 21 s instead of 8.5; an idle template costs a fork and a kill, its pages shared)
+SPARE_TEMPLATES = 1
 STUDENT_UID_BASE = 1_000_000  # + the judge's PID: a user of its own per submission graded at once
 
 
@@ -121,9 +125,11 @@ def kernel_view(private: Path, workdir: Path, limits: Limits, uid: int | None) -
 
 
 def grade_submission(submission: Path, autograder_zip: Path, template: KernelTemplate | None = None,
-                     kernel_output: CappedOutput | None = None) -> GradingOutcome:
+                     kernel_output: CappedOutput | None = None,
+                     spares: list[KernelTemplate] | None = None) -> GradingOutcome:
     """``autograder_zip``: the zip, or the folder it was unzipped into. ``template``: a
     pre-imported process to become the kernel (``kernel_template``); else a fresh one.
+    ``spares``: templates for the kernels started again after a death (``StudentKernel.spares``).
     ``kernel_output``: where a fresh kernel's stdout and stderr go (``CappedOutput``; one of
     its own where none is given, as from the Gradescope entry point)."""
     from autograder.checks.suite import GradingRun, load_suite, submission_salt
@@ -159,7 +165,7 @@ def grade_submission(submission: Path, autograder_zip: Path, template: KernelTem
     folders = ProbeFolders(workdir)
     kernel = StudentKernel(workdir=workdir, limits=limits, env=kernel_environment(), cgroup=cgroup,
                            view=kernel_view(private, workdir, limits, uid), template=template,
-                           output=kernel_output or CappedOutput())
+                           spares=list(spares or []), output=kernel_output or CappedOutput())
     grade = GradingOutcome()
     clock = PhaseClock(grade.phases)
     clock.lap("set-up (folders, notebook, cgroup)")
@@ -377,14 +383,16 @@ def child_main(submission: str, autograder_zip: str, report: str, *, kernel_temp
     imported = _seconds_since_this_process_started()
     gain_namespace_rights()  # root without CAP_SYS_ADMIN: a user namespace of its own, where allowed
     output = CappedOutput()  # the kernel's stdout and stderr, whichever way it starts
-    # now, before anything of the zip or the submission is read: the template copies this memory
-    template = KernelTemplate.fork(output=output.write_end) if kernel_template else None
+    # now, before anything of the zip or the submission is read: the templates copy this memory
+    templates = ([KernelTemplate.fork(output=output.write_end) for _ in range(1 + SPARE_TEMPLATES)]
+                 if kernel_template else [])
     try:
-        grade = grade_submission(Path(submission), Path(autograder_zip), template, output)
+        grade = grade_submission(Path(submission), Path(autograder_zip), templates[0] if templates else None,
+                                 output, spares=templates[1:])
     except Exception as error:  # report, don't crash: the parent turns it into an error row
         grade = GradingOutcome(error=f"{type(error).__name__}: {error}")
     finally:
-        if template:
+        for template in templates:
             template.discard()
     grade.network_isolated = grade.network_isolated or network_isolated()
     grade.seconds = time.monotonic() - started
