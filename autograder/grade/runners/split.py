@@ -74,8 +74,9 @@ if TYPE_CHECKING:
 
 REQUEST_DISK = "size=256m,mode=0755"  # the hidden inputs of one probe, MNIST's test set included
 # templates forked beside the kernel's own for a kernel started again after a death: a fresh
-# kernel pays Python's start and the notebook's imports again (a notebook that exits at its end
-# took 21 s instead of 8.5; an idle template costs a fork and a kill, its pages shared)
+# kernel pays Python's start and the notebook's imports again (a notebook that exits at its end,
+# graded alone: 13.1-13.5 s fresh, 8.7-8.9 s from the spare; an idle template costs a fork and a
+# kill, its pages shared)
 SPARE_TEMPLATES = 1
 STUDENT_UID_BASE = 1_000_000  # + the judge's PID: a user of its own per submission graded at once
 
