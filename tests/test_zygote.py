@@ -296,6 +296,9 @@ with open(f"/proc/{{child}}/stat") as stat:
     parent = stat.read().rsplit(")", 1)[1].split()[1]
 open({path!r}, "w").write(parent)
 open({path!r} + ".kernel", "w").write(open("/proc/self/cmdline").read().replace("\\0", " "))
+import gc
+gc.collect()
+open({path!r} + ".tracked", "w").write(str(len(gc.get_objects())))
 """
 
 
@@ -317,7 +320,7 @@ def test_an_otter_runner_child_is_forked_from_the_zygote_and_grades_as_a_fresh_o
     notebook.cells.append(nbformat.v4.new_code_cell(PARENT_OF_THE_CHILD.format(path=str(tmp_path / "parent"))))
     submission = tmp_path / "toy.ipynb"
     nbformat.write(notebook, submission)
-    grades = {}
+    grades, tracked = {}, {}
     for forked in (True, False):
         grades[forked] = grade_in_child(submission, built.autograder_zip, runner="otter", from_zygote=forked,
                                         limits=config("toy").limits)
@@ -326,5 +329,10 @@ def test_an_otter_runner_child_is_forked_from_the_zygote_and_grades_as_a_fresh_o
         kernel = (tmp_path / "parent.kernel").read_text()
         assert ("autograder.grade.processes.zygote" in kernel) is forked, (forked, kernel)
         assert ("ipykernel_launcher" in kernel) is not forked, (forked, kernel)
+        tracked[forked] = int((tmp_path / "parent.tracked").read_text())
+    # the zygote's heap is frozen (zygote.freeze_the_heap): a forked kernel's collector tracks
+    # only what the kernel made, fewer objects than a fresh kernel's (which tracks its imports'),
+    # so its collections neither take long nor copy the zygote's pages
+    assert tracked[True] < tracked[False], tracked
     assert (grades[True].error, grades[True].score, grades[True].possible) == (None, 2.0, 2.0), grades[True].log[-3000:]
     assert grades[True].cases == grades[False].cases

@@ -24,6 +24,7 @@ Its requests (``requests.ForkRequest``) and replies (``Forked``, ``ForkRefused``
 from __future__ import annotations
 
 import atexit
+import gc
 import logging
 import os
 import queue
@@ -374,11 +375,26 @@ def runners_libraries() -> list[str]:
     return libraries
 
 
+def freeze_the_heap() -> None:
+    """Move every object the imports made out of the cycle collector's reach (``gc.freeze``),
+    once their garbage is collected. A forked child shares the zygote's pages until it writes
+    them, and a full collection writes to every tracked object: a kernel forked from this
+    process tracked 455,000 objects, a full collection there took 0.41 s, and its private
+    memory was 184 MB at the end of an ``nn_foundations`` grading; frozen, 20,000 objects,
+    0.012 s and 112 MB (its grading child: 165 MB → 69 MB; 8 submissions at 2 workers, the
+    machine's peak 1.09 → 0.80 GiB, ``benchmarks/grading_speed.py``). Python's documentation advises it
+    for processes that fork without exec. Frozen objects that become unreachable in a child
+    are freed by their reference counts, only cycles among them stay, in pages still shared."""
+    gc.collect()
+    gc.freeze()
+
+
 def main(preload: list[str]) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the grader decides when children stop
     import_the_runners()
     import_all(preload)
     import_for_the_kernels()
+    freeze_the_heap()
     replies = os.dup(1)
     os.dup2(2, 1)  # a library's print must not corrupt the replies
     serve(sys.stdin.buffer, replies)
