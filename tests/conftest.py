@@ -31,6 +31,7 @@ from helpers import (
     BATCH_JOBS,
     COUNT_PARAMS_PATCH,
     COURSE_SECRET_FILE,
+    CPU_PROFILE_ENV_VAR,
     DETERMINISM_COPY,
     IGNORED_CELL_RAN,
     KERAS,
@@ -41,6 +42,7 @@ from helpers import (
     SLOW_TRAINING_CELL,
     SUITE_CELL_LIMIT,
     UNTOUCHED,
+    machine_busy_seconds,
 )
 
 from autograder.grade.isolation.limits import numeric_thread_environment
@@ -101,6 +103,27 @@ def pytest_collection_modifyitems(items: list) -> None:
     # stable sorts: the order within each part stays
     items.sort(key=lambda item: item.path.name in RUN_LAST)
     items.sort(key=lambda item: not _reads_batches(item))
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item, nextitem):
+    """With AUTOGRADER_SUITE_CPU_PROFILE set (benchmarks/suite_cpu.py, which runs the suite on one
+    worker): each test's CPU seconds, its fixtures' set-up included, as the machine's busy time
+    (``/proc/stat``) over the test, one line per test in that file. That counts every process the
+    test caused, also those no process of the test waits for (a zygote's children, a kernel in
+    its own PID namespace), which resource usage would miss; it is the test's own only while no
+    other test runs. Wall time (``--durations``) cannot say what a test costs when both cores are
+    shared."""
+    target = os.environ.get(CPU_PROFILE_ENV_VAR)
+    if not target:
+        yield
+        return
+    import time
+    before, started = machine_busy_seconds(), time.monotonic()
+    yield
+    line = f"{machine_busy_seconds() - before:.2f}\t{time.monotonic() - started:.2f}\t{item.nodeid}\n"
+    with open(f"{target}.{os.environ.get('PYTEST_XDIST_WORKER', 'main')}", "a") as stream:
+        stream.write(line)
 
 
 def session_folder(tmp_path_factory) -> Path:
@@ -331,26 +354,58 @@ def run_cells(notebook, env: dict, cwd: Path) -> None:
         os.chdir(previous)
 
 
-def _spin(stop, started) -> None:
+SPINNERS_PER_CORE = 3  # each process beside them gets at most a quarter of its core
+
+
+def _spin(stop, started, cores) -> None:
+    # a session of its own, as each grading child and each process of another TA's batch has:
+    # with the scheduler's autogroups (Linux's default, sched_autogroup_enabled), the CPU is
+    # shared between sessions first, and spinners sharing the suite's session would together
+    # get what one child gets (a cell that should wait three times its CPU time waited 1.1 s for 1)
+    os.setsid()
+    if cores is not None:
+        os.sched_setaffinity(0, cores)
     started.release()
     while not stop.is_set():
         pass
 
 
-@pytest.fixture
-def busy_machine():
-    """Three spinning processes per core beside what the test runs: its work gets a small
-    share of the CPU, as on a machine where a TA runs two batches at once."""
+@contextmanager
+def spinning(count: int, cores: set[int] | None = None) -> Iterator[None]:
+    """``count`` processes spinning (on ``cores`` only, if given) while the block runs."""
     stop, started = multiprocessing.Event(), multiprocessing.Semaphore(0)
-    spinners = [multiprocessing.Process(target=_spin, args=(stop, started), daemon=True)
-                for _ in range(3 * (os.cpu_count() or 1))]
+    spinners = [multiprocessing.Process(target=_spin, args=(stop, started, cores), daemon=True)
+                for _ in range(count)]
     for spinner in spinners:
         spinner.start()
     for _ in spinners:  # all of them spinning before the test starts
         started.acquire(timeout=30)
-    yield
-    stop.set()
-    for spinner in spinners:
-        spinner.join(5)
-        if spinner.is_alive():
-            spinner.kill()
+    try:
+        yield
+    finally:
+        stop.set()
+        for spinner in spinners:
+            spinner.join(5)
+            if spinner.is_alive():
+                spinner.kill()
+
+
+@pytest.fixture
+def busy_machine():
+    """Three spinning processes per core beside what the test runs: its work gets a small
+    share of the CPU, as on a machine where a TA runs two batches at once. For a test of a few
+    seconds: the suite's other worker waits with it (``busy_core`` for a longer one)."""
+    with spinning(SPINNERS_PER_CORE * (os.cpu_count() or 1)):
+        yield
+
+
+@pytest.fixture
+def busy_core() -> Iterator[int]:
+    """One core made as busy as ``busy_machine`` makes every core (three spinning processes):
+    the test pins its work there (``os.sched_setaffinity``) and gets the same small share of
+    it, while the suite's other worker keeps the other cores. On all the cores, the spinners
+    of a one-minute batch took about 120 CPU-seconds (benchmarks/suite_cpu.py), and the other
+    worker stood still that long."""
+    core = max(os.sched_getaffinity(0))
+    with spinning(SPINNERS_PER_CORE, {core}):
+        yield core

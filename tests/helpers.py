@@ -62,6 +62,26 @@ SUITE_CELL_LIMIT = 15
 SAMPLES_DIR = Path(__file__).resolve().parent.parent / "submissions"
 
 
+CPU_PROFILE_ENV_VAR = "AUTOGRADER_SUITE_CPU_PROFILE"  # conftest's per-test CPU profile (benchmarks/suite_cpu.py)
+BUSY_FIELDS = (1, 2, 3, 6, 7, 8)  # user, nice, system, irq, softirq, steal in /proc/stat's cpu line
+
+
+def machine_busy_seconds() -> float:
+    """CPU seconds the whole machine has been busy since boot, all cores together."""
+    fields = Path("/proc/stat").read_text().splitlines()[0].split()
+    return sum(int(fields[i]) for i in BUSY_FIELDS) / os.sysconf("SC_CLK_TCK")
+
+
+def killed_graders_temp(tmp_path: Path) -> dict[str, str]:
+    """The environment for a grader a test kills with -9: its temporary folders (a task's
+    copy of the submission and the autograder zip, a child's working folder) go into the
+    test's own folder, as a SIGKILL leaves no chance to remove them, instead of piling up in
+    the machine's /tmp run after run."""
+    folder = tmp_path / "killed-graders-tmp"
+    folder.mkdir(exist_ok=True)
+    return {"TMPDIR": str(folder)}
+
+
 def private_copy(env: dict) -> dict:
     """A namespace a variant may change without changing the shared one: its arrays are copied
     (a variant that scales X_train in place must not scale it for the next test); modules,

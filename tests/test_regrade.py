@@ -21,6 +21,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from helpers import killed_graders_temp
 
 from autograder.config import ASSIGNMENTS_DIR_ENV_VAR
 
@@ -185,7 +186,8 @@ def test_a_plain_grade_after_only_keeps_the_merged_results_and_says_what_is_olde
 def test_kill_9_during_only_then_the_same_command_finishes_as_an_uninterrupted_run(toy, regraded, tmp_path):
     out = tmp_path / "out"
     shutil.copytree(toy["base"], out)
-    grader = subprocess.Popen(command(toy, "dist2", out, "--only", "q2_half", "-j", "1"), env=environment(toy),
+    grader = subprocess.Popen(command(toy, "dist2", out, "--only", "q2_half", "-j", "1"),
+                              env={**environment(toy), **killed_graders_temp(tmp_path)},
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
     def merged() -> dict[str, bytes]:
