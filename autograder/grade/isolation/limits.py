@@ -52,13 +52,6 @@ def numeric_thread_environment() -> dict[str, str]:
     """The environment that sizes every numeric library's pool to ``NUMERIC_THREADS``."""
     return {name: str(NUMERIC_THREADS) for name in THREAD_VARIABLES}
 
-# One thread per pool in every grading child, whatever the machine's cores: the pools of
-# OpenBLAS and TensorFlow spin while they wait, so on a loaded machine their CPU time grows with
-# the load, and the cell limit counts CPU time. Measured on this 2-core machine under a load of
-# 5, the lesson's MLPClassifier fit: 3.4 CPU-s (7 s) with one thread, 12.4 CPU-s (27 s) with two.
-# A limit that load can breach is a false fail; submissions graded at once use the cores instead.
-NUMERIC_THREADS = 1
-
 
 def confine(limits: Limits, cgroup: ProcessCgroup | None = None, parent: int | None = None) -> None:
     """Runs in the child between fork and exec. A refused step is skipped, except joining a
